@@ -1,0 +1,607 @@
+//! The sync file: one TOML file describes source, model, destination and sync.
+//!
+//! Parsing is two steps: serde reads the raw shape (unknown keys are errors that
+//! name the key), then [`SyncSpec::from_raw`] checks meaning and resolves paths.
+
+use crate::error::{Error, Result};
+use crate::filename::FilenameTemplate;
+use crate::value::Value;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    All,
+    Insert,
+    Diff,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Json,
+    Ndjson,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Json => "json",
+            Format::Ndjson => "ndjson",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvOptions {
+    pub delimiter: u8,
+    pub header: bool,
+    pub bom: bool,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions {
+            delimiter: b',',
+            header: true,
+            bom: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceSpec {
+    Sqlite {
+        path: PathBuf,
+    },
+    Csv {
+        path: PathBuf,
+        delimiter: u8,
+        header: bool,
+    },
+}
+
+impl SourceSpec {
+    /// A short name for messages: never includes secrets.
+    pub fn describe(&self) -> String {
+        match self {
+            SourceSpec::Sqlite { path } => format!("sqlite {}", path.display()),
+            SourceSpec::Csv { path, .. } => format!("csv {}", path.display()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelSpec {
+    pub id: String,
+    pub name: String,
+    pub sql: Option<String>,
+    pub primary_key: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DestinationSpec {
+    Folder { path: PathBuf },
+}
+
+impl DestinationSpec {
+    pub fn describe(&self) -> String {
+        match self {
+            DestinationSpec::Folder { path } => format!("folder {}", path.display()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnSpec {
+    From { from: String, to: String },
+    Constant { value: Value, to: String },
+    Template { template: String, to: String },
+}
+
+impl ColumnSpec {
+    pub fn output_name(&self) -> &str {
+        match self {
+            ColumnSpec::From { to, .. }
+            | ColumnSpec::Constant { to, .. }
+            | ColumnSpec::Template { to, .. } => to,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncSettings {
+    pub id: String,
+    pub mode: Mode,
+    pub format: Format,
+    pub filename: FilenameTemplate,
+    pub filename_offset: i64,
+    pub skip_empty_files: bool,
+    pub csv: CsvOptions,
+    /// `None`: every column as the model returns it.
+    pub columns: Option<Vec<ColumnSpec>>,
+}
+
+/// A validated sync definition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncSpec {
+    pub file: PathBuf,
+    pub source: SourceSpec,
+    pub model: ModelSpec,
+    pub destination: DestinationSpec,
+    pub sync: SyncSettings,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    source: RawSource,
+    model: RawModel,
+    destination: RawDestination,
+    sync: RawSync,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    #[serde(rename = "type")]
+    kind: String,
+    path: Option<String>,
+    delimiter: Option<String>,
+    header: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawKey {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModel {
+    id: Option<String>,
+    name: String,
+    sql: Option<String>,
+    primary_key: RawKey,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDestination {
+    #[serde(rename = "type")]
+    kind: String,
+    path: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSync {
+    id: Option<String>,
+    mode: String,
+    #[serde(default)]
+    format: Option<String>,
+    filename: Option<String>,
+    #[serde(default)]
+    filename_offset: i64,
+    #[serde(default)]
+    skip_empty_files: bool,
+    csv: Option<RawCsv>,
+    columns: Option<Vec<RawColumn>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCsv {
+    delimiter: Option<String>,
+    header: Option<bool>,
+    bom: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawColumn {
+    from: Option<String>,
+    value: Option<toml::Value>,
+    template: Option<String>,
+    to: Option<String>,
+}
+
+impl SyncSpec {
+    pub fn load(path: &Path) -> Result<SyncSpec> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("cannot read sync file {}", path.display()), e))?;
+        SyncSpec::parse(&text, path)
+    }
+
+    /// Parses `text` as if read from `path` (relative paths resolve against its folder).
+    pub fn parse(text: &str, path: &Path) -> Result<SyncSpec> {
+        let raw: RawFile = toml::from_str(text).map_err(|e| Error::config(path, e.to_string()))?;
+        SyncSpec::from_raw(raw, path)
+    }
+
+    fn from_raw(raw: RawFile, file: &Path) -> Result<SyncSpec> {
+        let bad = |key: &str, message: String| Error::config(file, format!("{key}: {message}"));
+        let base = file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let stem = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "sync".into());
+        let resolve = |p: &str| -> PathBuf {
+            let p = Path::new(p);
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
+
+        let source = match raw.source.kind.as_str() {
+            "sqlite" => {
+                let path = raw.source.path.ok_or_else(|| {
+                    bad("[source] path", "missing; set it to the SQLite database file".into())
+                })?;
+                for (key, set) in [
+                    ("delimiter", raw.source.delimiter.is_some()),
+                    ("header", raw.source.header.is_some()),
+                ] {
+                    if set {
+                        return Err(bad(
+                            &format!("[source] {key}"),
+                            "only applies to type = \"csv\"; remove it".into(),
+                        ));
+                    }
+                }
+                SourceSpec::Sqlite {
+                    path: resolve(&path),
+                }
+            }
+            "csv" => {
+                let path = raw.source.path.ok_or_else(|| {
+                    bad("[source] path", "missing; set it to the CSV file".into())
+                })?;
+                let delimiter = match raw.source.delimiter {
+                    Some(d) => parse_delimiter(&d).map_err(|m| bad("[source] delimiter", m))?,
+                    None => b',',
+                };
+                SourceSpec::Csv {
+                    path: resolve(&path),
+                    delimiter,
+                    header: raw.source.header.unwrap_or(true),
+                }
+            }
+            other => {
+                return Err(bad(
+                    "[source] type",
+                    format!("{other:?} is not supported; use \"sqlite\" or \"csv\""),
+                ))
+            }
+        };
+
+        let model_id = raw.model.id.unwrap_or_else(|| stem.clone());
+        check_id(&model_id).map_err(|m| bad("[model] id", m))?;
+        if raw.model.name.trim().is_empty() {
+            return Err(bad("[model] name", "is empty; give the model a name".into()));
+        }
+        let primary_key = match raw.model.primary_key {
+            RawKey::One(k) => vec![k],
+            RawKey::Many(ks) => ks,
+        };
+        if primary_key.is_empty() || primary_key.iter().any(|k| k.trim().is_empty()) {
+            return Err(bad(
+                "[model] primary_key",
+                "needs a column name, or a list of column names for a composite key".into(),
+            ));
+        }
+        match (&source, &raw.model.sql) {
+            (SourceSpec::Sqlite { .. }, None) => {
+                return Err(bad(
+                    "[model] sql",
+                    "missing; a sqlite source needs a query such as \"SELECT * FROM customers\""
+                        .into(),
+                ))
+            }
+            (SourceSpec::Sqlite { .. }, Some(sql)) if sql.trim().is_empty() => {
+                return Err(bad("[model] sql", "is empty; write the model's query".into()))
+            }
+            (SourceSpec::Csv { .. }, Some(_)) => {
+                return Err(bad(
+                    "[model] sql",
+                    "a csv source streams the file's rows and takes no query; remove sql".into(),
+                ))
+            }
+            _ => {}
+        }
+        let model = ModelSpec {
+            id: model_id,
+            name: raw.model.name,
+            sql: raw.model.sql,
+            primary_key,
+        };
+
+        let destination = match raw.destination.kind.as_str() {
+            "folder" => DestinationSpec::Folder {
+                path: resolve(&raw.destination.path),
+            },
+            other => {
+                return Err(bad(
+                    "[destination] type",
+                    format!("{other:?} is not supported; use \"folder\""),
+                ))
+            }
+        };
+
+        let s = raw.sync;
+        let sync_id = s.id.unwrap_or(stem);
+        check_id(&sync_id).map_err(|m| bad("[sync] id", m))?;
+        let mode = match s.mode.as_str() {
+            "all" => Mode::All,
+            "insert" => Mode::Insert,
+            "diff" => Mode::Diff,
+            other => {
+                return Err(bad(
+                    "[sync] mode",
+                    format!("{other:?} is not a mode; use \"all\", \"insert\" or \"diff\""),
+                ))
+            }
+        };
+        let format = match s.format.as_deref().unwrap_or("csv") {
+            "csv" => Format::Csv,
+            "json" => Format::Json,
+            "ndjson" => Format::Ndjson,
+            other => {
+                return Err(bad(
+                    "[sync] format",
+                    format!("{other:?} is not a format; use \"csv\", \"json\" or \"ndjson\""),
+                ))
+            }
+        };
+        let filename_src = s.filename.unwrap_or_else(|| {
+            format!(
+                "{{model.name}}-{{YYYY}}{{MM}}{{DD}}-{{HH}}{{mm}}{{ss}}.{}",
+                format.extension()
+            )
+        });
+        let filename = FilenameTemplate::parse(&filename_src)
+            .map_err(|e| bad("[sync] filename", e.to_string()))?;
+        filename
+            .validate(&model.id, &model.name, &sync_id)
+            .map_err(|e| bad("[sync] filename", e.to_string()))?;
+        const TEN_YEARS: i64 = 10 * 366 * 86400;
+        if s.filename_offset.abs() > TEN_YEARS {
+            return Err(bad(
+                "[sync] filename_offset",
+                format!(
+                    "{} seconds is more than ten years; give the offset in seconds",
+                    s.filename_offset
+                ),
+            ));
+        }
+
+        let mut csv = CsvOptions::default();
+        if let Some(c) = s.csv {
+            if format != Format::Csv {
+                return Err(bad(
+                    "[sync.csv]",
+                    "only applies to format = \"csv\"; remove the section or change the format"
+                        .into(),
+                ));
+            }
+            if let Some(d) = c.delimiter {
+                csv.delimiter = parse_delimiter(&d).map_err(|m| bad("[sync.csv] delimiter", m))?;
+            }
+            csv.header = c.header.unwrap_or(true);
+            csv.bom = c.bom.unwrap_or(false);
+        }
+
+        let columns = match s.columns {
+            None => None,
+            Some(list) => {
+                if list.is_empty() {
+                    return Err(bad(
+                        "[[sync.columns]]",
+                        "the list is empty; remove it to sync every column, or add mappings"
+                            .into(),
+                    ));
+                }
+                let mut out = Vec::with_capacity(list.len());
+                for (i, c) in list.into_iter().enumerate() {
+                    let key = format!("[[sync.columns]] #{}", i + 1);
+                    let spec = match (c.from, c.value, c.template) {
+                        (Some(from), None, None) => ColumnSpec::From {
+                            to: c.to.unwrap_or_else(|| from.clone()),
+                            from,
+                        },
+                        (None, Some(value), None) => ColumnSpec::Constant {
+                            value: constant(&value).map_err(|m| bad(&key, m))?,
+                            to: c.to.ok_or_else(|| {
+                                bad(&key, "a constant needs `to`, the output column name".into())
+                            })?,
+                        },
+                        (None, None, Some(template)) => ColumnSpec::Template {
+                            template,
+                            to: c.to.ok_or_else(|| {
+                                bad(&key, "a template needs `to`, the output column name".into())
+                            })?,
+                        },
+                        _ => {
+                            return Err(bad(
+                                &key,
+                                "set exactly one of `from` (a model column), `value` (a constant) or `template`".into(),
+                            ))
+                        }
+                    };
+                    if spec.output_name().is_empty() {
+                        return Err(bad(&key, "`to` is empty; name the output column".into()));
+                    }
+                    if let Some(prev) = out
+                        .iter()
+                        .position(|o: &ColumnSpec| o.output_name() == spec.output_name())
+                    {
+                        return Err(bad(
+                            &key,
+                            format!(
+                                "output column {:?} is already produced by mapping #{}; output names must be unique",
+                                spec.output_name(),
+                                prev + 1
+                            ),
+                        ));
+                    }
+                    out.push(spec);
+                }
+                Some(out)
+            }
+        };
+
+        Ok(SyncSpec {
+            file: file.to_path_buf(),
+            source,
+            model,
+            destination,
+            sync: SyncSettings {
+                id: sync_id,
+                mode,
+                format,
+                filename,
+                filename_offset: s.filename_offset,
+                skip_empty_files: s.skip_empty_files,
+                csv,
+                columns,
+            },
+        })
+    }
+}
+
+fn parse_delimiter(d: &str) -> std::result::Result<u8, String> {
+    match d {
+        "," => Ok(b','),
+        ";" => Ok(b';'),
+        "|" => Ok(b'|'),
+        "~" => Ok(b'~'),
+        "\t" | "\\t" | "tab" => Ok(b'\t'),
+        other => Err(format!(
+            "{other:?} is not a supported delimiter; use \",\" \";\" \"|\" \"~\" or \"\\t\""
+        )),
+    }
+}
+
+/// Ids name state files and appear in filenames, so keep them to safe characters.
+fn check_id(id: &str) -> std::result::Result<(), String> {
+    if id.is_empty()
+        || id.len() > 128
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        || id.starts_with('.')
+    {
+        return Err(format!(
+            "{id:?} is not a valid id; use up to 128 letters, digits, '-', '_' or '.'"
+        ));
+    }
+    Ok(())
+}
+
+fn constant(v: &toml::Value) -> std::result::Result<Value, String> {
+    Ok(match v {
+        toml::Value::String(s) => Value::Text(s.clone()),
+        toml::Value::Integer(i) => Value::Int(*i),
+        toml::Value::Float(f) => Value::Float(*f),
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        other => {
+            return Err(format!(
+                "`value` must be a string, number or boolean, not {}",
+                other.type_str()
+            ))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = r#"
+[source]
+type = "sqlite"
+path = "shop.db"
+
+[model]
+id = "1"
+name = "customers"
+sql = "SELECT * FROM customers"
+primary_key = "id"
+
+[destination]
+type = "folder"
+path = "out"
+
+[sync]
+id = "7"
+mode = "diff"
+format = "csv"
+filename = "exports/{model.name}-{YYYY}-{MM}-{DD}.csv"
+filename_offset = -86400
+skip_empty_files = false
+
+[sync.csv]
+delimiter = ";"
+header = true
+bom = false
+
+[[sync.columns]]
+from = "email"
+to = "Email"
+[[sync.columns]]
+value = "EMEA"
+to = "region"
+[[sync.columns]]
+template = "{{ first_name }} {{ last_name }}"
+to = "full_name"
+"#;
+
+    #[test]
+    fn parses_the_documented_example() {
+        let spec = SyncSpec::parse(FULL, Path::new("/w/customers.toml")).unwrap();
+        assert_eq!(
+            spec.source,
+            SourceSpec::Sqlite {
+                path: "/w/shop.db".into()
+            }
+        );
+        assert_eq!(spec.sync.mode, Mode::Diff);
+        assert_eq!(spec.sync.csv.delimiter, b';');
+        assert_eq!(spec.sync.filename_offset, -86400);
+        assert_eq!(spec.sync.columns.as_ref().unwrap().len(), 3);
+        assert_eq!(spec.model.primary_key, vec!["id".to_string()]);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = SyncSpec::parse(
+            &FULL.replace("mode = \"diff\"", "mode = \"upsert\""),
+            Path::new("s.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("[sync] mode") && e.contains("upsert"), "{e}");
+        let e = SyncSpec::parse(&FULL.replace("bom = false", "bom = false\nquote = 1"), Path::new("s.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("quote"), "{e}");
+        let e = SyncSpec::parse(&FULL.replace("to = \"region\"", "to = \"Email\""), Path::new("s.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("\"Email\" is already produced by mapping #1"), "{e}");
+        let e = SyncSpec::parse(&FULL.replace("{DD}", "{day}"), Path::new("s.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("[sync] filename") && e.contains("{day}"), "{e}");
+    }
+}

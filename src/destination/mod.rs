@@ -1,0 +1,34 @@
+//! Where files go. Every destination delivers a run's files in two phases:
+//! first every file is transferred under a temporary name (where almost all
+//! failures happen), then all are put in place together.
+
+mod folder;
+
+use crate::config::DestinationSpec;
+use crate::error::Result;
+use std::path::PathBuf;
+
+pub use folder::FolderDestination;
+
+/// A finished file of a run, waiting in the staging folder.
+#[derive(Debug, Clone)]
+pub struct StagedFile {
+    pub local: PathBuf,
+    /// Path relative to the destination folder, `/`-separated.
+    pub relative: String,
+    pub bytes: u64,
+}
+
+pub trait Destination: Send + Sync {
+    fn describe(&self) -> String;
+    /// Fails with an actionable message when the destination cannot take files.
+    fn check(&self) -> Result<()>;
+    /// Delivers every file or fails; `progress(bytes_done, bytes_total)` reports transfer.
+    fn deliver(&self, files: &[StagedFile], progress: &dyn Fn(u64, u64)) -> Result<()>;
+}
+
+pub fn open(spec: &DestinationSpec) -> Result<Box<dyn Destination>> {
+    Ok(match spec {
+        DestinationSpec::Folder { path } => Box::new(FolderDestination::new(path.clone())),
+    })
+}

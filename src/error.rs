@@ -1,0 +1,105 @@
+//! Typed errors of the core. Every message names the problem and how to fix it.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{file}: {message}")]
+    Config { file: PathBuf, message: String },
+
+    #[error("source {source_name}: {message}")]
+    Source {
+        source_name: String,
+        message: String,
+    },
+
+    #[error("the model's query failed: {message}. Fix the SQL in [model] sql and run `dropsync check` again")]
+    Query { message: String },
+
+    #[error("primary key column {column:?} is not among the model's columns ({available}). Set [model] primary_key to one of them")]
+    MissingKeyColumn { column: String, available: String },
+
+    #[error("primary key {columns} is NULL in {count} row(s) (row numbers {rows}). Every row needs a key: filter those rows out in the query or choose another key")]
+    NullKey {
+        columns: String,
+        count: u64,
+        rows: String,
+    },
+
+    #[error("primary key {columns} is not unique: {count} key value(s) appear more than once, for example {keys}. Choose a key that is unique per row, or de-duplicate in the query")]
+    DuplicateKey {
+        columns: String,
+        count: u64,
+        keys: String,
+    },
+
+    #[error("column mapping #{index}: {message}")]
+    Mapping { index: usize, message: String },
+
+    #[error("filename template {template:?}: {message}")]
+    Filename { template: String, message: String },
+
+    #[error("destination {path}: {message}")]
+    Destination { path: String, message: String },
+
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("state store {path}: {source}")]
+    State {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    #[error("sync {sync_id:?} is already running (lock {lock}). Wait for that run to finish")]
+    Busy { sync_id: String, lock: PathBuf },
+
+    #[error("the run was cancelled; nothing was delivered and the snapshot is unchanged")]
+    Cancelled,
+
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub fn config(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Config {
+            file: file.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A stable, closed code for the UI and `--json` output to switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Config { .. } => "config",
+            Error::Source { .. } => "source",
+            Error::Query { .. } => "query",
+            Error::MissingKeyColumn { .. } | Error::NullKey { .. } | Error::DuplicateKey { .. } => {
+                "primary_key"
+            }
+            Error::Mapping { .. } => "mapping",
+            Error::Filename { .. } => "filename",
+            Error::Destination { .. } => "destination",
+            Error::Io { .. } => "io",
+            Error::State { .. } => "state",
+            Error::Busy { .. } => "busy",
+            Error::Cancelled => "cancelled",
+            Error::Internal(_) => "internal",
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! Run records: what each run did, kept beside the snapshot in the sync's
+//! state database.
+
+use crate::config::{Mode, SyncSpec};
+use crate::error::{Error, Result};
+use crate::run::timestamp;
+use crate::store::SyncStore;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Running,
+    Success,
+    Failed,
+    /// The process stopped while the run was in progress; nothing was committed.
+    Interrupted,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Success => "success",
+            RunStatus::Failed => "failed",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+
+    fn parse(s: &str) -> RunStatus {
+        match s {
+            "running" => RunStatus::Running,
+            "success" => RunStatus::Success,
+            "interrupted" => RunStatus::Interrupted,
+            _ => RunStatus::Failed,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowCounts {
+    pub queried: u64,
+    pub added: u64,
+    pub changed: u64,
+    pub removed: u64,
+}
+
+/// The first rows of a file as they will appear, for previews.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilePreview {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// The file's text for those rows (header and BOM included).
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileReport {
+    /// Relative to the destination folder.
+    pub path: String,
+    /// all | added | changed | removed
+    pub kind: String,
+    pub rows: u64,
+    pub bytes: u64,
+    pub skipped: bool,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub preview: Option<FilePreview>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    pub run_id: i64,
+    pub sync_id: String,
+    pub mode: Mode,
+    pub status: RunStatus,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub rows: RowCounts,
+    pub files: Vec<FileReport>,
+    pub error: Option<String>,
+    pub error_code: Option<String>,
+}
+
+impl RunReport {
+    pub fn failed(
+        spec: &SyncSpec,
+        run_id: i64,
+        started: DateTime<Utc>,
+        finished: DateTime<Utc>,
+        e: &Error,
+    ) -> RunReport {
+        RunReport {
+            run_id,
+            sync_id: spec.sync.id.clone(),
+            mode: spec.sync.mode,
+            status: RunStatus::Failed,
+            started_at: started,
+            finished_at: Some(finished),
+            rows: RowCounts::default(),
+            files: Vec::new(),
+            error: Some(e.to_string()),
+            error_code: Some(e.code().to_string()),
+        }
+    }
+
+    pub fn succeeded(&self) -> bool {
+        self.status == RunStatus::Success
+    }
+}
+
+impl<'de> Deserialize<'de> for Mode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(mode_from(&s))
+    }
+}
+
+fn mode_from(s: &str) -> Mode {
+    match s {
+        "insert" => Mode::Insert,
+        "diff" => Mode::Diff,
+        _ => Mode::All,
+    }
+}
+
+fn mode_str(m: Mode) -> &'static str {
+    match m {
+        Mode::All => "all",
+        Mode::Insert => "insert",
+        Mode::Diff => "diff",
+    }
+}
+
+/// Records a run as started and returns its id (the `{sync.run.id}`).
+pub fn begin(store: &SyncStore, started: DateTime<Utc>, mode: Mode) -> Result<i64> {
+    store
+        .conn
+        .execute(
+            "INSERT INTO runs (started_at, status, mode) VALUES (?1, 'running', ?2)",
+            params![timestamp(started), mode_str(mode)],
+        )
+        .map_err(|e| store.err(e))?;
+    Ok(store.conn.last_insert_rowid())
+}
+
+/// The id the next run will get (previews name files with it).
+pub fn next_id(store: &SyncStore) -> Result<i64> {
+    let max: Option<i64> = store
+        .conn
+        .query_row("SELECT max(id) FROM runs", [], |r| r.get(0))
+        .map_err(|e| store.err(e))?;
+    Ok(max.unwrap_or(0) + 1)
+}
+
+/// Runs left `running` by a process that died are marked `interrupted`.
+/// Only called while holding the sync's lock, so none of them is live.
+pub fn interrupt_stale(store: &SyncStore) -> Result<()> {
+    store
+        .conn
+        .execute(
+            "UPDATE runs SET status = 'interrupted', error = 'the process stopped during the run; nothing was committed', error_code = 'interrupted' WHERE status = 'running'",
+            [],
+        )
+        .map_err(|e| store.err(e))?;
+    Ok(())
+}
+
+pub fn record_success(conn: &Connection, r: &RunReport) -> rusqlite::Result<()> {
+    write(conn, r)
+}
+
+pub fn record_failure(store: &SyncStore, r: &RunReport) -> Result<()> {
+    write(&store.conn, r).map_err(|e| store.err(e))
+}
+
+fn write(conn: &Connection, r: &RunReport) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE runs SET finished_at = ?2, status = ?3, rows_queried = ?4, rows_added = ?5, rows_changed = ?6, rows_removed = ?7, files = ?8, error = ?9, error_code = ?10 WHERE id = ?1",
+        params![
+            r.run_id,
+            r.finished_at.map(timestamp),
+            r.status.as_str(),
+            r.rows.queried as i64,
+            r.rows.added as i64,
+            r.rows.changed as i64,
+            r.rows.removed as i64,
+            serde_json::to_string(&r.files).unwrap_or_else(|_| "[]".into()),
+            r.error,
+            r.error_code,
+        ],
+    )?;
+    Ok(())
+}
+
+/// The most recent runs first.
+pub fn list(store: &SyncStore, sync_id: &str, limit: usize) -> Result<Vec<RunReport>> {
+    let mut stmt = store
+        .conn
+        .prepare(
+            "SELECT id, started_at, finished_at, status, mode, rows_queried, rows_added, rows_changed, rows_removed, files, error, error_code FROM runs ORDER BY id DESC LIMIT ?1",
+        )
+        .map_err(|e| store.err(e))?;
+    let rows = stmt
+        .query_map([limit as i64], |r| {
+            let parse_time = |s: Option<String>| {
+                s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+                    .map(|t| t.with_timezone(&Utc))
+            };
+            let files: String = r.get(9)?;
+            Ok(RunReport {
+                run_id: r.get(0)?,
+                sync_id: sync_id.to_string(),
+                started_at: parse_time(r.get(1)?).unwrap_or_default(),
+                finished_at: parse_time(r.get(2)?),
+                status: RunStatus::parse(&r.get::<_, String>(3)?),
+                mode: mode_from(&r.get::<_, String>(4)?),
+                rows: RowCounts {
+                    queried: r.get::<_, i64>(5)? as u64,
+                    added: r.get::<_, i64>(6)? as u64,
+                    changed: r.get::<_, i64>(7)? as u64,
+                    removed: r.get::<_, i64>(8)? as u64,
+                },
+                files: serde_json::from_str(&files).unwrap_or_default(),
+                error: r.get(10)?,
+                error_code: r.get(11)?,
+            })
+        })
+        .map_err(|e| store.err(e))?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(|e| store.err(e))
+}
+
+/// Forgets the snapshot: the next run behaves like a first run. History stays.
+pub fn reset(store: &mut SyncStore) -> Result<u64> {
+    let _lock = store.lock()?;
+    let path = store.path().to_path_buf();
+    let state_err = |source| Error::State {
+        path: path.clone(),
+        source,
+    };
+    let tx = store.conn.transaction().map_err(state_err)?;
+    let count: Option<String> = tx
+        .query_row("SELECT value FROM meta WHERE key = 'row_count'", [], |r| r.get(0))
+        .optional()
+        .map_err(state_err)?;
+    tx.execute_batch(
+        "DELETE FROM snapshot_index; DELETE FROM snapshot_rows; DELETE FROM meta WHERE key IN ('row_count', 'columns');",
+    )
+    .and_then(|_| tx.commit())
+    .map_err(state_err)?;
+    Ok(count.and_then(|c| c.parse().ok()).unwrap_or(0))
+}

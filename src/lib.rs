@@ -1,0 +1,23 @@
+//! Dropsync's core: models to CSV/JSON files in All, Insert and Diff modes,
+//! delivered to a destination, with local snapshots and run history.
+//!
+//! Everything the desktop app and the `dropsync` CLI do goes through here.
+
+pub mod check;
+pub mod config;
+pub mod demo;
+pub mod destination;
+pub mod error;
+pub mod filename;
+pub mod format;
+pub mod history;
+pub mod mapping;
+pub mod run;
+pub mod source;
+pub mod spill;
+pub mod store;
+pub mod value;
+
+pub use config::SyncSpec;
+pub use error::{Error, Result};
+pub use run::{preview, run, RunControl, RunOptions};

@@ -1,0 +1,342 @@
+//! The `dropsync` command line: every sync operation, headless.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use dropsync::history::{RunReport, RunStatus};
+use dropsync::run::Progress;
+use dropsync::{RunControl, RunOptions, SyncSpec};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "dropsync", version, about = "Deliver the result of a SQL query as CSV or JSON files, reliably.")]
+struct Cli {
+    /// Where snapshots and run history live [default: the OS data folder]
+    #[arg(long, global = true, env = "DROPSYNC_STATE_DIR")]
+    state_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a sync once: query, compare with the snapshot, write and deliver its files
+    Run {
+        /// The sync's TOML file
+        file: PathBuf,
+        /// Run as if started at this instant (RFC 3339), for backfills and tests
+        #[arg(long)]
+        at: Option<String>,
+        /// Print one JSON object describing the run
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the files a run would write now, without writing or advancing anything
+    Preview {
+        file: PathBuf,
+        /// Rows to show of each file
+        #[arg(long, default_value_t = 10)]
+        rows: usize,
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the sync's past runs, newest first
+    History {
+        file: PathBuf,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forget the snapshot: the next run delivers every row as new
+    Reset { file: PathBuf },
+    /// Validate the sync, connect to the source, list columns and check the key
+    Check {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a demo workspace (sample shop database, one sync per mode) and run it
+    Demo {
+        /// Folder for the workspace
+        #[arg(default_value = "dropsync-demo")]
+        dir: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DROPSYNC_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn state_dir(cli: &Option<PathBuf>) -> Result<PathBuf> {
+    match cli {
+        Some(d) => Ok(d.clone()),
+        None => Ok(dirs::data_dir()
+            .context("no data folder is known for this user; pass --state-dir or set DROPSYNC_STATE_DIR")?
+            .join("dropsync")),
+    }
+}
+
+fn parse_at(at: &Option<String>) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    at.as_ref()
+        .map(|s| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .with_context(|| format!("--at {s:?} is not an RFC 3339 instant such as 2024-01-19T08:00:00Z"))
+        })
+        .transpose()
+}
+
+fn load(file: &Path) -> Result<SyncSpec> {
+    Ok(SyncSpec::load(file)?)
+}
+
+fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let state = state_dir(&cli.state_dir)?;
+    match cli.command {
+        Command::Run { file, at, json } => {
+            let spec = load(&file)?;
+            let opts = RunOptions { at: parse_at(&at)? };
+            let report = run_with_progress(&spec, &state, &opts)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&run_json(&report))?);
+            } else {
+                print_run(&report);
+            }
+            Ok(if report.succeeded() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Preview { file, rows, at, json } => {
+            let spec = load(&file)?;
+            let report = dropsync::preview(&spec, &state, rows, &RunOptions { at: parse_at(&at)? })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&preview_json(&report))?);
+            } else {
+                print_preview(&report);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::History { file, limit, json } => {
+            let spec = load(&file)?;
+            let store = dropsync::store::SyncStore::open(&state, &spec.sync.id)?;
+            let runs = dropsync::history::list(&store, &spec.sync.id, limit)?;
+            if json {
+                let list: Vec<_> = runs.iter().map(run_json).collect();
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else if runs.is_empty() {
+                println!("sync {} has not run yet; start it with `dropsync run {}`", spec.sync.id, file.display());
+            } else {
+                print_history(&runs);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reset { file } => {
+            let spec = load(&file)?;
+            let mut store = dropsync::store::SyncStore::open(&state, &spec.sync.id)?;
+            let forgotten = dropsync::history::reset(&mut store)?;
+            println!(
+                "sync {}: forgot the snapshot of {forgotten} row(s); the next run delivers every row as new",
+                spec.sync.id
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { file, json } => {
+            let spec = load(&file)?;
+            let report = dropsync::check::check(&spec, &state)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("sync {}: OK", report.sync_id);
+                println!("  source       {}", report.source);
+                println!("  destination  {}", report.destination);
+                println!("  columns:");
+                for c in &report.columns {
+                    let key = if report.primary_key.contains(&c.name) { "  (primary key)" } else { "" };
+                    println!(
+                        "    {:<24} {:<12} {}{key}",
+                        c.name,
+                        c.declared_type.as_deref().unwrap_or("-"),
+                        c.observed_type
+                    );
+                }
+                println!("  output       {}", report.output_columns.join(", "));
+                println!("  rows         {} (every key present and unique)", report.rows);
+                for f in &report.files {
+                    println!("  file         {f}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { dir } => demo(&dir, &state),
+    }
+}
+
+fn run_with_progress(spec: &SyncSpec, state: &Path, opts: &RunOptions) -> Result<RunReport> {
+    let control = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        RunControl::new(move |p| match p {
+            Progress::Reading { rows } => bar.set_message(format!("reading rows: {rows}")),
+            Progress::Comparing { partition, partitions } => {
+                bar.set_message(format!("comparing with the snapshot: {}/{partitions}", partition + 1))
+            }
+            Progress::Writing { file } => bar.set_message(format!("writing {file}")),
+            Progress::Delivering { bytes, total } => {
+                bar.set_message(format!("delivering: {bytes} / {total} bytes"))
+            }
+            Progress::Committing => bar.finish_and_clear(),
+        })
+    } else {
+        RunControl::default()
+    };
+    Ok(dropsync::run(spec, state, opts, &control)?)
+}
+
+fn run_json(r: &RunReport) -> serde_json::Value {
+    serde_json::json!({
+        "run_id": r.run_id,
+        "sync_id": r.sync_id,
+        "status": r.status,
+        "error": r.error,
+        "error_code": r.error_code,
+        "started_at": r.started_at,
+        "finished_at": r.finished_at,
+        "rows": r.rows,
+        "files": r.files.iter().map(|f| serde_json::json!({
+            "path": f.path, "kind": f.kind, "rows": f.rows, "bytes": f.bytes, "skipped": f.skipped,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn preview_json(r: &RunReport) -> serde_json::Value {
+    serde_json::json!({
+        "sync_id": r.sync_id,
+        "run_id": r.run_id,
+        "rows": r.rows,
+        "files": r.files,
+    })
+}
+
+fn print_run(r: &RunReport) {
+    match r.status {
+        RunStatus::Success => {
+            println!("run {} of {}: success: {}", r.run_id, r.sync_id, counts(r));
+            for f in &r.files {
+                if f.skipped {
+                    println!("  skipped {} (empty)", f.path);
+                } else {
+                    println!("  wrote   {} ({} rows, {} bytes)", f.path, f.rows, f.bytes);
+                }
+            }
+        }
+        _ => {
+            eprintln!(
+                "run {} of {}: failed: {}",
+                r.run_id,
+                r.sync_id,
+                r.error.as_deref().unwrap_or("unknown error")
+            );
+            eprintln!("  nothing was delivered and the snapshot is unchanged; the next run delivers these changes");
+        }
+    }
+}
+
+fn counts(r: &RunReport) -> String {
+    let c = &r.rows;
+    match r.mode {
+        dropsync::config::Mode::All => format!("{} rows queried", c.queried),
+        dropsync::config::Mode::Insert => format!("{} rows queried, {} added", c.queried, c.added),
+        dropsync::config::Mode::Diff => format!(
+            "{} rows queried, {} added, {} changed, {} removed",
+            c.queried, c.added, c.changed, c.removed
+        ),
+    }
+}
+
+fn print_preview(r: &RunReport) {
+    println!("preview of {} (nothing written): {}", r.sync_id, counts(r));
+    for f in &r.files {
+        let skip = if f.skipped { ", skipped because empty" } else { "" };
+        println!("\n== {} ({} rows{skip})", f.path, f.rows);
+        if let Some(p) = &f.preview {
+            print!("{}", p.text);
+            if !p.text.ends_with('\n') {
+                println!();
+            }
+            if f.rows > p.rows.len() as u64 {
+                println!("... {} more rows", f.rows - p.rows.len() as u64);
+            }
+        }
+    }
+}
+
+fn print_history(runs: &[RunReport]) {
+    println!(
+        "{:>5}  {:<20}  {:<11}  {:>9}  {:>8}  {:>8}  {:>8}  {:>6}",
+        "run", "started (local)", "status", "queried", "added", "changed", "removed", "files"
+    );
+    for r in runs {
+        let local = r.started_at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S");
+        println!(
+            "{:>5}  {:<20}  {:<11}  {:>9}  {:>8}  {:>8}  {:>8}  {:>6}",
+            r.run_id,
+            local.to_string(),
+            r.status.as_str(),
+            r.rows.queried,
+            r.rows.added,
+            r.rows.changed,
+            r.rows.removed,
+            r.files.iter().filter(|f| !f.skipped).count()
+        );
+        if let Some(e) = &r.error {
+            println!("       error: {e}");
+        }
+    }
+}
+
+fn demo(dir: &Path, state: &Path) -> Result<ExitCode> {
+    let ws = dropsync::demo::create(dir)?;
+    println!("demo workspace in {}", ws.dir.display());
+    println!("  database {} ({} customers, {} orders)", ws.database.display(), dropsync::demo::CUSTOMERS, dropsync::demo::ORDERS);
+    let specs = ws
+        .sync_files
+        .iter()
+        .map(|f| SyncSpec::load(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    for spec in &specs {
+        // A fresh demo database starts fresh snapshots.
+        let mut store = dropsync::store::SyncStore::open(state, &spec.sync.id)?;
+        dropsync::history::reset(&mut store)?;
+    }
+    let mut ok = true;
+    for round in 0..2 {
+        if round == 1 {
+            println!("\na day later: {}", dropsync::demo::churn(&ws.database)?);
+        }
+        for (spec, file) in specs.iter().zip(&ws.sync_files) {
+            println!("\n$ dropsync run {}", file.display());
+            let report = run_with_progress(spec, state, &RunOptions::default())?;
+            print_run(&report);
+            ok &= report.succeeded();
+        }
+    }
+    println!("\nfiles are in {}", ws.output.display());
+    println!("try: dropsync preview {}", ws.sync_files[1].display());
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

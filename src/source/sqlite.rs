@@ -1,0 +1,119 @@
+//! SQLite source: runs the model's query on a read-only connection.
+
+use super::{BatchSink, Column, Row, Source};
+use crate::error::{Error, Result};
+use crate::value::Value;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+
+pub struct SqliteSource {
+    path: PathBuf,
+    conn: Connection,
+    sql: String,
+    columns: Vec<Column>,
+}
+
+impl SqliteSource {
+    pub fn open(path: &Path, sql: &str) -> Result<Self> {
+        let source_err = |message: String| Error::Source {
+            source_name: format!("sqlite {}", path.display()),
+            message,
+        };
+        if !path.is_file() {
+            return Err(source_err(
+                "the database file does not exist; check [source] path".into(),
+            ));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| source_err(format!("cannot open the database: {e}")))?;
+        // A writer holding the database briefly should not fail a scheduled run.
+        let _ = conn.busy_timeout(std::time::Duration::from_secs(10));
+        let columns = {
+            let stmt = conn.prepare(sql).map_err(|e| Error::Query {
+                message: sqlite_message(&e),
+            })?;
+            if !stmt.readonly() {
+                return Err(Error::Query {
+                    message: "the query would change the database; a model must only read (SELECT ...)".into(),
+                });
+            }
+            if stmt.column_count() == 0 {
+                return Err(Error::Query {
+                    message: "the statement returns no columns; a model must be a SELECT".into(),
+                });
+            }
+            stmt.columns()
+                .iter()
+                .map(|c| Column {
+                    name: c.name().to_string(),
+                    declared_type: c.decl_type().map(str::to_string),
+                })
+                .collect()
+        };
+        Ok(SqliteSource {
+            path: path.to_path_buf(),
+            conn,
+            sql: sql.to_string(),
+            columns,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn sqlite_message(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqlInputError { msg, offset, .. } => {
+            format!("{msg} (at character {})", offset + 1)
+        }
+        other => other.to_string(),
+    }
+}
+
+fn to_value(v: ValueRef<'_>) -> Value {
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Int(i),
+        ValueRef::Real(f) => Value::Float(f),
+        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
+    }
+}
+
+impl Source for SqliteSource {
+    fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    fn stream(&mut self, batch_size: usize, sink: &mut BatchSink<'_>) -> Result<()> {
+        let query_err = |e: rusqlite::Error| Error::Query {
+            message: sqlite_message(&e),
+        };
+        let mut stmt = self.conn.prepare(&self.sql).map_err(query_err)?;
+        let n = stmt.column_count();
+        let mut rows = stmt.query([]).map_err(query_err)?;
+        let mut batch: Vec<Row> = Vec::with_capacity(batch_size);
+        while let Some(row) = rows.next().map_err(query_err)? {
+            let mut out = Vec::with_capacity(n);
+            for i in 0..n {
+                out.push(to_value(row.get_ref(i).map_err(query_err)?));
+            }
+            batch.push(out);
+            if batch.len() == batch_size
+                && !sink(std::mem::replace(&mut batch, Vec::with_capacity(batch_size)))?
+            {
+                return Ok(());
+            }
+        }
+        if !batch.is_empty() {
+            sink(batch)?;
+        }
+        Ok(())
+    }
+}

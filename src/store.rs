@@ -1,0 +1,165 @@
+//! The per-sync state database: snapshot tables and run history in one SQLite
+//! file, so a run's snapshot and its record commit in one transaction.
+
+use crate::error::{Error, Result};
+use rusqlite::Connection;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// Schema steps; `PRAGMA user_version` records how many have run. Append only.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+-- One entry per delivered key: the 128-bit key hash split in two, the hash of
+-- the synced record, and the row id of the record in snapshot_rows.
+CREATE TABLE snapshot_index (
+    k1  INTEGER NOT NULL,
+    k2  INTEGER NOT NULL,
+    h   INTEGER NOT NULL,
+    rid INTEGER NOT NULL,
+    PRIMARY KEY (k1, k2)
+) WITHOUT ROWID;
+-- The last delivered values (postcard-encoded), for the "removed" file.
+CREATE TABLE snapshot_rows (
+    rid INTEGER PRIMARY KEY,
+    rec BLOB NOT NULL
+);
+CREATE TABLE runs (
+    id          INTEGER PRIMARY KEY,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    status      TEXT NOT NULL,
+    mode        TEXT NOT NULL,
+    rows_queried INTEGER NOT NULL DEFAULT 0,
+    rows_added   INTEGER NOT NULL DEFAULT 0,
+    rows_changed INTEGER NOT NULL DEFAULT 0,
+    rows_removed INTEGER NOT NULL DEFAULT 0,
+    files       TEXT NOT NULL DEFAULT '[]',
+    error       TEXT,
+    error_code  TEXT
+);
+"#];
+
+pub struct SyncStore {
+    pub(crate) conn: Connection,
+    path: PathBuf,
+    lock_path: PathBuf,
+    sync_id: String,
+}
+
+impl SyncStore {
+    pub fn open(state_dir: &Path, sync_id: &str) -> Result<SyncStore> {
+        let dir = state_dir.join("syncs");
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            Error::io(
+                format!("cannot create the state folder {}", dir.display()),
+                e,
+            )
+        })?;
+        let path = dir.join(format!("{sync_id}.sqlite"));
+        let state_err = |source| Error::State {
+            path: path.clone(),
+            source,
+        };
+        let mut conn = Connection::open(&path).map_err(state_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(state_err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384; PRAGMA temp_store = FILE;",
+        )
+        .map_err(state_err)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(state_err)?;
+        if version > MIGRATIONS.len() as i64 {
+            // A newer Dropsync wrote this file; refuse rather than corrupt it.
+            return Err(Error::config(
+                &path,
+                format!(
+                    "the state file has schema version {version}, newer than this Dropsync understands ({}); upgrade Dropsync",
+                    MIGRATIONS.len()
+                ),
+            ));
+        }
+        migrate(&mut conn, version as usize).map_err(state_err)?;
+        Ok(SyncStore {
+            conn,
+            lock_path: dir.join(format!("{sync_id}.lock")),
+            path,
+            sync_id: sync_id.to_string(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn err(&self, source: rusqlite::Error) -> Error {
+        Error::State {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Holds the sync's run lock until dropped: one sync never runs twice at once,
+    /// across processes (CLI, daemon, app).
+    pub fn lock(&self) -> Result<File> {
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&self.lock_path)
+            .map_err(|e| Error::io(format!("cannot open {}", self.lock_path.display()), e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy {
+                sync_id: self.sync_id.clone(),
+                lock: self.lock_path.clone(),
+            }),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(
+                format!("cannot lock {}", self.lock_path.display()),
+                e,
+            )),
+        }
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+}
+
+fn migrate(conn: &mut Connection, version: usize) -> rusqlite::Result<()> {
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_locks_exclusively() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = SyncStore::open(dir.path(), "s1").unwrap();
+        drop(a);
+        let a = SyncStore::open(dir.path(), "s1").unwrap();
+        let v: i64 = a.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v as usize, MIGRATIONS.len());
+        let held = a.lock().unwrap();
+        let b = SyncStore::open(dir.path(), "s1").unwrap();
+        assert!(matches!(b.lock(), Err(Error::Busy { .. })));
+        drop(held);
+        assert!(b.lock().is_ok());
+    }
+}
