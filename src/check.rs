@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::filename::NameContext;
 use crate::mapping::Mapping;
 use crate::run::{planned_files, preview, RunOptions};
-use crate::source;
+use crate::source::{self, RowBatch};
 use serde::Serialize;
 use std::path::Path;
 
@@ -41,15 +41,16 @@ pub fn check(spec: &SyncSpec, state_dir: &Path) -> Result<CheckReport> {
     let mut observed: Vec<Option<&'static str>> = vec![None; columns.len()];
     let mut seen = 0;
     src.stream(SAMPLE_ROWS, &mut |batch| {
-        for row in &batch {
-            for (o, v) in observed.iter_mut().zip(row) {
+        for i in 0..batch.len() {
+            let row = batch.decode_row(i)?;
+            for (o, v) in observed.iter_mut().zip(&row) {
                 if o.is_none() && !v.is_null() {
                     *o = Some(v.type_name());
                 }
             }
         }
         seen += batch.len();
-        Ok(seen < SAMPLE_ROWS)
+        Ok((seen < SAMPLE_ROWS).then(RowBatch::default))
     })?;
 
     // The key, mapping and filename checks are the run's own: a preview of

@@ -245,10 +245,8 @@ pub fn reset(store: &mut SyncStore) -> Result<u64> {
         .query_row("SELECT value FROM meta WHERE key = 'row_count'", [], |r| r.get(0))
         .optional()
         .map_err(state_err)?;
-    tx.execute_batch(
-        "DELETE FROM snapshot_index; DELETE FROM snapshot_rows; DELETE FROM meta WHERE key IN ('row_count', 'columns');",
-    )
-    .and_then(|_| tx.commit())
+    crate::snapshot::clear(&tx)
+        .and_then(|_| tx.commit())
     .map_err(state_err)?;
     Ok(count.and_then(|c| c.parse().ok()).unwrap_or(0))
 }

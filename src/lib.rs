@@ -13,6 +13,7 @@ pub mod format;
 pub mod history;
 pub mod mapping;
 pub mod run;
+pub mod snapshot;
 pub mod source;
 pub mod spill;
 pub mod store;

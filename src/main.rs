@@ -9,6 +9,10 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+// Rows cross threads in batches; mimalloc keeps allocation off the hot path.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "dropsync", version, about = "Deliver the result of a SQL query as CSV or JSON files, reliably.")]
 struct Cli {

@@ -113,6 +113,11 @@ impl Mapping {
         })
     }
 
+    /// True when every model column is synced as is.
+    pub fn is_identity(&self) -> bool {
+        self.identity
+    }
+
     /// Output column names, in order.
     pub fn output(&self) -> &[String] {
         &self.output

@@ -15,12 +15,13 @@ use crate::filename::{with_suffix, NameContext};
 use crate::format::{self, RecordWriter};
 use crate::history::{self, FileReport, RowCounts, RunReport, RunStatus};
 use crate::mapping::Mapping;
-use crate::source::{self, Column, Row};
+use crate::source::{self, encode_key, encode_record, Column, RowBatch};
 use crate::spill::{parse_entries, Entry, PartitionSpill, RunsFile};
+use crate::snapshot::{self, DeltaReader, DeltaWriter, IndexEntry};
 use crate::store::SyncStore;
 use crate::value::{display_key, Value};
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{params, TransactionBehavior};
+use rusqlite::TransactionBehavior;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,7 +31,6 @@ use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
 pub const BATCH_SIZE: usize = 2048;
 /// Rows per partition the diff aims for; bounds the memory of one partition.
 const ROWS_PER_PARTITION: u64 = 16 * 1024;
-const SIGN: u64 = 1 << 63;
 
 /// What a run is doing, for progress bars.
 #[derive(Debug, Clone)]
@@ -190,24 +190,7 @@ fn staging_dir(state_dir: &Path, sync_id: &str, run_id: i64) -> Result<Staging> 
     Ok(Staging { path })
 }
 
-fn encode(values: &[Value], buf: &mut Vec<u8>) -> Result<()> {
-    buf.clear();
-    let taken = std::mem::take(buf);
-    *buf = postcard::to_extend(values, taken).map_err(|e| Error::Internal(format!("encode: {e}")))?;
-    Ok(())
-}
-
-fn decode(bytes: &[u8]) -> Result<Vec<Value>> {
-    postcard::from_bytes(bytes).map_err(|e| {
-        Error::Internal(format!(
-            "a snapshot record does not decode ({e}); run `dropsync reset` to start the snapshot afresh"
-        ))
-    })
-}
-
-fn signed(k1: u64) -> i64 {
-    (k1 ^ SIGN) as i64
-}
+use crate::source::decode_record as decode;
 
 /// A file being written: to staging for a run, or kept in memory for a preview.
 struct OutFile {
@@ -317,7 +300,9 @@ fn execute(
         .meta("columns")?
         .and_then(|s| serde_json::from_str(&s).ok());
     let first_run = old_count == 0;
-    let partitions = (old_count / ROWS_PER_PARTITION).next_power_of_two().clamp(16, 4096) as usize;
+    let partitions = (old_count / ROWS_PER_PARTITION)
+        .next_power_of_two()
+        .clamp(16, snapshot::BUCKETS as u64 / 4) as usize;
 
     let tx = store
         .conn
@@ -334,30 +319,32 @@ fn execute(
     let spill_records = !direct;
 
     // ---- pass 1: stream, map, hash, spill ----
+    let t0 = std::time::Instant::now();
     let mut spill = PartitionSpill::new(staging, partitions)?;
     let mut seq: u64 = 0;
     let mut null_rows: Vec<u64> = Vec::new();
     let mut null_count: u64 = 0;
     let rid_base = (run_id as u64) << 40;
     {
-        let mut insert_row = tx
-            .prepare_cached("INSERT INTO snapshot_rows (rid, rec) VALUES (?1, ?2)")
-            .map_err(state_err)?;
-        let (tx_rows, rx_rows) = crossbeam_channel::bounded::<Vec<Row>>(4);
+        let (tx_rows, rx_rows) = crossbeam_channel::bounded::<RowBatch>(4);
+        let (tx_empty, rx_empty) = crossbeam_channel::unbounded::<RowBatch>();
         let stream_result = std::thread::scope(|scope| -> Result<()> {
             let reader = scope.spawn(move || {
-                source.stream(BATCH_SIZE, &mut |batch| Ok(tx_rows.send(batch).is_ok()))
+                source.stream(BATCH_SIZE, &mut |batch| {
+                    if tx_rows.send(batch).is_err() {
+                        return Ok(None);
+                    }
+                    Ok(Some(rx_empty.try_recv().unwrap_or_default()))
+                })
             });
-            let mut key_vals: Vec<Value> = Vec::with_capacity(key_idx.len());
             let mut key_buf = Vec::with_capacity(64);
             let mut rec_buf = Vec::with_capacity(1024);
+            let identity = mapping.is_identity();
             let mut consume = || -> Result<()> {
                 for batch in rx_rows.iter() {
-                    for row in batch {
+                    for i in 0..batch.len() {
                         seq += 1;
-                        key_vals.clear();
-                        key_vals.extend(key_idx.iter().map(|&i| row[i].clone()));
-                        if key_vals.iter().any(Value::is_null) {
+                        if key_idx.iter().any(|&c| batch.is_null(i, c)) {
                             null_count += 1;
                             if null_rows.len() < 10 {
                                 null_rows.push(seq);
@@ -367,22 +354,22 @@ fn execute(
                         if null_count > 0 {
                             continue;
                         }
-                        let rec = mapping.apply(row)?;
-                        encode(&key_vals, &mut key_buf)?;
+                        encode_key(key_idx.iter().map(|&c| batch.field_bytes(i, c)), &mut key_buf);
                         let kh = xxh3_128(&key_buf);
                         let (k1, k2) = ((kh >> 64) as u64, kh as u64);
-                        let h = if mode == Mode::All {
-                            0
+                        // The synced record: the row's own bytes when every column is synced.
+                        let rec: &[u8] = if identity {
+                            batch.row(i)
                         } else {
-                            encode(&rec, &mut rec_buf)?;
-                            xxh3_64(&rec_buf)
+                            let mapped = mapping.apply(batch.decode_row(i)?)?;
+                            encode_record(&mapped, &mut rec_buf)?;
+                            &rec_buf
                         };
+                        let h = if mode == Mode::All { 0 } else { xxh3_64(rec) };
                         if direct {
-                            files[0].write(&rec)?;
+                            files[0].write(&decode(rec)?)?;
                             if mode != Mode::All {
-                                insert_row
-                                    .execute(params![(rid_base | seq) as i64, &rec_buf])
-                                    .map_err(state_err)?;
+                                snapshot::insert_record(&tx, rid_base | seq, rec).map_err(state_err)?;
                             }
                         }
                         spill.push(&Entry {
@@ -391,9 +378,10 @@ fn execute(
                             h,
                             seq,
                             key: &key_buf,
-                            rec: if spill_records { &rec_buf } else { &[] },
+                            rec: if spill_records { rec } else { &[] },
                         })?;
                     }
+                    let _ = tx_empty.send(batch);
                     control.report(Progress::Reading { rows: seq })?;
                 }
                 Ok(())
@@ -409,6 +397,7 @@ fn execute(
         });
         stream_result?;
     }
+    tracing::debug!(elapsed = ?t0.elapsed(), rows = seq, "pass 1: streamed and spilled");
     if null_count > 0 {
         return Err(Error::NullKey {
             columns: key_label(&spec.model.primary_key),
@@ -424,23 +413,20 @@ fn execute(
     let mut removed_runs = RunsFile::new(staging)?;
     let mut dup_keys: Vec<String> = Vec::new();
     let mut dup_count: u64 = 0;
+    let old_delta: u64 = store_meta_u64(&tx, "delta_count").map_err(state_err)?;
+    // Fold the delta into the base once it outgrows an eighth of it.
+    let compacting = first_run || old_delta > (old_count / 8).max(20_000);
+    let mut new_delta_count = old_delta;
     {
-        let mut read_old = tx
-            .prepare_cached(
-                "SELECT k1, k2, h, rid FROM snapshot_index WHERE k1 BETWEEN ?1 AND ?2 ORDER BY k1, k2",
-            )
-            .map_err(state_err)?;
-        let mut insert_idx = tx
-            .prepare_cached("INSERT INTO snapshot_index (k1, k2, h, rid) VALUES (?1, ?2, ?3, ?4)")
-            .map_err(state_err)?;
-        let mut update_idx = tx
-            .prepare_cached("UPDATE snapshot_index SET h = ?3 WHERE k1 = ?1 AND k2 = ?2")
-            .map_err(state_err)?;
-        let mut delete_idx = tx
-            .prepare_cached("DELETE FROM snapshot_index WHERE k1 = ?1 AND k2 = ?2")
-            .map_err(state_err)?;
         let mut data = Vec::new();
-        let mut old: Vec<(u64, u64, u64, u64)> = Vec::new();
+        let mut base_old: Vec<IndexEntry> = Vec::new();
+        let mut delta_old: Vec<IndexEntry> = Vec::new();
+        let mut old: Vec<IndexEntry> = Vec::new();
+        let mut merged: Vec<IndexEntry> = Vec::new();
+        let mut bucket_buf = Vec::new();
+        let mut delta_reader = DeltaReader::default();
+        let mut delta_writer = DeltaWriter::default();
+        let buckets_per_partition = snapshot::BUCKETS / spill.partitions();
         for p in 0..spill.partitions() {
             control.report(Progress::Comparing {
                 partition: p,
@@ -461,60 +447,77 @@ fn execute(
             if dup_count > 0 || mode == Mode::All {
                 continue;
             }
-            if first_run {
-                for e in &entries {
-                    insert_idx
-                        .execute(params![signed(e.k1), e.k2 as i64, e.h as i64, (rid_base | e.seq) as i64])
-                        .map_err(state_err)?;
-                }
-                continue;
-            }
+            let first_bucket = p * buckets_per_partition;
+            let last_bucket = first_bucket + buckets_per_partition - 1;
             let (lo, hi) = spill.range(p);
-            old.clear();
-            let mut rows = read_old.query(params![signed(lo), signed(hi)]).map_err(state_err)?;
-            while let Some(r) = rows.next().map_err(state_err)? {
-                let k1: i64 = r.get(0).map_err(state_err)?;
-                let k2: i64 = r.get(1).map_err(state_err)?;
-                let h: i64 = r.get(2).map_err(state_err)?;
-                let rid: i64 = r.get(3).map_err(state_err)?;
-                old.push(((k1 as u64) ^ SIGN, k2 as u64, h as u64, rid as u64));
+            base_old.clear();
+            delta_old.clear();
+            if !first_run {
+                snapshot::read_buckets(&tx, first_bucket, last_bucket, &mut base_old).map_err(state_err)?;
+                delta_reader.range(&tx, lo, hi, &mut delta_old).map_err(state_err)?;
             }
+            snapshot::apply_delta(&base_old, &delta_old, &mut old);
+            // Merge-join the sorted new entries with the sorted old ones;
+            // `merged` becomes the partition's next index.
+            merged.clear();
             let mut added: Vec<(u64, u64, &[u8])> = Vec::new();
             let mut changed: Vec<(u64, u64, &[u8])> = Vec::new();
             let mut removed: Vec<(u64, u64, &[u8])> = Vec::new();
             let (mut i, mut j) = (0, 0);
             while i < entries.len() || j < old.len() {
                 let new_key = entries.get(i).map(|e| (e.k1, e.k2));
-                let old_key = old.get(j).map(|o| (o.0, o.1));
+                let old_key = old.get(j).map(|o| (o.k1, o.k2));
                 match (new_key, old_key) {
                     (Some(n), Some(o)) if n == o => {
-                        let (e, o) = (&entries[i], &old[j]);
-                        if e.h != o.2 {
-                            update_idx
-                                .execute(params![signed(e.k1), e.k2 as i64, e.h as i64])
-                                .map_err(state_err)?;
-                            changed.push((e.seq, o.3, e.rec));
+                        let (e, o) = (&entries[i], old[j]);
+                        if e.h == o.h {
+                            merged.push(o);
+                        } else {
+                            let rid = rid_base | e.seq;
+                            merged.push(IndexEntry { h: e.h, rid, ..o });
+                            snapshot::discard_record(&tx, o.rid).map_err(state_err)?;
+                            changed.push((e.seq, rid, e.rec));
                         }
                         i += 1;
                         j += 1;
                     }
                     (Some(n), o) if o.is_none_or(|o| n < o) => {
                         let e = &entries[i];
-                        insert_idx
-                            .execute(params![signed(e.k1), e.k2 as i64, e.h as i64, (rid_base | e.seq) as i64])
-                            .map_err(state_err)?;
-                        added.push((e.seq, rid_base | e.seq, e.rec));
+                        let rid = rid_base | e.seq;
+                        merged.push(IndexEntry {
+                            k1: e.k1,
+                            k2: e.k2,
+                            h: e.h,
+                            rid,
+                        });
+                        if !first_run {
+                            added.push((e.seq, rid, e.rec));
+                        }
                         i += 1;
                     }
                     _ => {
-                        let o = &old[j];
-                        delete_idx
-                            .execute(params![signed(o.0), o.1 as i64])
-                            .map_err(state_err)?;
-                        removed.push((o.3, o.3, &[]));
+                        let o = old[j];
+                        snapshot::discard_record(&tx, o.rid).map_err(state_err)?;
+                        removed.push((o.rid, o.rid, &[]));
                         j += 1;
                     }
                 }
+            }
+            if compacting {
+                // Rewrite the base buckets that differ from the merged index.
+                let (mut m, mut b) = (0, 0);
+                for bucket in first_bucket..=last_bucket {
+                    let in_bucket = |e: &IndexEntry| snapshot::bucket_of(e.k1) == bucket;
+                    let m_end = m + merged[m..].partition_point(in_bucket);
+                    let b_end = b + base_old[b..].partition_point(in_bucket);
+                    if merged[m..m_end] != base_old[b..b_end] {
+                        snapshot::write_bucket(&tx, bucket, &merged[m..m_end], &mut bucket_buf)
+                            .map_err(state_err)?;
+                    }
+                    (m, b) = (m_end, b_end);
+                }
+            } else {
+                delta_writer.push_range(&tx, lo, &base_old, &merged).map_err(state_err)?;
             }
             added.sort_unstable_by_key(|a| a.0);
             changed.sort_unstable_by_key(|a| a.0);
@@ -523,8 +526,17 @@ fn execute(
             changed_runs.push_run(&changed)?;
             removed_runs.push_run(&removed)?;
         }
+        if mode != Mode::All && dup_count == 0 {
+            new_delta_count = if compacting {
+                snapshot::clear_delta(&tx).map_err(state_err)?;
+                0
+            } else {
+                delta_writer.finish(&tx).map_err(state_err)?
+            };
+        }
     }
     drop(spill);
+    tracing::debug!(elapsed = ?t0.elapsed(), "pass 2: compared with the snapshot");
     if dup_count > 0 {
         return Err(Error::DuplicateKey {
             columns: key_label(&spec.model.primary_key),
@@ -540,45 +552,28 @@ fn execute(
         n_changed = 0;
     }
     if !direct {
-        let mut insert_row = tx
-            .prepare_cached("INSERT INTO snapshot_rows (rid, rec) VALUES (?1, ?2)")
-            .map_err(state_err)?;
-        let mut update_row = tx
-            .prepare_cached("UPDATE snapshot_rows SET rec = ?2 WHERE rid = ?1")
-            .map_err(state_err)?;
-        let mut read_row = tx
-            .prepare_cached("SELECT rec FROM snapshot_rows WHERE rid = ?1")
-            .map_err(state_err)?;
-        let mut delete_row = tx
-            .prepare_cached("DELETE FROM snapshot_rows WHERE rid = ?1")
-            .map_err(state_err)?;
-        let find = |kind: FileKind, files: &mut [OutFile]| files.iter().position(|f| f.kind == kind);
-        let added_file = find(FileKind::Added, &mut files);
+        let find = |kind: FileKind, files: &[OutFile]| files.iter().position(|f| f.kind == kind);
+        let added_file = find(FileKind::Added, &files);
         control.report(Progress::Writing {
             file: added_file.map(|i| files[i].relative.clone()).unwrap_or_default(),
         })?;
-        added_runs.merge(|rid, rec| {
-            insert_row.execute(params![rid as i64, rec]).map_err(state_err)?;
-            if let Some(i) = added_file {
-                files[i].write(&decode(rec)?)?;
-            }
-            Ok(())
-        })?;
-        let changed_file = find(FileKind::Changed, &mut files);
-        changed_runs.merge(|rid, rec| {
-            update_row.execute(params![rid as i64, rec]).map_err(state_err)?;
-            if let Some(i) = changed_file {
-                files[i].write(&decode(rec)?)?;
-            }
-            Ok(())
-        })?;
-        let removed_file = find(FileKind::Removed, &mut files);
-        let projection = projection(old_columns.as_deref(), &ctx.columns);
-        removed_runs.merge(|rid, _| {
-            if let Some(i) = removed_file {
-                let rec: Vec<u8> = read_row
-                    .query_row(params![rid as i64], |r| r.get(0))
-                    .map_err(state_err)?;
+        let changed_file = find(FileKind::Changed, &files);
+        let removed_file = find(FileKind::Removed, &files);
+        for (runs, file) in [(&mut added_runs, added_file), (&mut changed_runs, changed_file)] {
+            runs.merge(|rid, rec| {
+                snapshot::insert_record(&tx, rid, rec).map_err(state_err)?;
+                if let Some(i) = file {
+                    files[i].write(&decode(rec)?)?;
+                }
+                Ok(())
+            })?;
+        }
+        if let Some(i) = removed_file {
+            let projection = projection(old_columns.as_deref(), &ctx.columns);
+            removed_runs.merge(|rid, _| {
+                let rec = snapshot::read_record(&tx, rid)
+                    .map_err(state_err)?
+                    .ok_or_else(|| Error::Internal(format!("snapshot record {rid} is missing; run `dropsync reset`")))?;
                 let values = decode(&rec)?;
                 let values = match &projection {
                     Some(p) => p
@@ -587,13 +582,12 @@ fn execute(
                         .collect(),
                     None => values,
                 };
-                files[i].write(&values)?;
-            }
-            delete_row.execute(params![rid as i64]).map_err(state_err)?;
-            Ok(())
-        })?;
+                files[i].write(&values)
+            })?;
+        }
     }
 
+    tracing::debug!(elapsed = ?t0.elapsed(), "pass 3: wrote the change files");
     // ---- finish the files ----
     let mut reports = Vec::new();
     let mut staged = Vec::new();
@@ -673,6 +667,14 @@ fn execute(
             [serde_json::to_string(&ctx.columns).unwrap_or_default()],
         )
         .map_err(state_err)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('delta_count', ?1)",
+            [new_delta_count.to_string()],
+        )
+        .map_err(state_err)?;
+        if snapshot::compact(&tx, new_count).map_err(state_err)? {
+            tracing::info!(sync = %spec.sync.id, "compacted the snapshot's records");
+        }
     }
 
     // ---- deliver, then commit ----
@@ -685,12 +687,22 @@ fn execute(
             f(&Progress::Delivering { bytes, total });
         }
     })?;
+    tracing::debug!(elapsed = ?t0.elapsed(), "delivered");
     control.report(Progress::Committing)?;
     let finished = Utc::now();
     report.finished_at = Some(finished);
     history::record_success(&tx, &report).map_err(state_err)?;
     tx.commit().map_err(state_err)?;
+    tracing::debug!(elapsed = ?t0.elapsed(), "delivered and committed");
     Ok(report)
+}
+
+fn store_meta_u64(tx: &rusqlite::Transaction<'_>, key: &str) -> rusqlite::Result<u64> {
+    use rusqlite::OptionalExtension;
+    let v: Option<String> = tx
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?;
+    Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
 fn key_label(key: &[String]) -> String {

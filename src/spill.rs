@@ -286,8 +286,8 @@ mod tests {
         }
         let mut total = 0;
         let mut buf = Vec::new();
-        let mut entries = Vec::new();
         for p in 0..4 {
+            let mut entries = Vec::new();
             s.read_partition(p, &mut buf).unwrap();
             parse_entries(&buf, &mut entries);
             let (lo, hi) = s.range(p);

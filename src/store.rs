@@ -12,19 +12,25 @@ CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
--- One entry per delivered key: the 128-bit key hash split in two, the hash of
--- the synced record, and the row id of the record in snapshot_rows.
-CREATE TABLE snapshot_index (
-    k1  INTEGER NOT NULL,
-    k2  INTEGER NOT NULL,
-    h   INTEGER NOT NULL,
-    rid INTEGER NOT NULL,
-    PRIMARY KEY (k1, k2)
-) WITHOUT ROWID;
+-- The index: per bucket of key hashes, packed sorted (k1, k2, h, rid) entries
+-- (see snapshot.rs).
+CREATE TABLE snapshot_buckets (
+    bucket INTEGER PRIMARY KEY,
+    data   BLOB NOT NULL
+);
+-- Entries that differ from the base, by the key hash's top 8 bits.
+CREATE TABLE snapshot_delta (
+    bucket INTEGER PRIMARY KEY,
+    data   BLOB NOT NULL
+);
 -- The last delivered values (postcard-encoded), for the "removed" file.
-CREATE TABLE snapshot_rows (
+CREATE TABLE snapshot_records (
     rid INTEGER PRIMARY KEY,
     rec BLOB NOT NULL
+);
+-- Records replaced or removed, deleted in bulk by compaction.
+CREATE TABLE snapshot_garbage (
+    rid INTEGER PRIMARY KEY
 );
 CREATE TABLE runs (
     id          INTEGER PRIMARY KEY,
@@ -67,7 +73,8 @@ impl SyncStore {
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(state_err)?;
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384; PRAGMA temp_store = FILE;",
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384;
+             PRAGMA temp_store = FILE;",
         )
         .map_err(state_err)?;
         let version: i64 = conn

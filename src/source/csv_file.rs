@@ -1,9 +1,8 @@
 //! CSV file source: every field is text; an empty field is NULL (the same
 //! convention our CSV writer uses, so files round-trip).
 
-use super::{BatchSink, Column, Row, Source};
+use super::{BatchSink, Column, RowBatch, Source, BATCH_BYTES};
 use crate::error::{Error, Result};
-use crate::value::Value;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -89,24 +88,26 @@ impl Source for CsvSource {
     fn stream(&mut self, batch_size: usize, sink: &mut BatchSink<'_>) -> Result<()> {
         let mut reader = self.reader()?;
         let mut record = csv::StringRecord::new();
-        let mut batch: Vec<Row> = Vec::with_capacity(batch_size);
+        let n = self.columns.len();
+        let mut batch = RowBatch::new(n, batch_size);
         while reader.read_record(&mut record).map_err(|e| self.err(e))? {
-            batch.push(
-                record
-                    .iter()
-                    .map(|f| {
-                        if f.is_empty() {
-                            Value::Null
-                        } else {
-                            Value::Text(f.to_string())
-                        }
-                    })
-                    .collect(),
-            );
-            if batch.len() == batch_size
-                && !sink(std::mem::replace(&mut batch, Vec::with_capacity(batch_size)))?
-            {
-                return Ok(());
+            batch.begin_row();
+            for f in record.iter() {
+                if f.is_empty() {
+                    batch.push_null();
+                } else {
+                    batch.push_text(f.as_bytes());
+                }
+            }
+            batch.end_row();
+            if batch.len() == batch_size || batch.bytes() >= BATCH_BYTES {
+                match sink(std::mem::take(&mut batch))? {
+                    Some(mut next) => {
+                        next.reset(n);
+                        batch = next;
+                    }
+                    None => return Ok(()),
+                }
             }
         }
         if !batch.is_empty() {

@@ -1,14 +1,15 @@
 //! Sources turn a model into a stream of typed rows, in batches, without
 //! holding the result set.
 
+mod batch;
 mod csv_file;
 mod sqlite;
 
 use crate::config::{ModelSpec, SourceSpec};
 use crate::error::Result;
-use crate::value::Value;
 use serde::Serialize;
 
+pub use batch::{decode_record, encode_key, encode_record, RowBatch};
 pub use csv_file::CsvSource;
 pub use sqlite::SqliteSource;
 
@@ -20,16 +21,20 @@ pub struct Column {
     pub declared_type: Option<String>,
 }
 
-pub type Row = Vec<Value>;
+pub type Row = Vec<crate::value::Value>;
 
-/// Receives batches of rows; returns `false` to stop the stream early.
-pub type BatchSink<'a> = dyn FnMut(Vec<Row>) -> Result<bool> + 'a;
+/// Receives a full batch and hands back an empty one to fill next (reusing
+/// buffers keeps the hot path free of allocation), or `None` to stop early.
+pub type BatchSink<'a> = dyn FnMut(RowBatch) -> Result<Option<RowBatch>> + 'a;
+
+/// A batch is handed on at this many rows or bytes, whichever comes first.
+pub const BATCH_BYTES: usize = 1 << 20;
 
 pub trait Source: Send {
     /// The model's columns, known before any row is read.
     fn columns(&self) -> &[Column];
 
-    /// Streams every row to `sink` in batches of `batch_size`.
+    /// Streams every row to `sink` in batches of up to `batch_size` rows.
     fn stream(&mut self, batch_size: usize, sink: &mut BatchSink<'_>) -> Result<()>;
 }
 

@@ -1,8 +1,7 @@
 //! SQLite source: runs the model's query on a read-only connection.
 
-use super::{BatchSink, Column, Row, Source};
+use super::{BatchSink, Column, RowBatch, Source, BATCH_BYTES};
 use crate::error::{Error, Result};
-use crate::value::Value;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -76,13 +75,13 @@ fn sqlite_message(e: &rusqlite::Error) -> String {
     }
 }
 
-fn to_value(v: ValueRef<'_>) -> Value {
+fn push(batch: &mut RowBatch, v: ValueRef<'_>) {
     match v {
-        ValueRef::Null => Value::Null,
-        ValueRef::Integer(i) => Value::Int(i),
-        ValueRef::Real(f) => Value::Float(f),
-        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
-        ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
+        ValueRef::Null => batch.push_null(),
+        ValueRef::Integer(i) => batch.push_int(i),
+        ValueRef::Real(f) => batch.push_float(f),
+        ValueRef::Text(t) => batch.push_text(t),
+        ValueRef::Blob(b) => batch.push_bytes(b),
     }
 }
 
@@ -98,17 +97,21 @@ impl Source for SqliteSource {
         let mut stmt = self.conn.prepare(&self.sql).map_err(query_err)?;
         let n = stmt.column_count();
         let mut rows = stmt.query([]).map_err(query_err)?;
-        let mut batch: Vec<Row> = Vec::with_capacity(batch_size);
+        let mut batch = RowBatch::new(n, batch_size);
         while let Some(row) = rows.next().map_err(query_err)? {
-            let mut out = Vec::with_capacity(n);
+            batch.begin_row();
             for i in 0..n {
-                out.push(to_value(row.get_ref(i).map_err(query_err)?));
+                push(&mut batch, row.get_ref(i).map_err(query_err)?);
             }
-            batch.push(out);
-            if batch.len() == batch_size
-                && !sink(std::mem::replace(&mut batch, Vec::with_capacity(batch_size)))?
-            {
-                return Ok(());
+            batch.end_row();
+            if batch.len() == batch_size || batch.bytes() >= BATCH_BYTES {
+                match sink(std::mem::take(&mut batch))? {
+                    Some(mut next) => {
+                        next.reset(n);
+                        batch = next;
+                    }
+                    None => return Ok(()),
+                }
             }
         }
         if !batch.is_empty() {

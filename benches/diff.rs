@@ -1,0 +1,210 @@
+//! End-to-end Diff benchmark (issue: second 1M-row Diff run < 1.2 s, peak RSS < 150 MB).
+//!
+//! `cargo bench --bench diff -- [ROWS ...]` (default: 1000000 10000000)
+//!
+//! For each size: generate a SQLite model of ROWS x 10 columns (ints, floats,
+//! short and long text, NULLs), run a first Diff sync with the release
+//! `dropsync` binary, apply 1% updates, 0.5% deletes and 0.5% inserts, and time
+//! the second Diff run end to end. Then the same with a CSV-file source of the
+//! same data. Wall time and peak RSS are measured per child process (wait4).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let sizes = if args.is_empty() {
+        vec![1_000_000, 10_000_000]
+    } else {
+        args
+    };
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let status = Command::new("cargo")
+        .args(["build", "--release", "--bin", "dropsync"])
+        .current_dir(&root)
+        .status()
+        .expect("cargo build");
+    assert!(status.success());
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
+    let bin = target.join("release/dropsync");
+    println!(
+        "{:<10} {:<7} {:>14} {:>12} {:>14} {:>12}  changes(a/c/r)",
+        "rows", "source", "first run s", "second s", "rows/s", "peak RSS MB"
+    );
+    for rows in sizes {
+        for source in ["sqlite", "csv"] {
+            bench(&bin, rows, source);
+        }
+    }
+}
+
+struct Measured {
+    seconds: f64,
+    max_rss_kb: i64,
+    stdout: String,
+}
+
+fn measure(bin: &Path, args: &[&str]) -> Measured {
+    use std::os::unix::process::ExitStatusExt;
+    let start = Instant::now();
+    let child = Command::new(bin)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn dropsync");
+    let pid = child.id() as libc::pid_t;
+    let mut stdout = child.stdout.expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut s).ok();
+        s
+    });
+    let mut status: libc::c_int = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our own child; status and usage are valid for writes.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let seconds = start.elapsed().as_secs_f64();
+    assert_eq!(r, pid, "wait4");
+    let stdout = reader.join().unwrap_or_default();
+    let exit = std::process::ExitStatus::from_raw(status);
+    assert!(exit.success(), "dropsync {args:?} failed: {stdout}");
+    Measured {
+        seconds,
+        max_rss_kb: usage.ru_maxrss,
+        stdout,
+    }
+}
+
+fn generate(db: &Path, rows: u64) {
+    if db.exists() {
+        let _ = std::fs::remove_file(db);
+    }
+    let mut conn = rusqlite::Connection::open(db).expect("open bench db");
+    conn.execute_batch(
+        "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
+         CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b INTEGER, c REAL, d REAL,
+                         e TEXT, f TEXT, g TEXT, h TEXT, i REAL);",
+    )
+    .expect("schema");
+    let tx = conn.transaction().expect("tx");
+    {
+        let mut ins = tx
+            .prepare("INSERT INTO t VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)")
+            .expect("prepare");
+        let mut rng = fastrand::Rng::with_seed(42);
+        let long: String = "lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore".into();
+        for id in 1..=rows as i64 {
+            let e = format!("user{}", rng.u32(..1_000_000));
+            let f = ["DE", "FR", "US", "JP", "BR"][rng.usize(..5)];
+            let g = &long[..rng.usize(60..long.len())];
+            let h: Option<String> = rng.bool().then(|| format!("note {}", rng.u16(..)));
+            let i: Option<f64> = (rng.u8(..4) != 0).then(|| rng.f64() * 1000.0);
+            ins.execute(rusqlite::params![
+                id,
+                rng.i64(..),
+                rng.i32(0..1000),
+                rng.f64(),
+                rng.f64() * 1e6,
+                e,
+                f,
+                g,
+                h,
+                i
+            ])
+            .expect("insert");
+        }
+    }
+    tx.commit().expect("commit");
+}
+
+fn change(db: &Path, rows: u64) {
+    let conn = rusqlite::Connection::open(db).expect("open");
+    conn.execute_batch(&format!(
+        "UPDATE t SET b = b + 1 WHERE id % 100 = 0;
+         DELETE FROM t WHERE id % 200 = 1;
+         INSERT INTO t (id, a, b, c, d, e, f, g, h, i)
+           SELECT id + {rows}, a, b, c, d, e, f, g, h, i FROM t WHERE id % 200 = 2;"
+    ))
+    .expect("change");
+}
+
+fn write_sync(dir: &Path, name: &str, source: &str, mode: &str, format: &str, out: &str) -> PathBuf {
+    let src = match source {
+        "sqlite" => "type = \"sqlite\"\npath = \"bench.db\"".to_string(),
+        _ => "type = \"csv\"\npath = \"bench.csv\"".to_string(),
+    };
+    let sql = if source == "sqlite" { "sql = \"SELECT * FROM t\"\n" } else { "" };
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &path,
+        format!(
+            "[source]\n{src}\n[model]\nname = \"t\"\n{sql}primary_key = \"id\"\n[destination]\ntype = \"folder\"\npath = \"{out}\"\n[sync]\nid = \"{name}\"\nmode = \"{mode}\"\nformat = \"{format}\"\nfilename = \"t-{{sync.run.id}}.{format}\"\n"
+        ),
+    )
+    .expect("write sync");
+    path
+}
+
+fn bench(bin: &Path, rows: u64, source: &str) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("bench/data")
+        .join(rows.to_string());
+    let _ = std::fs::remove_dir_all(dir.join("out"));
+    let _ = std::fs::remove_dir_all(dir.join("state"));
+    std::fs::create_dir_all(dir.join("out")).expect("mkdir");
+    let db = dir.join("bench.db");
+    generate(&db, rows);
+    let state = dir.join("state");
+    let state_s = state.to_string_lossy().to_string();
+    let csv_path = dir.join("bench.csv");
+    let export = |tag: &str| {
+        // Our own All mode exports the table as the CSV source's input.
+        let sync = write_sync(&dir, &format!("export-{tag}"), "sqlite", "all", "csv", "export");
+        std::fs::create_dir_all(dir.join("export")).expect("mkdir");
+        measure(bin, &["--state-dir", &state_s, "run", &sync.to_string_lossy()]);
+        let produced = std::fs::read_dir(dir.join("export"))
+            .expect("export dir")
+            .filter_map(|e| e.ok())
+            .next()
+            .expect("export file")
+            .path();
+        std::fs::rename(produced, &csv_path).expect("move export");
+    };
+    if source == "csv" {
+        export("before");
+    }
+    let sync = write_sync(&dir, &format!("diff-{source}"), source, "diff", "csv", "out");
+    let sync_s = sync.to_string_lossy().to_string();
+    let first = measure(bin, &["--state-dir", &state_s, "run", "--json", &sync_s]);
+    change(&db, rows);
+    if source == "csv" {
+        export("after");
+    }
+    let second = measure(bin, &["--state-dir", &state_s, "run", "--json", &sync_s]);
+    let report: serde_json::Value = serde_json::from_str(&second.stdout).expect("json");
+    let r = &report["rows"];
+    println!(
+        "{:<10} {:<7} {:>14.2} {:>12.3} {:>14.0} {:>12.1}  {}/{}/{}",
+        rows,
+        source,
+        first.seconds,
+        second.seconds,
+        rows as f64 / second.seconds,
+        second.max_rss_kb as f64 / 1024.0,
+        r["added"],
+        r["changed"],
+        r["removed"]
+    );
+    println!(
+        "{:<10} {:<7} first-run peak RSS {:.1} MB",
+        "",
+        "",
+        first.max_rss_kb as f64 / 1024.0
+    );
+}
