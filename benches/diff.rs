@@ -53,6 +53,8 @@ struct Measured {
 fn measure(bin: &Path, args: &[&str]) -> Measured {
     use std::os::unix::process::ExitStatusExt;
     let start = Instant::now();
+    // Reaped by wait4 below, which also reports the child's own peak RSS.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(bin)
         .args(args)
         .stdout(std::process::Stdio::piped())
