@@ -246,7 +246,10 @@ impl SyncSpec {
         let source = match raw.source.kind.as_str() {
             "sqlite" => {
                 let path = raw.source.path.ok_or_else(|| {
-                    bad("[source] path", "missing; set it to the SQLite database file".into())
+                    bad(
+                        "[source] path",
+                        "missing; set it to the SQLite database file".into(),
+                    )
                 })?;
                 for (key, set) in [
                     ("delimiter", raw.source.delimiter.is_some()),
@@ -288,7 +291,10 @@ impl SyncSpec {
         let model_id = raw.model.id.unwrap_or_else(|| stem.clone());
         check_id(&model_id).map_err(|m| bad("[model] id", m))?;
         if raw.model.name.trim().is_empty() {
-            return Err(bad("[model] name", "is empty; give the model a name".into()));
+            return Err(bad(
+                "[model] name",
+                "is empty; give the model a name".into(),
+            ));
         }
         let primary_key = match raw.model.primary_key {
             RawKey::One(k) => vec![k],
@@ -309,7 +315,10 @@ impl SyncSpec {
                 ))
             }
             (SourceSpec::Sqlite { .. }, Some(sql)) if sql.trim().is_empty() => {
-                return Err(bad("[model] sql", "is empty; write the model's query".into()))
+                return Err(bad(
+                    "[model] sql",
+                    "is empty; write the model's query".into(),
+                ))
             }
             (SourceSpec::Csv { .. }, Some(_)) => {
                 return Err(bad(
@@ -407,8 +416,7 @@ impl SyncSpec {
                 if list.is_empty() {
                     return Err(bad(
                         "[[sync.columns]]",
-                        "the list is empty; remove it to sync every column, or add mappings"
-                            .into(),
+                        "the list is empty; remove it to sync every column, or add mappings".into(),
                     ));
                 }
                 let mut out = Vec::with_capacity(list.len());
@@ -591,14 +599,23 @@ to = "full_name"
         .unwrap_err()
         .to_string();
         assert!(e.contains("[sync] mode") && e.contains("upsert"), "{e}");
-        let e = SyncSpec::parse(&FULL.replace("bom = false", "bom = false\nquote = 1"), Path::new("s.toml"))
-            .unwrap_err()
-            .to_string();
+        let e = SyncSpec::parse(
+            &FULL.replace("bom = false", "bom = false\nquote = 1"),
+            Path::new("s.toml"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("quote"), "{e}");
-        let e = SyncSpec::parse(&FULL.replace("to = \"region\"", "to = \"Email\""), Path::new("s.toml"))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("\"Email\" is already produced by mapping #1"), "{e}");
+        let e = SyncSpec::parse(
+            &FULL.replace("to = \"region\"", "to = \"Email\""),
+            Path::new("s.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("\"Email\" is already produced by mapping #1"),
+            "{e}"
+        );
         let e = SyncSpec::parse(&FULL.replace("{DD}", "{day}"), Path::new("s.toml"))
             .unwrap_err()
             .to_string();

@@ -13,8 +13,22 @@ const FIRST: &[&str] = &[
     "Søren", "Zoë", "José", "Chloé", "Björn", "Aiko", "Mohammed", "Priya", "Olufemi", "Mei",
 ];
 const LAST: &[&str] = &[
-    "Lovelace", "Hopper", "Torvalds", "Hamilton", "Turing", "Liskov", "Ritchie", "Allen",
-    "Thompson", "Perlman", "Kierkegaard", "García", "O'Brien", "Müller", "Nakamura", "Okafor",
+    "Lovelace",
+    "Hopper",
+    "Torvalds",
+    "Hamilton",
+    "Turing",
+    "Liskov",
+    "Ritchie",
+    "Allen",
+    "Thompson",
+    "Perlman",
+    "Kierkegaard",
+    "García",
+    "O'Brien",
+    "Müller",
+    "Nakamura",
+    "Okafor",
 ];
 const COUNTRIES: &[&str] = &["DE", "FR", "GB", "US", "JP", "NG", "IN", "BR", "ES", "SE"];
 const PRODUCTS: &[(&str, f64)] = &[

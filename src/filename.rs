@@ -246,9 +246,13 @@ mod tests {
 
     #[test]
     fn errors_name_the_problem() {
-        let e = FilenameTemplate::parse("{YYYY}-{month}.csv").unwrap_err().to_string();
+        let e = FilenameTemplate::parse("{YYYY}-{month}.csv")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown variable {month}"), "{e}");
-        let e = FilenameTemplate::parse("{YYYY.csv").unwrap_err().to_string();
+        let e = FilenameTemplate::parse("{YYYY.csv")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("never closed"), "{e}");
         let t = FilenameTemplate::parse("a\\b.csv").unwrap();
         assert!(t.validate("1", "m", "s").is_err());

@@ -2,12 +2,26 @@
 
 use crate::config::{CsvOptions, Format};
 use crate::error::{Error, Result};
-use crate::value::Value;
+use crate::source::decode_refs;
+use crate::value::{Value, ValueRef};
 use std::io::Write;
 
 /// Writes records one at a time; nothing is buffered beyond the I/O buffer.
 pub trait RecordWriter: Send {
-    fn write(&mut self, record: &[Value]) -> Result<()>;
+    fn write_refs(&mut self, record: &[ValueRef<'_>]) -> Result<()>;
+
+    fn write(&mut self, record: &[Value]) -> Result<()> {
+        let refs: Vec<ValueRef<'_>> = record.iter().map(Value::as_ref).collect();
+        self.write_refs(&refs)
+    }
+
+    /// Writes a record straight from its encoding (the fast path).
+    fn write_encoded(&mut self, record: &[u8]) -> Result<()> {
+        let mut refs = Vec::new();
+        decode_refs(record, &mut refs)?;
+        self.write_refs(&refs)
+    }
+
     /// Flushes and closes the file, returning the bytes written.
     fn finish(self: Box<Self>) -> Result<u64>;
 }
@@ -20,7 +34,10 @@ pub fn writer(
     columns: &[String],
     out: Output,
 ) -> Result<Box<dyn RecordWriter>> {
-    let out = Counting { inner: out, bytes: 0 };
+    let out = Counting {
+        inner: out,
+        bytes: 0,
+    };
     Ok(match format {
         Format::Csv => Box::new(CsvWriter::new(csv, columns, out)?),
         Format::Json => Box::new(JsonWriter::new(columns, out, false)),
@@ -82,7 +99,7 @@ fn csv_err(e: csv::Error) -> Error {
 }
 
 impl RecordWriter for CsvWriter {
-    fn write(&mut self, record: &[Value]) -> Result<()> {
+    fn write_refs(&mut self, record: &[ValueRef<'_>]) -> Result<()> {
         for v in record {
             self.field.clear();
             v.write_text(&mut self.field);
@@ -133,7 +150,7 @@ impl JsonWriter {
 }
 
 impl RecordWriter for JsonWriter {
-    fn write(&mut self, record: &[Value]) -> Result<()> {
+    fn write_refs(&mut self, record: &[ValueRef<'_>]) -> Result<()> {
         let b = &mut self.buf;
         b.clear();
         if !self.lines {
@@ -188,7 +205,13 @@ mod tests {
 
     fn render(format: Format, opts: CsvOptions, rows: &[Vec<Value>]) -> (String, u64) {
         let buf = Shared::default();
-        let mut w = writer(format, &opts, &["a".into(), "b".into()], Box::new(buf.clone())).unwrap();
+        let mut w = writer(
+            format,
+            &opts,
+            &["a".into(), "b".into()],
+            Box::new(buf.clone()),
+        )
+        .unwrap();
         for r in rows {
             w.write(r).unwrap();
         }
@@ -212,7 +235,10 @@ mod tests {
 
     #[test]
     fn json_and_ndjson_keep_types() {
-        let rows = vec![vec![Value::Int(1), Value::Null], vec![Value::Float(2.5), Value::Bool(true)]];
+        let rows = vec![
+            vec![Value::Int(1), Value::Null],
+            vec![Value::Float(2.5), Value::Bool(true)],
+        ];
         let (s, _) = render(Format::Json, CsvOptions::default(), &rows);
         assert_eq!(s, "[\n{\"a\":1,\"b\":null},\n{\"a\":2.5,\"b\":true}\n]\n");
         let (s, _) = render(Format::Json, CsvOptions::default(), &[]);

@@ -242,11 +242,13 @@ pub fn reset(store: &mut SyncStore) -> Result<u64> {
     };
     let tx = store.conn.transaction().map_err(state_err)?;
     let count: Option<String> = tx
-        .query_row("SELECT value FROM meta WHERE key = 'row_count'", [], |r| r.get(0))
+        .query_row("SELECT value FROM meta WHERE key = 'row_count'", [], |r| {
+            r.get(0)
+        })
         .optional()
         .map_err(state_err)?;
     crate::snapshot::clear(&tx)
         .and_then(|_| tx.commit())
-    .map_err(state_err)?;
+        .map_err(state_err)?;
     Ok(count.and_then(|c| c.parse().ok()).unwrap_or(0))
 }

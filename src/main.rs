@@ -14,7 +14,11 @@ use std::process::ExitCode;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(name = "dropsync", version, about = "Deliver the result of a SQL query as CSV or JSON files, reliably.")]
+#[command(
+    name = "dropsync",
+    version,
+    about = "Deliver the result of a SQL query as CSV or JSON files, reliably."
+)]
 struct Cli {
     /// Where snapshots and run history live [default: the OS data folder]
     #[arg(long, global = true, env = "DROPSYNC_STATE_DIR")]
@@ -93,7 +97,9 @@ fn state_dir(cli: &Option<PathBuf>) -> Result<PathBuf> {
     match cli {
         Some(d) => Ok(d.clone()),
         None => Ok(dirs::data_dir()
-            .context("no data folder is known for this user; pass --state-dir or set DROPSYNC_STATE_DIR")?
+            .context(
+                "no data folder is known for this user; pass --state-dir or set DROPSYNC_STATE_DIR",
+            )?
             .join("dropsync")),
     }
 }
@@ -103,7 +109,9 @@ fn parse_at(at: &Option<String>) -> Result<Option<chrono::DateTime<chrono::Utc>>
         .map(|s| {
             chrono::DateTime::parse_from_rfc3339(s)
                 .map(|t| t.with_timezone(&chrono::Utc))
-                .with_context(|| format!("--at {s:?} is not an RFC 3339 instant such as 2024-01-19T08:00:00Z"))
+                .with_context(|| {
+                    format!("--at {s:?} is not an RFC 3339 instant such as 2024-01-19T08:00:00Z")
+                })
         })
         .transpose()
 }
@@ -124,11 +132,21 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             } else {
                 print_run(&report);
             }
-            Ok(if report.succeeded() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if report.succeeded() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
-        Command::Preview { file, rows, at, json } => {
+        Command::Preview {
+            file,
+            rows,
+            at,
+            json,
+        } => {
             let spec = load(&file)?;
-            let report = dropsync::preview(&spec, &state, rows, &RunOptions { at: parse_at(&at)? })?;
+            let report =
+                dropsync::preview(&spec, &state, rows, &RunOptions { at: parse_at(&at)? })?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&preview_json(&report))?);
             } else {
@@ -144,7 +162,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 let list: Vec<_> = runs.iter().map(run_json).collect();
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else if runs.is_empty() {
-                println!("sync {} has not run yet; start it with `dropsync run {}`", spec.sync.id, file.display());
+                println!(
+                    "sync {} has not run yet; start it with `dropsync run {}`",
+                    spec.sync.id,
+                    file.display()
+                );
             } else {
                 print_history(&runs);
             }
@@ -171,7 +193,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 println!("  destination  {}", report.destination);
                 println!("  columns:");
                 for c in &report.columns {
-                    let key = if report.primary_key.contains(&c.name) { "  (primary key)" } else { "" };
+                    let key = if report.primary_key.contains(&c.name) {
+                        "  (primary key)"
+                    } else {
+                        ""
+                    };
                     println!(
                         "    {:<24} {:<12} {}{key}",
                         c.name,
@@ -180,7 +206,10 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                     );
                 }
                 println!("  output       {}", report.output_columns.join(", "));
-                println!("  rows         {} (every key present and unique)", report.rows);
+                println!(
+                    "  rows         {} (every key present and unique)",
+                    report.rows
+                );
                 for f in &report.files {
                     println!("  file         {f}");
                 }
@@ -197,9 +226,13 @@ fn run_with_progress(spec: &SyncSpec, state: &Path, opts: &RunOptions) -> Result
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
         RunControl::new(move |p| match p {
             Progress::Reading { rows } => bar.set_message(format!("reading rows: {rows}")),
-            Progress::Comparing { partition, partitions } => {
-                bar.set_message(format!("comparing with the snapshot: {}/{partitions}", partition + 1))
-            }
+            Progress::Comparing {
+                partition,
+                partitions,
+            } => bar.set_message(format!(
+                "comparing with the snapshot: {}/{partitions}",
+                partition + 1
+            )),
             Progress::Writing { file } => bar.set_message(format!("writing {file}")),
             Progress::Delivering { bytes, total } => {
                 bar.set_message(format!("delivering: {bytes} / {total} bytes"))
@@ -276,7 +309,11 @@ fn counts(r: &RunReport) -> String {
 fn print_preview(r: &RunReport) {
     println!("preview of {} (nothing written): {}", r.sync_id, counts(r));
     for f in &r.files {
-        let skip = if f.skipped { ", skipped because empty" } else { "" };
+        let skip = if f.skipped {
+            ", skipped because empty"
+        } else {
+            ""
+        };
         println!("\n== {} ({} rows{skip})", f.path, f.rows);
         if let Some(p) = &f.preview {
             print!("{}", p.text);
@@ -296,7 +333,10 @@ fn print_history(runs: &[RunReport]) {
         "run", "started (local)", "status", "queried", "added", "changed", "removed", "files"
     );
     for r in runs {
-        let local = r.started_at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S");
+        let local = r
+            .started_at
+            .with_timezone(&chrono::Local)
+            .format("%Y-%m-%d %H:%M:%S");
         println!(
             "{:>5}  {:<20}  {:<11}  {:>9}  {:>8}  {:>8}  {:>8}  {:>6}",
             r.run_id,
@@ -317,7 +357,12 @@ fn print_history(runs: &[RunReport]) {
 fn demo(dir: &Path, state: &Path) -> Result<ExitCode> {
     let ws = dropsync::demo::create(dir)?;
     println!("demo workspace in {}", ws.dir.display());
-    println!("  database {} ({} customers, {} orders)", ws.database.display(), dropsync::demo::CUSTOMERS, dropsync::demo::ORDERS);
+    println!(
+        "  database {} ({} customers, {} orders)",
+        ws.database.display(),
+        dropsync::demo::CUSTOMERS,
+        dropsync::demo::ORDERS
+    );
     let specs = ws
         .sync_files
         .iter()
@@ -342,5 +387,9 @@ fn demo(dir: &Path, state: &Path) -> Result<ExitCode> {
     }
     println!("\nfiles are in {}", ws.output.display());
     println!("try: dropsync preview {}", ws.sync_files[1].display());
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

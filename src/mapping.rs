@@ -193,7 +193,11 @@ mod tests {
                 to: "full_name".into(),
             },
         ];
-        let m = Mapping::compile(&cols(&["id", "email", "first_name", "last_name"]), Some(&spec)).unwrap();
+        let m = Mapping::compile(
+            &cols(&["id", "email", "first_name", "last_name"]),
+            Some(&spec),
+        )
+        .unwrap();
         assert_eq!(m.output(), ["Email", "region", "full_name"]);
         let out = m
             .apply(vec![
@@ -219,13 +223,19 @@ mod tests {
             template: "{{ nope }}".into(),
             to: "x".into(),
         }];
-        let e = Mapping::compile(&cols(&["id"]), Some(&spec)).err().unwrap().to_string();
+        let e = Mapping::compile(&cols(&["id"]), Some(&spec))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("mapping #1") && e.contains("nope"), "{e}");
         let spec = vec![ColumnSpec::From {
             from: "mail".into(),
             to: "x".into(),
         }];
-        let e = Mapping::compile(&cols(&["id"]), Some(&spec)).err().unwrap().to_string();
+        let e = Mapping::compile(&cols(&["id"]), Some(&spec))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("\"mail\""), "{e}");
     }
 }

@@ -15,9 +15,9 @@ use crate::filename::{with_suffix, NameContext};
 use crate::format::{self, RecordWriter};
 use crate::history::{self, FileReport, RowCounts, RunReport, RunStatus};
 use crate::mapping::Mapping;
+use crate::snapshot::{self, DeltaReader, DeltaWriter, IndexEntry};
 use crate::source::{self, encode_key, encode_record, Column, RowBatch};
 use crate::spill::{parse_entries, Entry, PartitionSpill, RunsFile};
-use crate::snapshot::{self, DeltaReader, DeltaWriter, IndexEntry};
 use crate::store::SyncStore;
 use crate::value::{display_key, Value};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -122,14 +122,27 @@ pub fn planned_files(mode: Mode, resolved: &str) -> Vec<(FileKind, String)> {
 /// Runs a sync once. A failure inside the run is recorded in history and
 /// returned as a report with status `failed`; `Err` means the run could not
 /// start (state folder unusable, sync already running).
-pub fn run(spec: &SyncSpec, state_dir: &Path, opts: &RunOptions, control: &RunControl) -> Result<RunReport> {
+pub fn run(
+    spec: &SyncSpec,
+    state_dir: &Path,
+    opts: &RunOptions,
+    control: &RunControl,
+) -> Result<RunReport> {
     let mut store = SyncStore::open(state_dir, &spec.sync.id)?;
     let _lock = store.lock()?;
     history::interrupt_stale(&store)?;
     let started = opts.at.unwrap_or_else(Utc::now);
     let run_id = history::begin(&store, started, spec.sync.mode)?;
     let staging = staging_dir(state_dir, &spec.sync.id, run_id)?;
-    let result = execute(spec, &mut store, &staging.path, started, run_id, Purpose::Run, control);
+    let result = execute(
+        spec,
+        &mut store,
+        &staging.path,
+        started,
+        run_id,
+        Purpose::Run,
+        control,
+    );
     let finished = Utc::now();
     let report = match result {
         Ok(mut report) => {
@@ -148,7 +161,12 @@ pub fn run(spec: &SyncSpec, state_dir: &Path, opts: &RunOptions, control: &RunCo
 
 /// The files a run would write now, with the first `rows` rows of each.
 /// Writes nothing to the destination and leaves the snapshot as it is.
-pub fn preview(spec: &SyncSpec, state_dir: &Path, rows: usize, opts: &RunOptions) -> Result<RunReport> {
+pub fn preview(
+    spec: &SyncSpec,
+    state_dir: &Path,
+    rows: usize,
+    opts: &RunOptions,
+) -> Result<RunReport> {
     let mut store = SyncStore::open(state_dir, &spec.sync.id)?;
     let started = opts.at.unwrap_or_else(Utc::now);
     let run_id = history::next_id(&store)?;
@@ -168,7 +186,8 @@ pub fn preview(spec: &SyncSpec, state_dir: &Path, rows: usize, opts: &RunOptions
 }
 
 fn ensure_dir(p: &Path) -> Result<PathBuf> {
-    std::fs::create_dir_all(p).map_err(|e| Error::io(format!("cannot create {}", p.display()), e))?;
+    std::fs::create_dir_all(p)
+        .map_err(|e| Error::io(format!("cannot create {}", p.display()), e))?;
     Ok(p.to_path_buf())
 }
 
@@ -184,7 +203,9 @@ impl Drop for Staging {
 }
 
 fn staging_dir(state_dir: &Path, sync_id: &str, run_id: i64) -> Result<Staging> {
-    let path = state_dir.join("staging").join(format!("{sync_id}-{run_id}"));
+    let path = state_dir
+        .join("staging")
+        .join(format!("{sync_id}-{run_id}"));
     let _ = std::fs::remove_dir_all(&path);
     ensure_dir(&path)?;
     Ok(Staging { path })
@@ -204,6 +225,22 @@ struct OutFile {
 }
 
 impl OutFile {
+    /// Writes an encoded record; only a preview's first rows are decoded.
+    fn write_encoded(&mut self, rec: &[u8]) -> Result<()> {
+        if self.preview_limit.is_some() {
+            if self.preview_rows.len() < self.preview_limit.unwrap_or(0) {
+                return self.write(&decode(rec)?);
+            }
+            self.rows += 1;
+            return Ok(());
+        }
+        self.rows += 1;
+        match &mut self.writer {
+            Some(w) => w.write_encoded(rec),
+            None => Ok(()),
+        }
+    }
+
     fn write(&mut self, rec: &[Value]) -> Result<()> {
         self.rows += 1;
         if let Some(limit) = self.preview_limit {
@@ -226,7 +263,13 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn open_file(&self, kind: FileKind, relative: String, staging: &Path, index: usize) -> Result<OutFile> {
+    fn open_file(
+        &self,
+        kind: FileKind,
+        relative: String,
+        staging: &Path,
+        index: usize,
+    ) -> Result<OutFile> {
         let local = staging.join(format!("{index}-{}", kind.as_str()));
         let (writer, preview_limit) = match self.purpose {
             Purpose::Preview(n) => (None, Some(n)),
@@ -235,7 +278,12 @@ impl Ctx<'_> {
                     .map_err(|e| Error::io(format!("cannot create {}", local.display()), e))?;
                 let out: format::Output = Box::new(BufWriter::with_capacity(256 * 1024, f));
                 (
-                    Some(format::writer(self.spec.sync.format, &self.spec.sync.csv, &self.columns, out)?),
+                    Some(format::writer(
+                        self.spec.sync.format,
+                        &self.spec.sync.csv,
+                        &self.columns,
+                        out,
+                    )?),
                     None,
                 )
             }
@@ -354,7 +402,10 @@ fn execute(
                         if null_count > 0 {
                             continue;
                         }
-                        encode_key(key_idx.iter().map(|&c| batch.field_bytes(i, c)), &mut key_buf);
+                        encode_key(
+                            key_idx.iter().map(|&c| batch.field_bytes(i, c)),
+                            &mut key_buf,
+                        );
                         let kh = xxh3_128(&key_buf);
                         let (k1, k2) = ((kh >> 64) as u64, kh as u64);
                         // The synced record: the row's own bytes when every column is synced.
@@ -367,9 +418,10 @@ fn execute(
                         };
                         let h = if mode == Mode::All { 0 } else { xxh3_64(rec) };
                         if direct {
-                            files[0].write(&decode(rec)?)?;
+                            files[0].write_encoded(rec)?;
                             if mode != Mode::All {
-                                snapshot::insert_record(&tx, rid_base | seq, rec).map_err(state_err)?;
+                                snapshot::insert_record(&tx, rid_base | seq, rec)
+                                    .map_err(state_err)?;
                             }
                         }
                         spill.push(&Entry {
@@ -402,7 +454,11 @@ fn execute(
         return Err(Error::NullKey {
             columns: key_label(&spec.model.primary_key),
             count: null_count,
-            rows: null_rows.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
+            rows: null_rows
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
         });
     }
     let queried = seq;
@@ -453,8 +509,11 @@ fn execute(
             base_old.clear();
             delta_old.clear();
             if !first_run {
-                snapshot::read_buckets(&tx, first_bucket, last_bucket, &mut base_old).map_err(state_err)?;
-                delta_reader.range(&tx, lo, hi, &mut delta_old).map_err(state_err)?;
+                snapshot::read_buckets(&tx, first_bucket, last_bucket, &mut base_old)
+                    .map_err(state_err)?;
+                delta_reader
+                    .range(&tx, lo, hi, &mut delta_old)
+                    .map_err(state_err)?;
             }
             snapshot::apply_delta(&base_old, &delta_old, &mut old);
             // Merge-join the sorted new entries with the sorted old ones;
@@ -517,7 +576,9 @@ fn execute(
                     (m, b) = (m_end, b_end);
                 }
             } else {
-                delta_writer.push_range(&tx, lo, &base_old, &merged).map_err(state_err)?;
+                delta_writer
+                    .push_range(&tx, lo, &base_old, &merged)
+                    .map_err(state_err)?;
             }
             added.sort_unstable_by_key(|a| a.0);
             changed.sort_unstable_by_key(|a| a.0);
@@ -546,7 +607,8 @@ fn execute(
     }
 
     // ---- pass 3: the change files, in source order ----
-    let (mut n_added, mut n_changed, n_removed) = (added_runs.count, changed_runs.count, removed_runs.count);
+    let (mut n_added, mut n_changed, n_removed) =
+        (added_runs.count, changed_runs.count, removed_runs.count);
     if first_run && mode != Mode::All {
         n_added = queried;
         n_changed = 0;
@@ -555,15 +617,20 @@ fn execute(
         let find = |kind: FileKind, files: &[OutFile]| files.iter().position(|f| f.kind == kind);
         let added_file = find(FileKind::Added, &files);
         control.report(Progress::Writing {
-            file: added_file.map(|i| files[i].relative.clone()).unwrap_or_default(),
+            file: added_file
+                .map(|i| files[i].relative.clone())
+                .unwrap_or_default(),
         })?;
         let changed_file = find(FileKind::Changed, &files);
         let removed_file = find(FileKind::Removed, &files);
-        for (runs, file) in [(&mut added_runs, added_file), (&mut changed_runs, changed_file)] {
+        for (runs, file) in [
+            (&mut added_runs, added_file),
+            (&mut changed_runs, changed_file),
+        ] {
             runs.merge(|rid, rec| {
                 snapshot::insert_record(&tx, rid, rec).map_err(state_err)?;
                 if let Some(i) = file {
-                    files[i].write(&decode(rec)?)?;
+                    files[i].write_encoded(rec)?;
                 }
                 Ok(())
             })?;
@@ -573,12 +640,19 @@ fn execute(
             removed_runs.merge(|rid, _| {
                 let rec = snapshot::read_record(&tx, rid)
                     .map_err(state_err)?
-                    .ok_or_else(|| Error::Internal(format!("snapshot record {rid} is missing; run `dropsync reset`")))?;
+                    .ok_or_else(|| {
+                        Error::Internal(format!(
+                            "snapshot record {rid} is missing; run `dropsync reset`"
+                        ))
+                    })?;
                 let values = decode(&rec)?;
                 let values = match &projection {
                     Some(p) => p
                         .iter()
-                        .map(|i| i.and_then(|i| values.get(i).cloned()).unwrap_or(Value::Null))
+                        .map(|i| {
+                            i.and_then(|i| values.get(i).cloned())
+                                .unwrap_or(Value::Null)
+                        })
                         .collect(),
                     None => values,
                 };
@@ -597,7 +671,11 @@ fn execute(
             (Some(w), _) => (w.finish()?, None),
             (None, Some(_)) => (
                 0,
-                Some(render_preview(&ctx, &f.preview_rows, f.rows > f.preview_rows.len() as u64)?),
+                Some(render_preview(
+                    &ctx,
+                    &f.preview_rows,
+                    f.rows > f.preview_rows.len() as u64,
+                )?),
             ),
             (None, None) => (0, None),
         };
@@ -656,7 +734,11 @@ fn execute(
     }
 
     if mode != Mode::All {
-        let new_count = if first_run { queried } else { old_count + n_added - n_removed };
+        let new_count = if first_run {
+            queried
+        } else {
+            old_count + n_added - n_removed
+        };
         tx.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('row_count', ?1)",
             [new_count.to_string()],
@@ -709,21 +791,30 @@ fn key_label(key: &[String]) -> String {
     if key.len() == 1 {
         format!("column {:?}", key[0])
     } else {
-        format!("columns ({})", key.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", "))
+        format!(
+            "columns ({})",
+            key.iter()
+                .map(|k| format!("{k:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     }
 }
 
 fn key_indices(columns: &[Column], key: &[String]) -> Result<Vec<usize>> {
     key.iter()
         .map(|k| {
-            columns.iter().position(|c| &c.name == k).ok_or_else(|| Error::MissingKeyColumn {
-                column: k.clone(),
-                available: columns
-                    .iter()
-                    .map(|c| format!("{:?}", c.name))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
+            columns
+                .iter()
+                .position(|c| &c.name == k)
+                .ok_or_else(|| Error::MissingKeyColumn {
+                    column: k.clone(),
+                    available: columns
+                        .iter()
+                        .map(|c| format!("{:?}", c.name))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
         })
         .collect()
 }
@@ -735,7 +826,11 @@ fn projection(old: Option<&[String]>, new: &[String]) -> Option<Vec<Option<usize
     if old == new {
         return None;
     }
-    Some(new.iter().map(|n| old.iter().position(|o| o == n)).collect())
+    Some(
+        new.iter()
+            .map(|n| old.iter().position(|o| o == n))
+            .collect(),
+    )
 }
 
 fn render_preview(ctx: &Ctx<'_>, rows: &[Vec<Value>], more: bool) -> Result<history::FilePreview> {
@@ -743,7 +838,10 @@ fn render_preview(ctx: &Ctx<'_>, rows: &[Vec<Value>], more: bool) -> Result<hist
     struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
     impl Write for Shared {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(buf);
+            self.0
+                .lock()
+                .map_err(|_| std::io::Error::other("poisoned"))?
+                .extend_from_slice(buf);
             Ok(buf.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -751,7 +849,12 @@ fn render_preview(ctx: &Ctx<'_>, rows: &[Vec<Value>], more: bool) -> Result<hist
         }
     }
     let buf = Shared(Default::default());
-    let mut w = format::writer(ctx.spec.sync.format, &ctx.spec.sync.csv, &ctx.columns, Box::new(buf.clone()))?;
+    let mut w = format::writer(
+        ctx.spec.sync.format,
+        &ctx.spec.sync.csv,
+        &ctx.columns,
+        Box::new(buf.clone()),
+    )?;
     for r in rows {
         w.write(r)?;
     }

@@ -71,7 +71,13 @@ pub struct DeltaReader {
 
 impl DeltaReader {
     /// Appends the delta entries with `lo <= k1 <= hi`; ranges must ascend.
-    pub fn range(&mut self, tx: &Transaction<'_>, lo: u64, hi: u64, out: &mut Vec<IndexEntry>) -> rusqlite::Result<()> {
+    pub fn range(
+        &mut self,
+        tx: &Transaction<'_>,
+        lo: u64,
+        hi: u64,
+        out: &mut Vec<IndexEntry>,
+    ) -> rusqlite::Result<()> {
         for db in delta_bucket_of(lo)..=delta_bucket_of(hi) {
             if self.loaded != Some(db) {
                 self.entries.clear();
@@ -104,14 +110,18 @@ impl DeltaWriter {
     fn flush_until(&mut self, tx: &Transaction<'_>, end: usize) -> rusqlite::Result<()> {
         while self.next < end {
             let db = self.next;
-            let split = self.pending.partition_point(|e| delta_bucket_of(e.k1) == db);
+            let split = self
+                .pending
+                .partition_point(|e| delta_bucket_of(e.k1) == db);
             if split == 0 {
                 tx.prepare_cached("DELETE FROM snapshot_delta WHERE bucket = ?1")?
                     .execute([db as i64])?;
             } else {
                 pack(&self.pending[..split], &mut self.buf);
-                tx.prepare_cached("INSERT OR REPLACE INTO snapshot_delta (bucket, data) VALUES (?1, ?2)")?
-                    .execute(params![db as i64, &self.buf[..]])?;
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO snapshot_delta (bucket, data) VALUES (?1, ?2)",
+                )?
+                .execute(params![db as i64, &self.buf[..]])?;
                 self.pending.drain(..split);
             }
             self.next += 1;
@@ -201,9 +211,15 @@ pub fn clear_delta(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 }
 
 /// Appends the entries of buckets `lo..=hi`, in key-hash order.
-pub fn read_buckets(tx: &Transaction<'_>, lo: usize, hi: usize, out: &mut Vec<IndexEntry>) -> rusqlite::Result<()> {
-    let mut stmt =
-        tx.prepare_cached("SELECT data FROM snapshot_buckets WHERE bucket BETWEEN ?1 AND ?2 ORDER BY bucket")?;
+pub fn read_buckets(
+    tx: &Transaction<'_>,
+    lo: usize,
+    hi: usize,
+    out: &mut Vec<IndexEntry>,
+) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT data FROM snapshot_buckets WHERE bucket BETWEEN ?1 AND ?2 ORDER BY bucket",
+    )?;
     let mut rows = stmt.query(params![lo as i64, hi as i64])?;
     while let Some(r) = rows.next()? {
         unpack(r.get_ref(0)?.as_blob()?, out);
@@ -212,7 +228,12 @@ pub fn read_buckets(tx: &Transaction<'_>, lo: usize, hi: usize, out: &mut Vec<In
 }
 
 /// Replaces one bucket's entries (sorted); an empty bucket is deleted.
-pub fn write_bucket(tx: &Transaction<'_>, bucket: usize, entries: &[IndexEntry], buf: &mut Vec<u8>) -> rusqlite::Result<()> {
+pub fn write_bucket(
+    tx: &Transaction<'_>,
+    bucket: usize,
+    entries: &[IndexEntry],
+    buf: &mut Vec<u8>,
+) -> rusqlite::Result<()> {
     if entries.is_empty() {
         tx.prepare_cached("DELETE FROM snapshot_buckets WHERE bucket = ?1")?
             .execute([bucket as i64])?;
@@ -273,16 +294,29 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = SyncStore::open(dir.path(), "d").unwrap();
         let tx = store.conn.transaction().unwrap();
-        let e = |k1: u64, h: u64| IndexEntry { k1, k2: 0, h, rid: 1 << 40 | h };
+        let e = |k1: u64, h: u64| IndexEntry {
+            k1,
+            k2: 0,
+            h,
+            rid: 1 << 40 | h,
+        };
         // Keys spread over several delta buckets.
         let base: Vec<_> = (0..6u64).map(|i| e(i << 61, 1)).collect();
-        let current = vec![e(0, 1), e(1 << 61, 2), e(3 << 61, 1), e((3 << 61) + 5, 9), e(5 << 61, 1)];
+        let current = vec![
+            e(0, 1),
+            e(1 << 61, 2),
+            e(3 << 61, 1),
+            e((3 << 61) + 5, 9),
+            e(5 << 61, 1),
+        ];
         let mut w = DeltaWriter::default();
         w.push_range(&tx, 0, &base, &current).unwrap();
         // changed 1<<61, removed 2<<61 and 4<<61, added (3<<61)+5
         assert_eq!(w.finish(&tx).unwrap(), 4);
         let mut delta = Vec::new();
-        DeltaReader::default().range(&tx, 0, u64::MAX, &mut delta).unwrap();
+        DeltaReader::default()
+            .range(&tx, 0, u64::MAX, &mut delta)
+            .unwrap();
         let mut out = Vec::new();
         apply_delta(&base, &delta, &mut out);
         assert_eq!(out, current);
@@ -293,7 +327,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = SyncStore::open(dir.path(), "s").unwrap();
         let tx = store.conn.transaction().unwrap();
-        let e = |k1: u64, rid: u64| IndexEntry { k1, k2: 1, h: 2, rid };
+        let e = |k1: u64, rid: u64| IndexEntry {
+            k1,
+            k2: 1,
+            h: 2,
+            rid,
+        };
         let mut buf = Vec::new();
         write_bucket(&tx, 3, &[e(3 << 48, 1), e((3 << 48) + 1, 2)], &mut buf).unwrap();
         write_bucket(&tx, 9, &[e(9 << 48, 3)], &mut buf).unwrap();

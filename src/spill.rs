@@ -14,7 +14,10 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 fn spill_err(e: std::io::Error) -> Error {
-    Error::io("cannot write the run's temporary data (is the state folder's disk full?)", e)
+    Error::io(
+        "cannot write the run's temporary data (is the state folder's disk full?)",
+        e,
+    )
 }
 
 /// One row in a partition: 128-bit key hash, record hash, position in the
@@ -123,7 +126,12 @@ pub fn parse_entries<'a>(mut data: &'a [u8], out: &mut Vec<Entry<'a>>) {
     while data.len() >= HEADER {
         let klen = u32::from_le_bytes(data[32..36].try_into().unwrap_or([0; 4])) as usize;
         let rlen = u32::from_le_bytes(data[36..40].try_into().unwrap_or([0; 4])) as usize;
-        let (k1, k2, h, seq) = (u64_at(data, 0), u64_at(data, 8), u64_at(data, 16), u64_at(data, 24));
+        let (k1, k2, h, seq) = (
+            u64_at(data, 0),
+            u64_at(data, 8),
+            u64_at(data, 16),
+            u64_at(data, 24),
+        );
         let key = &data[HEADER..HEADER + klen];
         let rec = &data[HEADER + klen..HEADER + klen + rlen];
         out.push(Entry {
@@ -243,7 +251,11 @@ impl RunCursor {
         if !self.fill(file, RUN_HEADER)? {
             return Ok(None);
         }
-        let len = u32::from_le_bytes(self.buf[self.at + 16..self.at + 20].try_into().unwrap_or([0; 4]));
+        let len = u32::from_le_bytes(
+            self.buf[self.at + 16..self.at + 20]
+                .try_into()
+                .unwrap_or([0; 4]),
+        );
         if !self.fill(file, RUN_HEADER + len as usize)? {
             return Err(Error::Internal("truncated run in temporary data".into()));
         }
@@ -306,7 +318,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut r = RunsFile::new(dir.path()).unwrap();
         let big = vec![7u8; 100_000];
-        r.push_run(&[(1, 10, b"a"), (4, 40, &big), (9, 90, b"c")]).unwrap();
+        r.push_run(&[(1, 10, b"a"), (4, 40, &big), (9, 90, b"c")])
+            .unwrap();
         r.push_run(&[(2, 20, b"d"), (3, 30, b"e")]).unwrap();
         let mut got = Vec::new();
         r.merge(|rid, rec| {

@@ -161,7 +161,10 @@ mod tests {
         let a = SyncStore::open(dir.path(), "s1").unwrap();
         drop(a);
         let a = SyncStore::open(dir.path(), "s1").unwrap();
-        let v: i64 = a.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: i64 = a
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v as usize, MIGRATIONS.len());
         let held = a.lock().unwrap();
         let b = SyncStore::open(dir.path(), "s1").unwrap();

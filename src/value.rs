@@ -42,18 +42,23 @@ impl Value {
         }
     }
 
+    /// A borrowed view, which the file writers take.
+    pub fn as_ref(&self) -> ValueRef<'_> {
+        match self {
+            Value::Null => ValueRef::Null,
+            Value::Bool(b) => ValueRef::Bool(*b),
+            Value::Int(i) => ValueRef::Int(*i),
+            Value::Float(f) => ValueRef::Float(*f),
+            Value::Decimal(s) => ValueRef::Decimal(s),
+            Value::Text(s) => ValueRef::Text(s),
+            Value::Bytes(b) => ValueRef::Bytes(b),
+            Value::Json(s) => ValueRef::Json(s),
+        }
+    }
+
     /// Appends the value as it appears in a CSV field (NULL is the empty field).
     pub fn write_text(&self, out: &mut String) {
-        match self {
-            Value::Null => {}
-            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Value::Int(i) => {
-                let _ = write!(out, "{i}");
-            }
-            Value::Float(f) => write_float(*f, out),
-            Value::Decimal(s) | Value::Text(s) | Value::Json(s) => out.push_str(s),
-            Value::Bytes(b) => base64::engine::general_purpose::STANDARD.encode_string(b, out),
-        }
+        self.as_ref().write_text(out)
     }
 
     /// The value as text (CSV field, template substitution, error messages).
@@ -63,28 +68,9 @@ impl Value {
         s
     }
 
-    /// Appends the value as a JSON value. Types are kept: numbers stay numbers,
-    /// NULL is `null`, JSON documents are embedded, bytes become base64 strings.
+    /// Appends the value as a JSON value (see [`ValueRef::write_json`]).
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        match self {
-            Value::Null => out.extend_from_slice(b"null"),
-            Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-            Value::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
-            Value::Float(f) if f.is_finite() => {
-                let mut s = String::new();
-                write_float(*f, &mut s);
-                out.extend_from_slice(s.as_bytes());
-            }
-            // JSON has no NaN or infinity.
-            Value::Float(_) => out.extend_from_slice(b"null"),
-            Value::Decimal(s) => out.extend_from_slice(s.as_bytes()),
-            Value::Json(s) => out.extend_from_slice(s.as_bytes()),
-            Value::Text(s) => write_json_string(s, out),
-            Value::Bytes(b) => {
-                let s = base64::engine::general_purpose::STANDARD.encode(b);
-                write_json_string(&s, out)
-            }
-        }
+        self.as_ref().write_json(out)
     }
 
     /// Natural order used to sort rows by key (numbers numerically, text by code point).
@@ -124,6 +110,61 @@ impl Value {
 
 /// Shortest text that reads back as the same float; integral floats keep a `.0`
 /// so a reader can tell them from integers.
+/// A value borrowed from an encoded record: what the file writers consume, so
+/// rows go from the snapshot encoding to text without allocating per value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ValueRef<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Decimal(&'a str),
+    Text(&'a str),
+    Bytes(&'a [u8]),
+    Json(&'a str),
+}
+
+impl ValueRef<'_> {
+    /// Appends the value as it appears in a CSV field (NULL is the empty field).
+    pub fn write_text(&self, out: &mut String) {
+        match *self {
+            ValueRef::Null => {}
+            ValueRef::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+            ValueRef::Int(i) => {
+                let _ = write!(out, "{i}");
+            }
+            ValueRef::Float(f) => write_float(f, out),
+            ValueRef::Decimal(s) | ValueRef::Text(s) | ValueRef::Json(s) => out.push_str(s),
+            ValueRef::Bytes(b) => base64::engine::general_purpose::STANDARD.encode_string(b, out),
+        }
+    }
+
+    /// Appends the value as a JSON value. Types are kept: numbers stay numbers,
+    /// NULL is `null`, JSON documents are embedded, bytes become base64 strings.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        match *self {
+            ValueRef::Null => out.extend_from_slice(b"null"),
+            ValueRef::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+            ValueRef::Int(i) => {
+                let _ = std::io::Write::write_fmt(out, format_args!("{i}"));
+            }
+            ValueRef::Float(f) if f.is_finite() => {
+                let mut s = String::new();
+                write_float(f, &mut s);
+                out.extend_from_slice(s.as_bytes());
+            }
+            // JSON has no NaN or infinity.
+            ValueRef::Float(_) => out.extend_from_slice(b"null"),
+            ValueRef::Decimal(s) | ValueRef::Json(s) => out.extend_from_slice(s.as_bytes()),
+            ValueRef::Text(s) => write_json_string(s, out),
+            ValueRef::Bytes(b) => {
+                let s = base64::engine::general_purpose::STANDARD.encode(b);
+                write_json_string(&s, out)
+            }
+        }
+    }
+}
+
 fn write_float(f: f64, out: &mut String) {
     if f.is_nan() {
         out.push_str("NaN");
@@ -172,7 +213,10 @@ mod tests {
 
     #[test]
     fn natural_order_compares_numbers_across_kinds() {
-        assert_eq!(Value::Int(2).natural_cmp(&Value::Float(10.0)), Ordering::Less);
+        assert_eq!(
+            Value::Int(2).natural_cmp(&Value::Float(10.0)),
+            Ordering::Less
+        );
         assert_eq!(
             Value::Text("b".into()).natural_cmp(&Value::Text("a".into())),
             Ordering::Greater

@@ -25,7 +25,10 @@ impl FolderDestination {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        target.with_file_name(format!(".{name}.dropsync-{}.tmp", uuid::Uuid::new_v4().simple()))
+        target.with_file_name(format!(
+            ".{name}.dropsync-{}.tmp",
+            uuid::Uuid::new_v4().simple()
+        ))
     }
 
     /// Puts one file beside its target under a temporary name.
@@ -33,7 +36,10 @@ impl FolderDestination {
         let target = self.root.join(&file.relative);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(|e| {
-                self.err(format!("cannot create the folder {}: {e}", parent.display()))
+                self.err(format!(
+                    "cannot create the folder {}: {e}",
+                    parent.display()
+                ))
             })?;
         }
         if target.is_dir() {
@@ -92,7 +98,10 @@ impl Destination for FolderDestination {
         }
         for (temp, target) in &moved {
             std::fs::rename(temp, target).map_err(|e| {
-                self.err(format!("cannot move the file into place at {}: {e}", target.display()))
+                self.err(format!(
+                    "cannot move the file into place at {}: {e}",
+                    target.display()
+                ))
             })?;
         }
         Ok(())

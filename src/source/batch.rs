@@ -6,7 +6,7 @@
 //! and only rows that end up in a file are decoded.
 
 use crate::error::{Error, Result};
-use crate::value::Value;
+use crate::value::{Value, ValueRef};
 
 /// Encoded rows back to back, with the start of every field.
 #[derive(Default)]
@@ -124,7 +124,8 @@ impl RowBatch {
     pub fn push_value(&mut self, v: &Value) -> Result<()> {
         self.fields.push(self.data.len() as u32);
         let data = std::mem::take(&mut self.data);
-        self.data = postcard::to_extend(v, data).map_err(|e| Error::Internal(format!("encode: {e}")))?;
+        self.data =
+            postcard::to_extend(v, data).map_err(|e| Error::Internal(format!("encode: {e}")))?;
         Ok(())
     }
 
@@ -170,7 +171,68 @@ pub fn encode_key<'a>(fields: impl ExactSizeIterator<Item = &'a [u8]>, out: &mut
 pub fn encode_record(values: &[Value], out: &mut Vec<u8>) -> Result<()> {
     out.clear();
     let taken = std::mem::take(out);
-    *out = postcard::to_extend(values, taken).map_err(|e| Error::Internal(format!("encode: {e}")))?;
+    *out =
+        postcard::to_extend(values, taken).map_err(|e| Error::Internal(format!("encode: {e}")))?;
+    Ok(())
+}
+
+/// Decodes a record into borrowed values, without allocating per value.
+pub fn decode_refs<'a>(rec: &'a [u8], out: &mut Vec<ValueRef<'a>>) -> Result<()> {
+    fn bad() -> Error {
+        Error::Internal(
+            "a stored record does not decode; run `dropsync reset` to start the snapshot afresh"
+                .into(),
+        )
+    }
+    fn read_varint(rec: &[u8], at: &mut usize) -> Result<u64> {
+        let mut v: u64 = 0;
+        for shift in (0..70).step_by(7) {
+            let b = *rec.get(*at).ok_or_else(bad)?;
+            *at += 1;
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Ok(v);
+            }
+        }
+        Err(bad())
+    }
+    fn read_slice<'a>(rec: &'a [u8], at: &mut usize) -> Result<&'a [u8]> {
+        let len = read_varint(rec, at)? as usize;
+        let s = rec.get(*at..*at + len).ok_or_else(bad)?;
+        *at += len;
+        Ok(s)
+    }
+    fn read_str<'a>(rec: &'a [u8], at: &mut usize) -> Result<&'a str> {
+        std::str::from_utf8(read_slice(rec, at)?).map_err(|_| bad())
+    }
+    out.clear();
+    let mut at = 0;
+    let n = read_varint(rec, &mut at)?;
+    for _ in 0..n {
+        let tag = read_varint(rec, &mut at)?;
+        out.push(match tag {
+            0 => ValueRef::Null,
+            1 => {
+                let b = *rec.get(at).ok_or_else(bad)?;
+                at += 1;
+                ValueRef::Bool(b != 0)
+            }
+            2 => {
+                let z = read_varint(rec, &mut at)?;
+                ValueRef::Int(((z >> 1) as i64) ^ -((z & 1) as i64))
+            }
+            3 => {
+                let b = rec.get(at..at + 8).ok_or_else(bad)?;
+                at += 8;
+                ValueRef::Float(f64::from_le_bytes(b.try_into().map_err(|_| bad())?))
+            }
+            4 => ValueRef::Decimal(read_str(rec, &mut at)?),
+            5 => ValueRef::Text(read_str(rec, &mut at)?),
+            6 => ValueRef::Bytes(read_slice(rec, &mut at)?),
+            7 => ValueRef::Json(read_str(rec, &mut at)?),
+            _ => return Err(bad()),
+        });
+    }
     Ok(())
 }
 
@@ -230,9 +292,18 @@ mod tests {
         for (i, r) in rows.iter().enumerate() {
             assert_eq!(b.row(i), postcard::to_stdvec(r).unwrap().as_slice());
             assert_eq!(&b.decode_row(i).unwrap(), r);
+            let mut refs = Vec::new();
+            decode_refs(b.row(i), &mut refs).unwrap();
+            assert_eq!(refs, r.iter().map(Value::as_ref).collect::<Vec<_>>());
             let mut key = Vec::new();
-            encode_key([b.field_bytes(i, 2), b.field_bytes(i, 7)].into_iter(), &mut key);
-            assert_eq!(key, postcard::to_stdvec(&vec![r[2].clone(), r[7].clone()]).unwrap());
+            encode_key(
+                [b.field_bytes(i, 2), b.field_bytes(i, 7)].into_iter(),
+                &mut key,
+            );
+            assert_eq!(
+                key,
+                postcard::to_stdvec(&vec![r[2].clone(), r[7].clone()]).unwrap()
+            );
         }
         assert!(b.is_null(0, 0) && !b.is_null(0, 1) && b.is_null(1, 2));
     }

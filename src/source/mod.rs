@@ -9,7 +9,7 @@ use crate::config::{ModelSpec, SourceSpec};
 use crate::error::Result;
 use serde::Serialize;
 
-pub use batch::{decode_record, encode_key, encode_record, RowBatch};
+pub use batch::{decode_record, decode_refs, encode_key, encode_record, RowBatch};
 pub use csv_file::CsvSource;
 pub use sqlite::SqliteSource;
 

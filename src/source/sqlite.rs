@@ -37,7 +37,9 @@ impl SqliteSource {
             })?;
             if !stmt.readonly() {
                 return Err(Error::Query {
-                    message: "the query would change the database; a model must only read (SELECT ...)".into(),
+                    message:
+                        "the query would change the database; a model must only read (SELECT ...)"
+                            .into(),
                 });
             }
             if stmt.column_count() == 0 {
