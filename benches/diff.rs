@@ -136,12 +136,23 @@ fn change(db: &Path, rows: u64) {
     .expect("change");
 }
 
-fn write_sync(dir: &Path, name: &str, source: &str, mode: &str, format: &str, out: &str) -> PathBuf {
+fn write_sync(
+    dir: &Path,
+    name: &str,
+    source: &str,
+    mode: &str,
+    format: &str,
+    out: &str,
+) -> PathBuf {
     let src = match source {
         "sqlite" => "type = \"sqlite\"\npath = \"bench.db\"".to_string(),
         _ => "type = \"csv\"\npath = \"bench.csv\"".to_string(),
     };
-    let sql = if source == "sqlite" { "sql = \"SELECT * FROM t\"\n" } else { "" };
+    let sql = if source == "sqlite" {
+        "sql = \"SELECT * FROM t\"\n"
+    } else {
+        ""
+    };
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(
         &path,
@@ -167,9 +178,19 @@ fn bench(bin: &Path, rows: u64, source: &str) {
     let csv_path = dir.join("bench.csv");
     let export = |tag: &str| {
         // Our own All mode exports the table as the CSV source's input.
-        let sync = write_sync(&dir, &format!("export-{tag}"), "sqlite", "all", "csv", "export");
+        let sync = write_sync(
+            &dir,
+            &format!("export-{tag}"),
+            "sqlite",
+            "all",
+            "csv",
+            "export",
+        );
         std::fs::create_dir_all(dir.join("export")).expect("mkdir");
-        measure(bin, &["--state-dir", &state_s, "run", &sync.to_string_lossy()]);
+        measure(
+            bin,
+            &["--state-dir", &state_s, "run", &sync.to_string_lossy()],
+        );
         let produced = std::fs::read_dir(dir.join("export"))
             .expect("export dir")
             .filter_map(|e| e.ok())
@@ -181,7 +202,14 @@ fn bench(bin: &Path, rows: u64, source: &str) {
     if source == "csv" {
         export("before");
     }
-    let sync = write_sync(&dir, &format!("diff-{source}"), source, "diff", "csv", "out");
+    let sync = write_sync(
+        &dir,
+        &format!("diff-{source}"),
+        source,
+        "diff",
+        "csv",
+        "out",
+    );
     let sync_s = sync.to_string_lossy().to_string();
     let first = measure(bin, &["--state-dir", &state_s, "run", "--json", &sync_s]);
     change(&db, rows);

@@ -1,0 +1,72 @@
+//! Faults a test can inject, per route, at start or at run time.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// 401 `expired_access_token`.
+    ExpiredAccessToken,
+    /// 401 `invalid_access_token`.
+    InvalidAccessToken,
+    /// 429 JSON `too_many_requests` with Retry-After.
+    TooManyRequests,
+    /// 429 plain text with Retry-After.
+    TooManyRequestsText,
+    /// 429 JSON `too_many_write_operations` with Retry-After.
+    TooManyWriteOperations,
+    /// 409 with a `too_many_write_operations` WriteError under `path`.
+    WriteContention,
+    /// A 5xx status (default 500) with a plain-text body.
+    ServerError,
+    /// Headers, then the connection drops mid-body, before the request is handled.
+    Drop,
+    /// The request is handled, then the response is lost mid-body.
+    DropAfter,
+    /// Waits `delay_ms`, then handles the request normally.
+    Slow,
+    /// 409 with `insufficient_space` (under `path` for writes).
+    InsufficientSpace,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Fault {
+    /// A route such as `files/upload_session/append_v2` or `oauth2/token`; `*` is any route.
+    pub route: String,
+    pub kind: FaultKind,
+    /// How many matching requests it hits (default 1).
+    #[serde(default = "one")]
+    pub times: u32,
+    /// Retry-After seconds for 429s (default 1).
+    #[serde(default)]
+    pub retry_after: Option<u64>,
+    #[serde(default)]
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub delay_ms: Option<u64>,
+    /// Skip this many matching requests before the fault starts (default 0).
+    #[serde(default)]
+    pub skip: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Takes the fault that applies to this request, if any, counting it down.
+pub fn take(faults: &mut Vec<Fault>, route: &str) -> Option<Fault> {
+    let i = faults
+        .iter()
+        .position(|f| f.times > 0 && (f.route == "*" || f.route == route))?;
+    let f = &mut faults[i];
+    if f.skip > 0 {
+        f.skip -= 1;
+        return None;
+    }
+    f.times -= 1;
+    let hit = f.clone();
+    if f.times == 0 {
+        faults.remove(i);
+    }
+    Some(hit)
+}

@@ -1,0 +1,66 @@
+//! Dropbox's content hash: SHA-256 over the concatenated SHA-256 digests of
+//! 4 MiB blocks, as lowercase hex.
+
+use sha2::{Digest, Sha256};
+
+pub const BLOCK: usize = 4 * 1024 * 1024;
+
+#[derive(Default)]
+pub struct ContentHasher {
+    overall: Sha256,
+    block: Sha256,
+    in_block: usize,
+}
+
+impl ContentHasher {
+    pub fn update(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            let take = (BLOCK - self.in_block).min(data.len());
+            self.block.update(&data[..take]);
+            self.in_block += take;
+            data = &data[take..];
+            if self.in_block == BLOCK {
+                let digest = std::mem::take(&mut self.block).finalize();
+                self.overall.update(digest);
+                self.in_block = 0;
+            }
+        }
+    }
+
+    pub fn finish(mut self) -> String {
+        if self.in_block > 0 {
+            let digest = self.block.finalize();
+            self.overall.update(digest);
+        }
+        hex(&self.overall.finalize())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn content_hash(data: &[u8]) -> String {
+    let mut h = ContentHasher::default();
+    h.update(data);
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_and_block_boundaries() {
+        assert_eq!(
+            content_hash(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        let data = vec![7u8; BLOCK + 10];
+        let mut h = ContentHasher::default();
+        for chunk in data.chunks(1000) {
+            h.update(chunk);
+        }
+        assert_eq!(h.finish(), content_hash(&data));
+    }
+}
