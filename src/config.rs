@@ -384,7 +384,7 @@ impl SyncSpec {
             .validate(&model.id, &model.name, &sync_id)
             .map_err(|e| bad("[sync] filename", e.to_string()))?;
         const TEN_YEARS: i64 = 10 * 366 * 86400;
-        if s.filename_offset.abs() > TEN_YEARS {
+        if s.filename_offset.unsigned_abs() > TEN_YEARS as u64 {
             return Err(bad(
                 "[sync] filename_offset",
                 format!(

@@ -64,6 +64,9 @@ pub enum Error {
     #[error("the run was cancelled; nothing was delivered and the snapshot is unchanged")]
     Cancelled,
 
+    #[error(transparent)]
+    Dropbox(Box<crate::dropbox::DropboxError>),
+
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -99,7 +102,23 @@ impl Error {
             Error::State { .. } => "state",
             Error::Busy { .. } => "busy",
             Error::Cancelled => "cancelled",
+            Error::Dropbox(e)
+                if matches!(
+                    **e,
+                    crate::dropbox::DropboxError::ReconnectNeeded(_)
+                        | crate::dropbox::DropboxError::Auth(_)
+                ) =>
+            {
+                "reconnect_needed"
+            }
+            Error::Dropbox(_) => "dropbox",
             Error::Internal(_) => "internal",
         }
+    }
+}
+
+impl From<crate::dropbox::DropboxError> for Error {
+    fn from(e: crate::dropbox::DropboxError) -> Self {
+        Error::Dropbox(Box::new(e))
     }
 }

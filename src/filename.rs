@@ -114,6 +114,9 @@ impl FilenameTemplate {
     /// Resolves the template and checks the result is a usable relative path.
     pub fn resolve(&self, ctx: &NameContext<'_>) -> Result<String> {
         let at = ctx.started_at + Duration::seconds(ctx.offset_seconds);
+        // chrono counts a leap second as 1000-1999 ms; name it as the last
+        // millisecond of :59 so {ms} keeps three digits and {x} = {X}*1000+{ms}.
+        let ms = at.timestamp_subsec_millis().min(999);
         let mut out = String::new();
         for part in &self.parts {
             match part {
@@ -126,9 +129,9 @@ impl FilenameTemplate {
                     "HH" => format!("{:02}", at.hour()),
                     "mm" => format!("{:02}", at.minute()),
                     "ss" => format!("{:02}", at.second()),
-                    "ms" => format!("{:03}", at.timestamp_subsec_millis()),
+                    "ms" => format!("{ms:03}"),
                     "X" => at.timestamp().to_string(),
-                    "x" => at.timestamp_millis().to_string(),
+                    "x" => (at.timestamp() * 1000 + i64::from(ms)).to_string(),
                     "model.id" => ctx.model_id.to_string(),
                     "model.name" => ctx.model_name.to_string(),
                     "sync.id" => ctx.sync_id.to_string(),

@@ -7,6 +7,7 @@ pub mod check;
 pub mod config;
 pub mod demo;
 pub mod destination;
+pub mod dropbox;
 pub mod error;
 pub mod filename;
 pub mod format;

@@ -348,14 +348,21 @@ fn execute(
         .meta("columns")?
         .and_then(|s| serde_json::from_str(&s).ok());
     let first_run = old_count == 0;
+    // The row count is unknown until the stream ends, so start from enough
+    // partitions for ~4M rows and scale with the snapshot beyond that.
     let partitions = (old_count / ROWS_PER_PARTITION)
         .next_power_of_two()
-        .clamp(16, snapshot::BUCKETS as u64 / 4) as usize;
+        .clamp(256, snapshot::BUCKETS as u64 / 4) as usize;
 
     let tx = store
         .conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(state_err)?;
+    if first_run && mode != Mode::All {
+        // An empty snapshot may still hold base entries hidden by tombstones
+        // (every row was removed last time): start the index afresh.
+        snapshot::clear_index(&tx).map_err(state_err)?;
+    }
 
     let mut files: Vec<OutFile> = planned_files(mode, &resolved)
         .into_iter()
@@ -737,7 +744,7 @@ fn execute(
         let new_count = if first_run {
             queried
         } else {
-            old_count + n_added - n_removed
+            (old_count + n_added).saturating_sub(n_removed)
         };
         tx.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('row_count', ?1)",

@@ -276,6 +276,14 @@ pub fn compact(tx: &Transaction<'_>, live: u64) -> rusqlite::Result<bool> {
     Ok(true)
 }
 
+/// Empties the index and the records (the snapshot holds no rows).
+pub fn clear_index(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "DELETE FROM snapshot_buckets; DELETE FROM snapshot_delta; DELETE FROM snapshot_records;
+         DELETE FROM snapshot_garbage;",
+    )
+}
+
 /// Forgets everything delivered.
 pub fn clear(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(

@@ -2,12 +2,14 @@
 //! first every file is transferred under a temporary name (where almost all
 //! failures happen), then all are put in place together.
 
+mod dropbox;
 mod folder;
 
 use crate::config::DestinationSpec;
 use crate::error::Result;
 use std::path::PathBuf;
 
+pub use dropbox::DropboxDestination;
 pub use folder::FolderDestination;
 
 /// A finished file of a run, waiting in the staging folder.

@@ -204,7 +204,9 @@ fn rate_limited(reason: &str, retry_after: u64, text: bool) -> Response {
 fn dropped() -> Response {
     let stream = futures_util::stream::iter(vec![
         Ok(bytes::Bytes::from_static(b"{\"partial\":")),
-        Err(std::io::Error::other("connection dropped by fault injection")),
+        Err(std::io::Error::other(
+            "connection dropped by fault injection",
+        )),
     ]);
     let mut r = Response::new(Body::from_stream(stream));
     r.headers_mut()
@@ -217,7 +219,11 @@ fn dropped() -> Response {
 // ---------- request parsing ----------
 
 /// Reads Dropbox-API-Arg (or the `arg` URL parameter); it must be ASCII.
-fn api_arg(route: &str, headers: &HeaderMap, query: &HashMap<String, String>) -> Result<(Value, String), Response> {
+fn api_arg(
+    route: &str,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Result<(Value, String), Response> {
     let raw = match headers.get("dropbox-api-arg") {
         Some(v) => {
             if !v.as_bytes().is_ascii() {
@@ -249,7 +255,8 @@ fn json_body(route: &str, headers: &HeaderMap, body: &[u8]) -> Result<Value, Res
             &format!("Bad HTTP \"Content-Type\" header: \"{ct}\". Expecting one of \"application/json\", \"application/json; charset=utf-8\", \"text/plain; charset=dropbox-cors-hack\"."),
         ));
     }
-    serde_json::from_slice(body).map_err(|e| bad_request(route, &format!("could not decode input as JSON: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| bad_request(route, &format!("could not decode input as JSON: {e}")))
 }
 
 fn check_octet_stream(route: &str, headers: &HeaderMap) -> Result<(), Response> {
@@ -431,19 +438,32 @@ pub async fn bind(config: Config) -> anyhow::Result<(SocketAddr, String, ServerF
         }
         Some(cert_out) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
-            let cert = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])?;
+            let cert =
+                rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])?;
             let cert_pem = cert.cert.pem();
             let key_pem = cert.signing_key.serialize_pem();
             std::fs::write(&cert_out, &cert_pem)?;
-            let tls = axum_server::tls_rustls::RustlsConfig::from_pem(cert_pem.into_bytes(), key_pem.into_bytes()).await?;
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem(
+                cert_pem.into_bytes(),
+                key_pem.into_bytes(),
+            )
+            .await?;
             let server = axum_server::from_tcp_rustls(listener, tls)?;
             Box::pin(async move {
                 let _ = server.serve(app.into_make_service()).await;
             })
         }
     };
-    let scheme = if config.tls_cert_out.is_some() { "https" } else { "http" };
-    Ok((addr, format!("{scheme}://127.0.0.1:{}", addr.port()), server))
+    let scheme = if config.tls_cert_out.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    Ok((
+        addr,
+        format!("{scheme}://127.0.0.1:{}", addr.port()),
+        server,
+    ))
 }
 
 async fn add_faults(State(s): State<Shared>, body: bytes::Bytes) -> Response {
@@ -465,7 +485,10 @@ async fn clear_faults(State(s): State<Shared>) -> Response {
 
 async fn read_log(State(s): State<Shared>) -> Response {
     let st = s.lock().unwrap_or_else(|e| e.into_inner());
-    json_response(StatusCode::OK, &serde_json::to_value(&st.log).unwrap_or(Value::Null))
+    json_response(
+        StatusCode::OK,
+        &serde_json::to_value(&st.log).unwrap_or(Value::Null),
+    )
 }
 
 async fn clear_log(State(s): State<Shared>) -> Response {
@@ -483,7 +506,12 @@ fn loopback(uri: &str) -> bool {
 
 async fn authorize(State(s): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
     let mut st = s.lock().unwrap_or_else(|e| e.into_inner());
-    let fail = |msg: &str| text_response(StatusCode::BAD_REQUEST, format!("Invalid authorization request: {msg}"));
+    let fail = |msg: &str| {
+        text_response(
+            StatusCode::BAD_REQUEST,
+            format!("Invalid authorization request: {msg}"),
+        )
+    };
     if q.get("client_id") != Some(&st.config.app_key) {
         return fail("unknown client_id (app key)");
     }
@@ -519,7 +547,10 @@ async fn authorize(State(s): State<Shared>, Query(q): Query<HashMap<String, Stri
     );
     match redirect_uri {
         Some(uri) => {
-            let mut location = format!("{uri}{}code={code}", if uri.contains('?') { "&" } else { "?" });
+            let mut location = format!(
+                "{uri}{}code={code}",
+                if uri.contains('?') { "&" } else { "?" }
+            );
             if let Some(state) = q.get("state") {
                 location.push_str("&state=");
                 location.push_str(&urlencode(state));
@@ -535,8 +566,10 @@ async fn authorize(State(s): State<Shared>, Query(q): Query<HashMap<String, Stri
             let mut r = Response::new(Body::from(format!(
                 "<!doctype html><title>Dropbox emulator</title><p>Enter this code into your app:</p><code id=\"auth-code\">{code}</code>"
             )));
-            r.headers_mut()
-                .insert("content-type", HeaderValue::from_static("text/html; charset=utf-8"));
+            r.headers_mut().insert(
+                "content-type",
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
             r
         }
     }
@@ -545,7 +578,9 @@ async fn authorize(State(s): State<Shared>, Query(q): Query<HashMap<String, Stri
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -576,9 +611,15 @@ async fn token(State(s): State<Shared>, headers: HeaderMap, body: bytes::Bytes) 
     if let Some(r) = pre_route(&s, "oauth2/token", None).await {
         return r;
     }
-    let ct = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ct = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if !ct.starts_with("application/x-www-form-urlencoded") {
-        return oauth_error("invalid_request", "the body must be application/x-www-form-urlencoded");
+        return oauth_error(
+            "invalid_request",
+            "the body must be application/x-www-form-urlencoded",
+        );
     }
     let form: HashMap<String, String> = url_form(&body);
     let mut st = s.lock().unwrap_or_else(|e| e.into_inner());
@@ -648,7 +689,10 @@ fn token_inner(st: &mut Inner, form: &HashMap<String, String>) -> Response {
                 &json!({ "access_token": access, "token_type": "bearer", "expires_in": ttl }),
             )
         }
-        _ => oauth_error("unsupported_grant_type", "grant_type must be authorization_code or refresh_token"),
+        _ => oauth_error(
+            "unsupported_grant_type",
+            "grant_type must be authorization_code or refresh_token",
+        ),
     }
 }
 
@@ -701,11 +745,14 @@ async fn pre_route(s: &Shared, route: &str, arg: Option<&str>) -> Option<Respons
         FaultKind::InvalidAccessToken => auth_error("invalid_access_token"),
         FaultKind::TooManyRequests => rate_limited("too_many_requests", retry, false),
         FaultKind::TooManyRequestsText => rate_limited("too_many_requests", retry, true),
-        FaultKind::TooManyWriteOperations => rate_limited("too_many_write_operations", retry, false),
+        FaultKind::TooManyWriteOperations => {
+            rate_limited("too_many_write_operations", retry, false)
+        }
         FaultKind::WriteContention => path_error(json!({ ".tag": "too_many_write_operations" })),
         FaultKind::InsufficientSpace => path_error(json!({ ".tag": "insufficient_space" })),
         FaultKind::ServerError => {
-            let code = StatusCode::from_u16(fault.status.unwrap_or(500)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let code = StatusCode::from_u16(fault.status.unwrap_or(500))
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             text_response(code, "Internal Server Error (injected)".into())
         }
         FaultKind::Drop => dropped(),
@@ -737,10 +784,16 @@ async fn pre_route(s: &Shared, route: &str, arg: Option<&str>) -> Option<Respons
 
 fn check_auth(st: &Inner, headers: &HeaderMap) -> Result<String, Response> {
     let Some(auth) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
-        return Err(bad_request("auth", "missing Authorization header; expected \"Bearer <token>\""));
+        return Err(bad_request(
+            "auth",
+            "missing Authorization header; expected \"Bearer <token>\"",
+        ));
     };
     let Some(token) = auth.strip_prefix("Bearer ") else {
-        return Err(bad_request("auth", "Authorization header must be \"Bearer <token>\""));
+        return Err(bad_request(
+            "auth",
+            "Authorization header must be \"Bearer <token>\"",
+        ));
     };
     match st.tokens.get(token) {
         None => Err(auth_error("invalid_access_token")),
@@ -758,7 +811,12 @@ const CONTENT_ROUTES: &[&str] = &[
     "files/download",
 ];
 
-async fn api(State(s): State<Shared>, axum::extract::Path(route): axum::extract::Path<String>, Query(q): Query<HashMap<String, String>>, req: Request) -> Response {
+async fn api(
+    State(s): State<Shared>,
+    axum::extract::Path(route): axum::extract::Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    req: Request,
+) -> Response {
     let headers = req.headers().clone();
     let content = CONTENT_ROUTES.contains(&route.as_str());
     let arg_raw = headers
@@ -766,9 +824,9 @@ async fn api(State(s): State<Shared>, axum::extract::Path(route): axum::extract:
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let drop_after = {
         let st = s.lock().unwrap_or_else(|e| e.into_inner());
-        st.faults
-            .iter()
-            .any(|f| f.kind == FaultKind::DropAfter && f.skip == 0 && (f.route == "*" || f.route == route))
+        st.faults.iter().any(|f| {
+            f.kind == FaultKind::DropAfter && f.skip == 0 && (f.route == "*" || f.route == route)
+        })
     };
     if let Some(r) = pre_route(&s, &route, arg_raw.as_deref()).await {
         return r;
@@ -850,7 +908,10 @@ fn rpc_route(s: &Shared, route: &str, headers: &HeaderMap, body: &[u8], token: &
                 return bad_request(route, "request body: path: missing");
             };
             if !path.is_empty() && !path.starts_with('/') {
-                return bad_request(route, "request body: path: must be \"\" or start with \"/\"");
+                return bad_request(
+                    route,
+                    "request body: path: must be \"\" or start with \"/\"",
+                );
             }
             if !path.is_empty() {
                 match st.store.get(path) {
@@ -859,7 +920,11 @@ fn rpc_route(s: &Shared, route: &str, headers: &HeaderMap, body: &[u8], token: &
                     Some(Node::Folder { .. }) => {}
                 }
             }
-            let limit = arg.get("limit").and_then(Value::as_u64).unwrap_or(2000).clamp(1, 2000) as usize;
+            let limit = arg
+                .get("limit")
+                .and_then(Value::as_u64)
+                .unwrap_or(2000)
+                .clamp(1, 2000) as usize;
             list_page(&st, path, bool_field(&arg, "recursive"), 0, limit)
         }
         "files/list_folder/continue" => {
@@ -893,7 +958,9 @@ fn rpc_route(s: &Shared, route: &str, headers: &HeaderMap, body: &[u8], token: &
                 return r;
             }
             match st.store.create_folder(path) {
-                Ok(node) => json_response(StatusCode::OK, &json!({ "metadata": metadata_json(&node) })),
+                Ok(node) => {
+                    json_response(StatusCode::OK, &json!({ "metadata": metadata_json(&node) }))
+                }
                 Err(WriteError(e)) => path_error(e),
             }
         }
@@ -929,15 +996,27 @@ fn rpc_route(s: &Shared, route: &str, headers: &HeaderMap, body: &[u8], token: &
                 .collect();
             json_response(StatusCode::OK, &json!({ "entries": results }))
         }
-        _ => text_response(StatusCode::NOT_FOUND, format!("Unknown API function: \"{route}\"")),
+        _ => text_response(
+            StatusCode::NOT_FOUND,
+            format!("Unknown API function: \"{route}\""),
+        ),
     }
 }
 
 fn list_page(st: &Inner, path: &str, recursive: bool, offset: usize, limit: usize) -> Response {
-    let limit = st.config.list_page_size.map_or(limit, |cap| limit.min(cap)).max(1);
+    let limit = st
+        .config
+        .list_page_size
+        .map_or(limit, |cap| limit.min(cap))
+        .max(1);
     let all = st.store.list(path, recursive);
     let end = (offset + limit).min(all.len());
-    let entries: Vec<Value> = all.get(offset..end).unwrap_or(&[]).iter().map(metadata_json).collect();
+    let entries: Vec<Value> = all
+        .get(offset..end)
+        .unwrap_or(&[])
+        .iter()
+        .map(metadata_json)
+        .collect();
     let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
         json!({ "path": path, "recursive": recursive, "offset": end, "limit": limit }).to_string(),
     );
@@ -948,12 +1027,19 @@ fn list_page(st: &Inner, path: &str, recursive: bool, offset: usize, limit: usiz
 }
 
 /// Commits one finished session; errors are UploadSessionFinishError values.
-fn finish_one(st: &mut Inner, entry: &Value, content_hash: Option<&str>) -> Result<store::FileMeta, Value> {
+fn finish_one(
+    st: &mut Inner,
+    entry: &Value,
+    content_hash: Option<&str>,
+) -> Result<store::FileMeta, Value> {
     let lookup = |t: Value| json!({ ".tag": "lookup_failed", "lookup_failed": t });
     let cursor = entry.get("cursor").cloned().unwrap_or(Value::Null);
     let commit = entry.get("commit").cloned().unwrap_or(Value::Null);
     let id = str_field(&cursor, "session_id").unwrap_or("").to_string();
-    let offset = cursor.get("offset").and_then(Value::as_u64).unwrap_or(u64::MAX);
+    let offset = cursor
+        .get("offset")
+        .and_then(Value::as_u64)
+        .unwrap_or(u64::MAX);
     let Some(session) = st.sessions.get(&id) else {
         return Err(lookup(json!({ ".tag": "not_found" })));
     };
@@ -961,7 +1047,9 @@ fn finish_one(st: &mut Inner, entry: &Value, content_hash: Option<&str>) -> Resu
         return Err(lookup(json!({ ".tag": "not_closed" })));
     }
     if offset != session.len {
-        return Err(lookup(json!({ ".tag": "incorrect_offset", "correct_offset": session.len })));
+        return Err(lookup(
+            json!({ ".tag": "incorrect_offset", "correct_offset": session.len }),
+        ));
     }
     let Some(path) = str_field(&commit, "path").map(str::to_string) else {
         return Err(json!({ ".tag": "path", "path": { ".tag": "malformed_path" } }));
@@ -969,7 +1057,8 @@ fn finish_one(st: &mut Inner, entry: &Value, content_hash: Option<&str>) -> Resu
     if check_write_path(&path).is_err() {
         return Err(json!({ ".tag": "path", "path": { ".tag": "malformed_path" } }));
     }
-    let mode = write_mode(commit.get("mode")).map_err(|_| json!({ ".tag": "path", "path": { ".tag": "malformed_path" } }))?;
+    let mode = write_mode(commit.get("mode"))
+        .map_err(|_| json!({ ".tag": "path", "path": { ".tag": "malformed_path" } }))?;
     let (file, len) = (session.file.clone(), session.len);
     let hash = match st.sessions.get_mut(&id).and_then(|s| s.hasher.take()) {
         Some(h) => h.finish(),
@@ -1003,7 +1092,13 @@ fn finish_one(st: &mut Inner, entry: &Value, content_hash: Option<&str>) -> Resu
 
 /// Streams a request body into `file`, hashing as it goes; `None` when the
 /// body exceeds `max` bytes.
-async fn receive(body: Body, file: &std::path::Path, append: bool, max: u64, hasher: &mut Option<ContentHasher>) -> Result<Option<u64>, String> {
+async fn receive(
+    body: Body,
+    file: &std::path::Path,
+    append: bool,
+    max: u64,
+    hasher: &mut Option<ContentHasher>,
+) -> Result<Option<u64>, String> {
     let mut f = tokio::fs::OpenOptions::new()
         .create(true)
         .append(append)
@@ -1033,7 +1128,13 @@ fn payload_too_large() -> Response {
     route_error(json!({ ".tag": "payload_too_large" }))
 }
 
-async fn content_route(s: &Shared, route: &str, headers: &HeaderMap, q: &HashMap<String, String>, body: Body) -> Response {
+async fn content_route(
+    s: &Shared,
+    route: &str,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+    body: Body,
+) -> Response {
     if route != "files/download" {
         if let Err(r) = check_octet_stream(route, headers) {
             return r;
@@ -1117,7 +1218,10 @@ async fn content_route(s: &Shared, route: &str, headers: &HeaderMap, q: &HashMap
             };
             if concurrent && n > 0 {
                 let _ = std::fs::remove_file(&file);
-                return bad_request(route, "a concurrent upload session cannot take data in start");
+                return bad_request(
+                    route,
+                    "a concurrent upload session cannot take data in start",
+                );
             }
             let mut st = s.lock().unwrap_or_else(|e| e.into_inner());
             st.sessions.insert(
@@ -1154,12 +1258,18 @@ async fn content_route(s: &Shared, route: &str, headers: &HeaderMap, q: &HashMap
                     return lookup(json!({ ".tag": "closed" }));
                 }
                 if offset != session.len {
-                    return lookup(json!({ ".tag": "incorrect_offset", "correct_offset": session.len }));
+                    return lookup(
+                        json!({ ".tag": "incorrect_offset", "correct_offset": session.len }),
+                    );
                 }
                 if session.concurrent && offset % CHUNK_MULTIPLE != 0 {
                     return lookup(json!({ ".tag": "concurrent_session_invalid_offset" }));
                 }
-                (session.file.clone(), session.hasher.take(), session.concurrent)
+                (
+                    session.file.clone(),
+                    session.hasher.take(),
+                    session.concurrent,
+                )
             };
             let received = receive(body, &file, true, max, &mut hasher).await;
             let mut st = s.lock().unwrap_or_else(|e| e.into_inner());
@@ -1211,8 +1321,10 @@ async fn content_route(s: &Shared, route: &str, headers: &HeaderMap, q: &HashMap
                     let disk = st.store.disk_path(&m.path_display);
                     let data = std::fs::read(&disk).unwrap_or_default();
                     let mut r = Response::new(Body::from(data));
-                    r.headers_mut()
-                        .insert("content-type", HeaderValue::from_static("application/octet-stream"));
+                    r.headers_mut().insert(
+                        "content-type",
+                        HeaderValue::from_static("application/octet-stream"),
+                    );
                     let result = header_safe_json(&file_json(m));
                     if let Ok(v) = HeaderValue::from_str(&result) {
                         r.headers_mut().insert("dropbox-api-result", v);
@@ -1223,7 +1335,10 @@ async fn content_route(s: &Shared, route: &str, headers: &HeaderMap, q: &HashMap
                 None => path_error(json!({ ".tag": "not_found" })),
             }
         }
-        _ => text_response(StatusCode::NOT_FOUND, format!("Unknown API function: \"{route}\"")),
+        _ => text_response(
+            StatusCode::NOT_FOUND,
+            format!("Unknown API function: \"{route}\""),
+        ),
     }
 }
 

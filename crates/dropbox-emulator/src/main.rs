@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "dropbox-emulator", about = "A strict local emulator of the Dropbox HTTP API v2, for tests")]
+#[command(
+    name = "dropbox-emulator",
+    about = "A strict local emulator of the Dropbox HTTP API v2, for tests"
+)]
 struct Args {
     /// Folder holding the emulated Dropbox's files
     #[arg(long)]

@@ -2,9 +2,9 @@
 //! case-insensitive paths, ids, revs, server_modified and content hashes.
 
 use crate::hash::ContentHasher;
-use std::io::Read;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -109,7 +109,13 @@ impl Store {
         format!("id:emu{:012}", self.next_id)
     }
 
-    fn new_meta(&mut self, display: &str, size: u64, hash: String, client_modified: Option<String>) -> FileMeta {
+    fn new_meta(
+        &mut self,
+        display: &str,
+        size: u64,
+        hash: String,
+        client_modified: Option<String>,
+    ) -> FileMeta {
         self.next_rev += 1;
         let now = now();
         FileMeta {
@@ -269,7 +275,9 @@ impl Store {
 
     fn free_name(&self, path: &str) -> String {
         let (stem, ext) = match path.rfind('.') {
-            Some(dot) if dot > path.rfind('/').map(|s| s + 1).unwrap_or(0) => (&path[..dot], &path[dot..]),
+            Some(dot) if dot > path.rfind('/').map(|s| s + 1).unwrap_or(0) => {
+                (&path[..dot], &path[dot..])
+            }
             _ => (path, ""),
         };
         (2..)

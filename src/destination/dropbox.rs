@@ -1,0 +1,141 @@
+//! Dropbox: every file of a run goes up through an upload session, then one
+//! `finish_batch_v2` commits them together, so a run's files appear at once.
+//! A run with a single small file uses one `upload` call instead.
+
+use super::{Destination, StagedFile};
+use crate::dropbox::{Client, DropboxError};
+use crate::error::{Error, Result};
+
+/// Files above this go in chunks; smaller ones in one request.
+pub const DEFAULT_CHUNK_THRESHOLD: u64 = 8 * 1024 * 1024;
+/// Chunk size for sessions: a multiple of 4 MiB, far below the 150 MiB limit.
+pub const DEFAULT_CHUNK: u64 = 32 * 1024 * 1024;
+
+pub struct DropboxDestination {
+    client: Client,
+    folder: String,
+    threshold: u64,
+    chunk: u64,
+}
+
+impl DropboxDestination {
+    pub fn new(client: Client, folder: &str) -> Self {
+        let folder = folder.trim_end_matches('/').to_string();
+        let env_u64 = |name: &str, default: u64| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(default)
+        };
+        DropboxDestination {
+            client,
+            folder,
+            threshold: env_u64("DROPSYNC_DROPBOX_CHUNK_THRESHOLD", DEFAULT_CHUNK_THRESHOLD),
+            chunk: env_u64("DROPSYNC_DROPBOX_CHUNK_BYTES", DEFAULT_CHUNK),
+        }
+    }
+
+    fn remote(&self, relative: &str) -> String {
+        format!("{}/{}", self.folder, relative)
+    }
+
+    fn err(&self, e: DropboxError) -> Error {
+        Error::Destination {
+            path: format!(
+                "dropbox:{}",
+                if self.folder.is_empty() {
+                    "/"
+                } else {
+                    &self.folder
+                }
+            ),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl Destination for DropboxDestination {
+    fn describe(&self) -> String {
+        format!(
+            "dropbox {}",
+            if self.folder.is_empty() {
+                "/"
+            } else {
+                &self.folder
+            }
+        )
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.folder.is_empty() {
+            return Ok(());
+        }
+        match self.client.get_metadata(&self.folder).map_err(|e| self.err(e))? {
+            Some(v) if v[".tag"] == "folder" => Ok(()),
+            Some(_) => Err(self.err(DropboxError::NotConfigured(format!(
+                "{} is a file, not a folder; fix [destination] path",
+                self.folder
+            )))),
+            None => Err(self.err(DropboxError::NotConfigured(format!(
+                "the folder {} does not exist; create it with `dropsync dropbox mkdir {}` or fix [destination] path",
+                self.folder, self.folder
+            )))),
+        }
+    }
+
+    fn deliver(&self, files: &[StagedFile], progress: &dyn Fn(u64, u64)) -> Result<()> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let total: u64 = files.iter().map(|f| f.bytes).sum();
+        if files.len() == 1 && files[0].bytes <= self.threshold {
+            let f = &files[0];
+            self.client
+                .upload(&f.local, &self.remote(&f.relative), &|done| {
+                    progress(done, total)
+                })
+                .map_err(|e| self.err(e))?;
+            return Ok(());
+        }
+        let mut sessions = Vec::with_capacity(files.len());
+        let mut before = 0;
+        for f in files {
+            let session = self
+                .client
+                .upload_session(&f.local, self.chunk, &|done| progress(before + done, total))
+                .map_err(|e| self.err(e))?;
+            before += f.bytes;
+            sessions.push((session, self.remote(&f.relative)));
+        }
+        // Commit all together; entries that hit write contention are retried.
+        let mut pending: Vec<usize> = (0..sessions.len()).collect();
+        for round in 0..5 {
+            let batch: Vec<_> = pending.iter().map(|&i| sessions[i].clone()).collect();
+            let results = self.client.finish_batch(&batch).map_err(|e| self.err(e))?;
+            let mut retry = Vec::new();
+            for (&i, result) in pending.iter().zip(results) {
+                let (session, path) = &sessions[i];
+                match result {
+                    Ok(meta) => crate::dropbox::client_verify(path, &session.content_hash, &meta)
+                        .map_err(|e| self.err(e))?,
+                    Err(tag) if tag.contains("too_many_write_operations") => retry.push(i),
+                    Err(tag) => {
+                        return Err(self.err(DropboxError::NotConfigured(format!(
+                            "committing {path} failed ({tag})"
+                        ))))
+                    }
+                }
+            }
+            if retry.is_empty() {
+                return Ok(());
+            }
+            pending = retry;
+            std::thread::sleep(std::time::Duration::from_millis(250 << round));
+        }
+        Err(self.err(DropboxError::Exhausted {
+            route: "files/upload_session/finish_batch_v2".into(),
+            attempts: 5,
+            last: "write contention".into(),
+        }))
+    }
+}

@@ -1,0 +1,786 @@
+//! The Dropbox API v2 client: every call goes through one retry loop that
+//! reads errors by their `.tag`s — 429 waits for Retry-After, 5xx and dropped
+//! connections back off with jitter, an expired token is refreshed once.
+
+use super::content_hash::{BlockDigests, BLOCK};
+use super::{header_safe, DropboxError, Secret};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The three hosts; each can be pointed elsewhere (tests use the emulator).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    pub api: String,
+    pub content: String,
+    pub oauth: String,
+}
+
+impl Default for Endpoints {
+    fn default() -> Self {
+        Endpoints {
+            api: "https://api.dropboxapi.com".into(),
+            content: "https://content.dropboxapi.com".into(),
+            oauth: "https://www.dropbox.com".into(),
+        }
+    }
+}
+
+impl Endpoints {
+    /// `DROPSYNC_DROPBOX_API_URL`, `_CONTENT_URL` and `_OAUTH_URL`, else Dropbox's hosts.
+    pub fn from_env() -> Self {
+        let d = Endpoints::default();
+        let var = |name: &str, default: String| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(|v| v.trim_end_matches('/').to_string())
+                .unwrap_or(default)
+        };
+        Endpoints {
+            api: var("DROPSYNC_DROPBOX_API_URL", d.api),
+            content: var("DROPSYNC_DROPBOX_CONTENT_URL", d.content),
+            oauth: var("DROPSYNC_DROPBOX_OAUTH_URL", d.oauth),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts for 5xx, dropped connections and write contention.
+    pub attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// Rate-limit waits (429) allowed per call before giving up.
+    pub rate_limit_waits: u32,
+    /// Longest single Retry-After honoured.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        let base_ms = std::env::var("DROPSYNC_DROPBOX_RETRY_BASE_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(500);
+        RetryPolicy {
+            attempts: 6,
+            base_delay: Duration::from_millis(base_ms),
+            max_delay: Duration::from_millis(base_ms * 64),
+            rate_limit_waits: 20,
+            max_retry_after: Duration::from_secs(300),
+        }
+    }
+}
+
+impl RetryPolicy {
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self.base_delay.saturating_mul(1 << attempt.min(16));
+        let capped = exp.min(self.max_delay);
+        // Full jitter: spread retries of many clients apart.
+        capped.mul_f64(0.5 + fastrand::f64() * 0.5)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    /// A short-lived access token (no refresh): `DROPSYNC_DROPBOX_ACCESS_TOKEN`.
+    Access(Secret),
+    /// A refresh token and the app key it was issued to (PKCE: no secret).
+    Refresh {
+        refresh_token: Secret,
+        app_key: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub account_id: String,
+    pub email: String,
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct FileMetadata {
+    pub name: String,
+    pub path_display: String,
+    pub path_lower: String,
+    pub size: u64,
+    pub rev: String,
+    pub content_hash: Option<String>,
+    pub server_modified: String,
+}
+
+/// A listed entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub kind: String,
+    pub name: String,
+    pub path_display: String,
+    pub size: Option<u64>,
+    pub server_modified: Option<String>,
+}
+
+struct Token {
+    value: Secret,
+    expires: Option<Instant>,
+}
+
+pub struct Client {
+    http: reqwest::blocking::Client,
+    endpoints: Endpoints,
+    retry: RetryPolicy,
+    credentials: Credentials,
+    token: Mutex<Option<Token>>,
+}
+
+/// Refresh this long before the token expires, as the official SDKs do.
+const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+fn io_err(context: impl Into<String>, source: std::io::Error) -> DropboxError {
+    DropboxError::Io {
+        context: context.into(),
+        source,
+    }
+}
+
+/// A body for one attempt: rebuilt from the file on every retry.
+type BodyFn<'a> = dyn Fn() -> Result<reqwest::blocking::Body, DropboxError> + 'a;
+
+impl Client {
+    pub fn new(endpoints: Endpoints, credentials: Credentials) -> Result<Client, DropboxError> {
+        let mut builder = reqwest::blocking::Client::builder()
+            .user_agent(concat!("dropsync/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(30))
+            .timeout(None)
+            .redirect(reqwest::redirect::Policy::none());
+        // A test emulator over HTTPS uses a self-signed certificate.
+        if let Ok(path) = std::env::var("DROPSYNC_DROPBOX_CA_CERT") {
+            let pem = std::fs::read(&path).map_err(|e| io_err(format!("cannot read {path}"), e))?;
+            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
+                DropboxError::NotConfigured(format!("{path} is not a PEM certificate: {e}"))
+            })?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder.build().map_err(|e| {
+            DropboxError::NotConfigured(format!("cannot start the HTTP client: {e}"))
+        })?;
+        let token = match &credentials {
+            Credentials::Access(t) => Some(Token {
+                value: t.clone(),
+                expires: None,
+            }),
+            Credentials::Refresh { .. } => None,
+        };
+        Ok(Client {
+            http,
+            endpoints,
+            retry: RetryPolicy::default(),
+            credentials,
+            token: Mutex::new(token),
+        })
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    fn access_token(&self, force_refresh: bool) -> Result<Secret, DropboxError> {
+        let mut guard = self.token.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = guard.as_ref() {
+            let fresh = t
+                .expires
+                .is_none_or(|e| Instant::now() + REFRESH_MARGIN < e);
+            if fresh && !force_refresh {
+                return Ok(t.value.clone());
+            }
+        }
+        let Credentials::Refresh {
+            refresh_token,
+            app_key,
+        } = &self.credentials
+        else {
+            return match guard.as_ref() {
+                Some(t) if !force_refresh => Ok(t.value.clone()),
+                _ => Err(DropboxError::Auth(
+                    "the access token expired and no refresh token is configured".into(),
+                )),
+            };
+        };
+        let (value, expires_in) = refresh(
+            &self.http,
+            &self.endpoints,
+            refresh_token,
+            app_key,
+            &self.retry,
+        )?;
+        *guard = Some(Token {
+            value: value.clone(),
+            expires: Some(Instant::now() + expires_in),
+        });
+        Ok(value)
+    }
+
+    /// Sends one call with the retry policy; returns the successful response.
+    fn call(
+        &self,
+        route: &str,
+        host: &str,
+        arg: &Value,
+        body: &BodyFn<'_>,
+        rpc: bool,
+    ) -> Result<reqwest::blocking::Response, DropboxError> {
+        let url = format!("{host}/2/{route}");
+        let mut attempt = 0;
+        let mut rate_waits = 0;
+        let mut refreshed = false;
+        loop {
+            let token = self.access_token(false)?;
+            let mut req = self.http.post(&url).bearer_auth(token.expose());
+            req = if rpc {
+                req.header("Content-Type", "application/json")
+                    .body(arg.to_string())
+            } else {
+                req.header("Content-Type", "application/octet-stream")
+                    .header("Dropbox-API-Arg", header_safe(arg))
+                    .body(body()?)
+            };
+            let failure = match req.send() {
+                Err(e) => format!("connection failed: {e}"),
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let request_id = resp
+                        .headers()
+                        .get("x-dropbox-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string);
+                    match status {
+                        200 => return Ok(resp),
+                        401 => {
+                            let tag = read_json(resp)
+                                .and_then(|v| v["error"][".tag"].as_str().map(str::to_string))
+                                .unwrap_or_else(|| "invalid_access_token".into());
+                            if tag == "expired_access_token" && !refreshed {
+                                refreshed = true;
+                                if matches!(self.credentials, Credentials::Refresh { .. }) {
+                                    self.access_token(true)?;
+                                    continue;
+                                }
+                            }
+                            return Err(DropboxError::Auth(tag));
+                        }
+                        429 => {
+                            let wait = resp
+                                .headers()
+                                .get("retry-after")
+                                .and_then(|v| v.to_str().ok())
+                                .and_then(|v| v.trim().parse::<u64>().ok())
+                                .map(Duration::from_secs)
+                                .unwrap_or(self.retry.base_delay)
+                                .min(self.retry.max_retry_after);
+                            rate_waits += 1;
+                            if rate_waits > self.retry.rate_limit_waits {
+                                return Err(DropboxError::Exhausted {
+                                    route: route.into(),
+                                    attempts: rate_waits,
+                                    last: "rate limited (429)".into(),
+                                });
+                            }
+                            tracing::debug!(route, wait = ?wait, "rate limited; waiting as Retry-After says");
+                            std::thread::sleep(wait);
+                            continue;
+                        }
+                        409 => {
+                            let v = read_json(resp).unwrap_or(Value::Null);
+                            let summary = tag_path(&v["error"]);
+                            if summary.contains("too_many_write_operations") {
+                                format!("write contention ({summary})")
+                            } else {
+                                return Err(route_error(
+                                    route,
+                                    &summary,
+                                    Box::new(v["error"].clone()),
+                                ));
+                            }
+                        }
+                        400 => {
+                            let text = resp.text().unwrap_or_default();
+                            return Err(DropboxError::BadInput {
+                                route: route.into(),
+                                message: text,
+                            });
+                        }
+                        403 | 422 => {
+                            let v = read_json(resp).unwrap_or(Value::Null);
+                            return Err(DropboxError::Route {
+                                route: route.into(),
+                                summary: tag_path(&v["error"]),
+                                message: format!(
+                                    "access to this path was denied ({}); check the app's permissions and the folder",
+                                    tag_path(&v["error"])
+                                ),
+                                detail: Box::new(v["error"].clone()),
+                            });
+                        }
+                        s if s >= 500 => format!(
+                            "server error {s}{}",
+                            request_id
+                                .map(|r| format!(" (request id {r})"))
+                                .unwrap_or_default()
+                        ),
+                        s => {
+                            return Err(DropboxError::BadInput {
+                                route: route.into(),
+                                message: format!(
+                                    "unexpected status {s}: {}",
+                                    resp.text().unwrap_or_default()
+                                ),
+                            })
+                        }
+                    }
+                }
+            };
+            attempt += 1;
+            if attempt >= self.retry.attempts {
+                return Err(DropboxError::Exhausted {
+                    route: route.into(),
+                    attempts: attempt,
+                    last: failure,
+                });
+            }
+            let wait = self.retry.backoff(attempt - 1);
+            tracing::debug!(route, attempt, wait = ?wait, failure, "retrying");
+            std::thread::sleep(wait);
+        }
+    }
+
+    fn rpc(&self, route: &str, arg: &Value) -> Result<Value, DropboxError> {
+        let resp = self.call(
+            route,
+            &self.endpoints.api,
+            arg,
+            &|| Ok(reqwest::blocking::Body::from(Vec::new())),
+            true,
+        )?;
+        read_json(resp).ok_or_else(|| DropboxError::BadInput {
+            route: route.into(),
+            message: "the response was not JSON".into(),
+        })
+    }
+
+    fn content(&self, route: &str, arg: &Value, body: &BodyFn<'_>) -> Result<Value, DropboxError> {
+        let resp = self.call(route, &self.endpoints.content, arg, body, false)?;
+        read_json(resp).ok_or_else(|| DropboxError::BadInput {
+            route: route.into(),
+            message: "the response was not JSON".into(),
+        })
+    }
+
+    pub fn current_account(&self) -> Result<Account, DropboxError> {
+        let v = self.rpc("users/get_current_account", &Value::Null)?;
+        Ok(Account {
+            account_id: v["account_id"].as_str().unwrap_or_default().to_string(),
+            email: v["email"].as_str().unwrap_or_default().to_string(),
+            display_name: v["name"]["display_name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        })
+    }
+
+    /// Every entry of a folder ("" or "/" is the root), all pages.
+    pub fn list_folder(&self, path: &str) -> Result<Vec<Entry>, DropboxError> {
+        let path = if path == "/" { "" } else { path };
+        let mut restarts = 0;
+        'restart: loop {
+            let mut out = Vec::new();
+            let mut page =
+                self.rpc("files/list_folder", &json!({ "path": path, "limit": 2000 }))?;
+            loop {
+                for e in page["entries"].as_array().into_iter().flatten() {
+                    out.push(Entry {
+                        kind: e[".tag"].as_str().unwrap_or_default().to_string(),
+                        name: e["name"].as_str().unwrap_or_default().to_string(),
+                        path_display: e["path_display"].as_str().unwrap_or_default().to_string(),
+                        size: e["size"].as_u64(),
+                        server_modified: e["server_modified"].as_str().map(str::to_string),
+                    });
+                }
+                if !page["has_more"].as_bool().unwrap_or(false) {
+                    return Ok(out);
+                }
+                let cursor = page["cursor"].as_str().unwrap_or_default().to_string();
+                match self.rpc("files/list_folder/continue", &json!({ "cursor": cursor })) {
+                    Ok(next) => page = next,
+                    // The cursor went stale: list again from the start, once or twice.
+                    Err(e) if e.summary() == Some("reset") && restarts < 2 => {
+                        restarts += 1;
+                        continue 'restart;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+
+    /// Creates a folder (and its parents); an existing folder is fine.
+    pub fn create_folder(&self, path: &str) -> Result<(), DropboxError> {
+        match self.rpc(
+            "files/create_folder_v2",
+            &json!({ "path": path, "autorename": false }),
+        ) {
+            Ok(_) => Ok(()),
+            Err(e) if e.summary() == Some("path/conflict/folder") => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Metadata of a path, `None` if nothing is there.
+    pub fn get_metadata(&self, path: &str) -> Result<Option<Value>, DropboxError> {
+        match self.rpc("files/get_metadata", &json!({ "path": path })) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.summary() == Some("path/not_found") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Uploads a small file in one request (overwriting), verifying its hash.
+    pub fn upload(
+        &self,
+        local: &Path,
+        remote: &str,
+        progress: &dyn Fn(u64),
+    ) -> Result<FileMetadata, DropboxError> {
+        let data = std::fs::read(local)
+            .map_err(|e| io_err(format!("cannot read {}", local.display()), e))?;
+        let hash = super::content_hash::content_hash(&data);
+        let arg = json!({
+            "path": remote, "mode": "overwrite", "autorename": false, "mute": true,
+            "strict_conflict": false, "content_hash": hash,
+        });
+        let v = self.content("files/upload", &arg, &|| {
+            Ok(reqwest::blocking::Body::from(data.clone()))
+        })?;
+        progress(data.len() as u64);
+        let meta: FileMetadata = serde_json::from_value(v).map_err(|e| DropboxError::BadInput {
+            route: "files/upload".into(),
+            message: format!("unexpected metadata: {e}"),
+        })?;
+        verify(remote, &hash, &meta)?;
+        Ok(meta)
+    }
+
+    /// Sends a file through an upload session in chunks (a multiple of 4 MiB,
+    /// at most 148 MiB), resuming on `incorrect_offset` and restarting the file
+    /// if the session is lost. Returns the closed session and the content hash.
+    pub fn upload_session(
+        &self,
+        local: &Path,
+        chunk: u64,
+        progress: &dyn Fn(u64),
+    ) -> Result<Session, DropboxError> {
+        let chunk = (chunk / BLOCK).clamp(1, 37) * BLOCK;
+        let size = std::fs::metadata(local)
+            .map_err(|e| io_err(format!("cannot read {}", local.display()), e))?
+            .len();
+        let mut restarts = 0;
+        'file: loop {
+            let mut digests = BlockDigests::default();
+            let mut offset: u64 = 0;
+            let mut session_id: Option<String> = None;
+            loop {
+                let len = chunk.min(size - offset);
+                let last = offset + len == size;
+                let chunk_digests = Arc::new(Mutex::new(BlockDigests::default()));
+                let body = || -> Result<reqwest::blocking::Body, DropboxError> {
+                    // Every attempt re-reads the chunk from disk and hashes it afresh.
+                    *chunk_digests.lock().unwrap_or_else(|e| e.into_inner()) =
+                        BlockDigests::default();
+                    let mut f = File::open(local)
+                        .map_err(|e| io_err(format!("cannot read {}", local.display()), e))?;
+                    f.seek(SeekFrom::Start(offset))
+                        .map_err(|e| io_err(format!("cannot read {}", local.display()), e))?;
+                    let reader = HashingReader {
+                        inner: f.take(len),
+                        digests: Arc::clone(&chunk_digests),
+                    };
+                    Ok(reqwest::blocking::Body::sized(reader, len))
+                };
+                let result = match &session_id {
+                    None => self
+                        .content("files/upload_session/start", &json!({ "close": last }), &body)
+                        .map(|v| {
+                            session_id = v["session_id"].as_str().map(str::to_string);
+                        }),
+                    Some(id) => self
+                        .content(
+                            "files/upload_session/append_v2",
+                            &json!({ "cursor": { "session_id": id, "offset": offset }, "close": last }),
+                            &body,
+                        )
+                        .map(|_| ()),
+                };
+                match result {
+                    Ok(()) => {
+                        digests.extend(std::mem::take(
+                            &mut *chunk_digests.lock().unwrap_or_else(|e| e.into_inner()),
+                        ));
+                        offset += len;
+                        progress(offset);
+                        if last {
+                            return Ok(Session {
+                                id: session_id.unwrap_or_default(),
+                                offset,
+                                content_hash: digests.finish(),
+                            });
+                        }
+                    }
+                    Err(DropboxError::Route {
+                        ref summary,
+                        ref detail,
+                        ..
+                    }) if summary.starts_with("incorrect_offset") => {
+                        // A request succeeded but its response was lost: the
+                        // server holds more than we think. Resume where it is.
+                        let correct = detail["correct_offset"].as_u64().unwrap_or(offset);
+                        if correct == offset + len {
+                            tracing::debug!(
+                                offset,
+                                "incorrect_offset: the server already has this chunk"
+                            );
+                            digests.extend(std::mem::take(
+                                &mut *chunk_digests.lock().unwrap_or_else(|e| e.into_inner()),
+                            ));
+                            offset = correct;
+                            progress(offset);
+                            if last {
+                                return Ok(Session {
+                                    id: session_id.unwrap_or_default(),
+                                    offset,
+                                    content_hash: digests.finish(),
+                                });
+                            }
+                        } else if restarts < 2 {
+                            // An offset we cannot line up with our chunks: start the file again.
+                            restarts += 1;
+                            continue 'file;
+                        } else {
+                            return Err(DropboxError::Exhausted {
+                                route: "files/upload_session/append_v2".into(),
+                                attempts: restarts,
+                                last: format!(
+                                    "incorrect_offset {correct}, expected {}",
+                                    offset + len
+                                ),
+                            });
+                        }
+                    }
+                    Err(DropboxError::Route { ref summary, .. })
+                        if (summary.starts_with("not_found") || summary.starts_with("closed"))
+                            && restarts < 2 =>
+                    {
+                        restarts += 1;
+                        tracing::debug!("upload session lost; sending the file again");
+                        continue 'file;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+
+    /// Commits closed sessions together; per-file outcomes in order.
+    pub fn finish_batch(
+        &self,
+        entries: &[(Session, String)],
+    ) -> Result<Vec<Result<FileMetadata, String>>, DropboxError> {
+        let arg = json!({
+            "entries": entries.iter().map(|(s, path)| json!({
+                "cursor": { "session_id": s.id, "offset": s.offset },
+                "commit": { "path": path, "mode": "overwrite", "autorename": false, "mute": true, "strict_conflict": false },
+            })).collect::<Vec<_>>()
+        });
+        let v = self.rpc("files/upload_session/finish_batch_v2", &arg)?;
+        let results = v["entries"].as_array().cloned().unwrap_or_default();
+        if results.len() != entries.len() {
+            return Err(DropboxError::BadInput {
+                route: "files/upload_session/finish_batch_v2".into(),
+                message: format!("{} results for {} files", results.len(), entries.len()),
+            });
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| {
+                if r[".tag"] == "success" {
+                    serde_json::from_value(r).map_err(|e| format!("unexpected metadata: {e}"))
+                } else {
+                    Err(tag_path(&r["failure"]))
+                }
+            })
+            .collect())
+    }
+
+    /// Downloads a file's bytes (tests and verification).
+    pub fn download(&self, path: &str) -> Result<Vec<u8>, DropboxError> {
+        let resp = self.call(
+            "files/download",
+            &self.endpoints.content,
+            &json!({ "path": path }),
+            &|| Ok(reqwest::blocking::Body::from(Vec::new())),
+            false,
+        )?;
+        resp.bytes()
+            .map(|b| b.to_vec())
+            .map_err(|e| io_err("cannot read the download", std::io::Error::other(e)))
+    }
+
+    /// Revokes the token (and with it the refresh token it came from).
+    pub fn revoke(&self) -> Result<(), DropboxError> {
+        self.rpc("auth/token/revoke", &Value::Null).map(|_| ())
+    }
+}
+
+/// A closed upload session ready to commit.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: String,
+    pub offset: u64,
+    pub content_hash: String,
+}
+
+pub fn verify(path: &str, expected: &str, meta: &FileMetadata) -> Result<(), DropboxError> {
+    match &meta.content_hash {
+        Some(got) if got == expected => Ok(()),
+        got => Err(DropboxError::HashMismatch {
+            path: path.into(),
+            expected: expected.into(),
+            got: got.clone().unwrap_or_else(|| "none".into()),
+        }),
+    }
+}
+
+/// Hashes a chunk's blocks as the HTTP client reads it from disk, so the
+/// content hash costs no second pass and memory stays flat.
+struct HashingReader {
+    inner: std::io::Take<File>,
+    digests: Arc<Mutex<BlockDigests>>,
+}
+
+impl Read for HashingReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(out)?;
+        self.digests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .update(&out[..n]);
+        Ok(n)
+    }
+}
+
+fn read_json(resp: reqwest::blocking::Response) -> Option<Value> {
+    let bytes = resp.bytes().ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// `{".tag":"path","path":{".tag":"not_found"}}` -> `path/not_found`.
+pub fn tag_path(v: &Value) -> String {
+    let mut parts = Vec::new();
+    let mut cur = v;
+    while let Some(tag) = cur.get(".tag").and_then(Value::as_str) {
+        parts.push(tag.to_string());
+        match cur.get(tag) {
+            Some(next) if next.is_object() => cur = next,
+            _ => match cur.get("reason") {
+                Some(reason) if reason.is_object() => cur = reason,
+                _ => break,
+            },
+        }
+    }
+    parts.join("/")
+}
+
+/// A message a person can act on, from a route error's tags.
+fn route_error(route: &str, summary: &str, detail: Box<Value>) -> DropboxError {
+    let last = summary.rsplit('/').next().unwrap_or(summary);
+    let message = match last {
+        "not_found" => "the folder or file does not exist; create the folder (dropsync dropbox mkdir PATH) or fix [destination] path".to_string(),
+        "not_folder" => "that path is a file, not a folder; fix [destination] path".to_string(),
+        "no_write_permission" => "no permission to write there; pick a folder this account can write to".to_string(),
+        "insufficient_space" => "the Dropbox account is full; free space or upgrade the plan".to_string(),
+        "disallowed_name" => "Dropbox does not allow that file name; change the filename template".to_string(),
+        "malformed_path" => "the path is malformed; check [destination] path and the filename template".to_string(),
+        "file" | "folder" | "file_ancestor" => format!("a conflicting item exists at that path ({summary}); move it away or change the filename"),
+        "team_folder" | "access_restricted" | "operation_suppressed" => format!("Dropbox refused the write ({summary})"),
+        "payload_too_large" => "a request was larger than Dropbox accepts (150 MiB); this is a bug in Dropsync's chunking".to_string(),
+        "content_hash_mismatch" => "the uploaded data was corrupted in transit; the run will retry".to_string(),
+        _ => format!("the request failed ({summary})"),
+    };
+    DropboxError::Route {
+        route: route.into(),
+        summary: summary.into(),
+        message,
+        detail,
+    }
+}
+
+/// Exchanges a refresh token for an access token.
+pub(crate) fn refresh(
+    http: &reqwest::blocking::Client,
+    endpoints: &Endpoints,
+    refresh_token: &Secret,
+    app_key: &str,
+    retry: &RetryPolicy,
+) -> Result<(Secret, Duration), DropboxError> {
+    let url = format!("{}/oauth2/token", endpoints.api);
+    let mut attempt = 0;
+    loop {
+        let resp = http
+            .post(&url)
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token.expose()),
+                ("client_id", app_key),
+            ])
+            .send();
+        let failure = match resp {
+            Err(e) => format!("connection failed: {e}"),
+            Ok(r) if r.status().is_success() => {
+                let v = read_json(r).unwrap_or(Value::Null);
+                let token = v["access_token"]
+                    .as_str()
+                    .ok_or_else(|| DropboxError::BadInput {
+                        route: "oauth2/token".into(),
+                        message: "no access_token in the response".into(),
+                    })?;
+                let expires = v["expires_in"].as_u64().unwrap_or(14_400);
+                return Ok((Secret::new(token), Duration::from_secs(expires)));
+            }
+            Ok(r) if r.status().as_u16() == 400 || r.status().as_u16() == 401 => {
+                let v = read_json(r).unwrap_or(Value::Null);
+                let error = v["error"].as_str().unwrap_or("invalid_grant").to_string();
+                return Err(DropboxError::ReconnectNeeded(format!(
+                    "the refresh token was refused: {error}"
+                )));
+            }
+            Ok(r) => format!("status {}", r.status()),
+        };
+        attempt += 1;
+        if attempt >= retry.attempts {
+            return Err(DropboxError::Exhausted {
+                route: "oauth2/token".into(),
+                attempts: attempt,
+                last: failure,
+            });
+        }
+        std::thread::sleep(retry.backoff(attempt - 1));
+    }
+}

@@ -1,0 +1,228 @@
+//! Connecting an account: OAuth 2 authorization code flow with PKCE (S256)
+//! and a checked `state`, offline access (refresh tokens). The redirect goes
+//! to a listener on 127.0.0.1 at a fixed port and path, which must be
+//! registered in the Dropbox App Console; when the port is taken, the user
+//! pastes the code instead (no redirect_uri).
+
+use super::{client::Endpoints, DropboxError, Secret};
+use oauth2::basic::BasicClient;
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, TokenResponse,
+    TokenUrl,
+};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::time::Duration;
+
+pub const DEFAULT_PORT: u16 = 53682;
+pub const CALLBACK_PATH: &str = "/dropsync/oauth/callback";
+
+#[derive(Debug, Clone)]
+pub struct FlowOptions {
+    pub app_key: String,
+    pub port: u16,
+    /// Try to open the system browser (else only print the URL).
+    pub open_browser: bool,
+    pub timeout: Duration,
+}
+
+impl FlowOptions {
+    /// `DROPSYNC_DROPBOX_APP_KEY` and `DROPSYNC_OAUTH_PORT`.
+    pub fn from_env(open_browser: bool) -> Result<Self, DropboxError> {
+        let app_key = std::env::var("DROPSYNC_DROPBOX_APP_KEY").map_err(|_| {
+            DropboxError::NotConfigured("set DROPSYNC_DROPBOX_APP_KEY to your Dropbox app's key (see README: Connecting Dropbox)".into())
+        })?;
+        let port = std::env::var("DROPSYNC_OAUTH_PORT")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(DEFAULT_PORT);
+        Ok(FlowOptions {
+            app_key,
+            port,
+            open_browser,
+            timeout: Duration::from_secs(300),
+        })
+    }
+}
+
+/// What the flow yields; the caller stores it.
+pub struct Tokens {
+    pub access_token: Secret,
+    pub refresh_token: Secret,
+    pub expires_in: Duration,
+}
+
+fn not_configured(e: impl std::fmt::Display) -> DropboxError {
+    DropboxError::NotConfigured(e.to_string())
+}
+
+/// Runs the whole flow. `say` shows the user what to do; `read_code` asks for
+/// a pasted code when the redirect listener cannot be used.
+pub fn authorize(
+    endpoints: &Endpoints,
+    opts: &FlowOptions,
+    say: &dyn Fn(&str),
+    read_code: &dyn Fn() -> Option<String>,
+) -> Result<Tokens, DropboxError> {
+    let listener = TcpListener::bind(("127.0.0.1", opts.port)).ok();
+    let redirect = listener
+        .as_ref()
+        .map(|_| format!("http://127.0.0.1:{}{CALLBACK_PATH}", opts.port));
+    let mut client = BasicClient::new(ClientId::new(opts.app_key.clone()))
+        .set_auth_uri(
+            AuthUrl::new(format!("{}/oauth2/authorize", endpoints.oauth))
+                .map_err(not_configured)?,
+        )
+        .set_token_uri(
+            TokenUrl::new(format!("{}/oauth2/token", endpoints.api)).map_err(not_configured)?,
+        );
+    if let Some(r) = &redirect {
+        client = client.set_redirect_uri(RedirectUrl::new(r.clone()).map_err(not_configured)?);
+    }
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, state) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_extra_param("token_access_type", "offline")
+        .set_pkce_challenge(challenge)
+        .url();
+
+    let code = match listener {
+        Some(listener) => {
+            say(&format!("Open this address to connect Dropbox (it opens in your browser if it can):\n{auth_url}"));
+            if opts.open_browser && webbrowser::open(auth_url.as_str()).is_err() {
+                say("Could not open a browser; open the address above yourself.");
+            }
+            wait_for_code(&listener, state.secret(), opts.timeout)?
+        }
+        None => {
+            say(&format!(
+                "Port {} on 127.0.0.1 is in use, so Dropsync cannot receive the redirect.\nOpen this address, allow access, and paste the code Dropbox shows:\n{auth_url}",
+                opts.port
+            ));
+            read_code()
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| DropboxError::NotConfigured("no code was entered".into()))?
+        }
+    };
+
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(not_configured)?;
+    let token = client
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(verifier)
+        .request(&http)
+        .map_err(|e| DropboxError::Auth(format!("the authorization code was refused: {e}")))?;
+    let refresh_token = token.refresh_token().ok_or_else(|| {
+        DropboxError::Auth(
+            "Dropbox returned no refresh token (offline access was not granted)".into(),
+        )
+    })?;
+    Ok(Tokens {
+        access_token: Secret::new(token.access_token().secret().clone()),
+        refresh_token: Secret::new(refresh_token.secret().clone()),
+        expires_in: token.expires_in().unwrap_or(Duration::from_secs(14_400)),
+    })
+}
+
+/// Serves the redirect: accepts connections until one carries our callback
+/// with the right `state`, answers with a page, and returns the code.
+fn wait_for_code(
+    listener: &TcpListener,
+    expected_state: &str,
+    timeout: Duration,
+) -> Result<String, DropboxError> {
+    let deadline = std::time::Instant::now() + timeout;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| DropboxError::Io {
+            context: "the redirect listener".into(),
+            source: e,
+        })?;
+    loop {
+        if std::time::Instant::now() > deadline {
+            return Err(DropboxError::Auth(
+                "no answer from the browser within 5 minutes; run `dropsync auth dropbox` again"
+                    .into(),
+            ));
+        }
+        let (mut stream, _) = match listener.accept() {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+            Err(e) => {
+                return Err(DropboxError::Io {
+                    context: "the redirect listener".into(),
+                    source: e,
+                })
+            }
+        };
+        let _ = stream.set_nonblocking(false);
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+        let mut line = String::new();
+        if BufReader::new(&stream).read_line(&mut line).is_err() {
+            continue;
+        }
+        let target = line.split_whitespace().nth(1).unwrap_or("");
+        let Ok(url) = oauth2::url::Url::parse(&format!("http://127.0.0.1{target}")) else {
+            continue;
+        };
+        if url.path() != CALLBACK_PATH {
+            let _ = stream.write_all(
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+            continue;
+        }
+        let params: std::collections::HashMap<String, String> =
+            url.query_pairs().into_owned().collect();
+        let reply = |stream: &mut std::net::TcpStream, title: &str, text: &str| {
+            let body = format!("<!doctype html><meta charset=utf-8><title>Dropsync</title><h1>{title}</h1><p>{text}</p>");
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        };
+        if let Some(err) = params.get("error") {
+            reply(
+                &mut stream,
+                "Dropbox was not connected",
+                "You can close this tab and try again.",
+            );
+            return Err(DropboxError::Auth(format!(
+                "Dropbox answered {err}: {}",
+                params
+                    .get("error_description")
+                    .map(String::as_str)
+                    .unwrap_or("access was not granted")
+            )));
+        }
+        if params.get("state").map(String::as_str) != Some(expected_state) {
+            // Not our request (or a forged one): never accept its code.
+            reply(
+                &mut stream,
+                "Unexpected request",
+                "This link does not belong to the connection in progress.",
+            );
+            continue;
+        }
+        let Some(code) = params.get("code") else {
+            reply(
+                &mut stream,
+                "Unexpected request",
+                "No authorization code was given.",
+            );
+            continue;
+        };
+        reply(
+            &mut stream,
+            "Dropbox is connected",
+            "You can close this tab and return to Dropsync.",
+        );
+        return Ok(code.clone());
+    }
+}

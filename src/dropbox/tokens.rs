@@ -1,0 +1,175 @@
+//! Where Dropbox credentials live: the refresh token in the OS credential
+//! store when there is one, else in a file only the user can read; a list of
+//! connected accounts (no secrets) beside it. Tokens are never logged.
+
+use super::{DropboxError, Secret};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+const SERVICE: &str = "dropsync-dropbox";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccountInfo {
+    pub account_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub app_key: String,
+    /// "keyring" or "file": where the refresh token is kept.
+    pub store: String,
+}
+
+fn io_err(context: String, source: std::io::Error) -> DropboxError {
+    DropboxError::Io { context, source }
+}
+
+fn dir(state_dir: &Path) -> PathBuf {
+    state_dir.join("dropbox")
+}
+
+fn index_path(state_dir: &Path) -> PathBuf {
+    dir(state_dir).join("accounts.json")
+}
+
+fn token_file(state_dir: &Path, account_id: &str) -> PathBuf {
+    let safe: String = account_id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    dir(state_dir).join(format!("{safe}.token"))
+}
+
+pub fn list(state_dir: &Path) -> Result<Vec<AccountInfo>, DropboxError> {
+    let path = index_path(state_dir);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text).map_err(|e| {
+            DropboxError::NotConfigured(format!(
+                "{} is damaged ({e}); run `dropsync auth disconnect` and connect again",
+                path.display()
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(io_err(format!("cannot read {}", path.display()), e)),
+    }
+}
+
+fn write_index(state_dir: &Path, accounts: &[AccountInfo]) -> Result<(), DropboxError> {
+    let path = index_path(state_dir);
+    std::fs::create_dir_all(dir(state_dir))
+        .map_err(|e| io_err(format!("cannot create {}", dir(state_dir).display()), e))?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(
+        &tmp,
+        serde_json::to_vec_pretty(accounts).unwrap_or_default(),
+    )
+    .map_err(|e| io_err(format!("cannot write {}", tmp.display()), e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| io_err(format!("cannot write {}", path.display()), e))
+}
+
+/// Writes a secret to a file readable only by the user (0600), atomically.
+fn write_private(path: &Path, secret: &str) -> Result<(), DropboxError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| io_err(format!("cannot write {}", tmp.display()), e))?;
+    f.write_all(secret.as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| io_err(format!("cannot write {}", tmp.display()), e))?;
+    std::fs::rename(&tmp, path).map_err(|e| io_err(format!("cannot write {}", path.display()), e))
+}
+
+/// `DROPSYNC_CREDENTIAL_STORE=file` skips the OS store (servers, tests).
+fn keyring_wanted() -> bool {
+    std::env::var("DROPSYNC_CREDENTIAL_STORE").map_or(true, |v| v != "file")
+}
+
+/// Saves an account's refresh token; returns where it went.
+pub fn save(
+    state_dir: &Path,
+    account: &super::Account,
+    app_key: &str,
+    refresh_token: &Secret,
+) -> Result<AccountInfo, DropboxError> {
+    let mut store = "file";
+    if keyring_wanted() {
+        match keyring::Entry::new(SERVICE, &account.account_id)
+            .and_then(|e| e.set_password(refresh_token.expose()))
+        {
+            Ok(()) => store = "keyring",
+            Err(e) => {
+                tracing::info!(error = %e, "no OS credential store; keeping the token in a private file")
+            }
+        }
+    }
+    if store == "file" {
+        std::fs::create_dir_all(dir(state_dir))
+            .map_err(|e| io_err(format!("cannot create {}", dir(state_dir).display()), e))?;
+        write_private(
+            &token_file(state_dir, &account.account_id),
+            refresh_token.expose(),
+        )?;
+    }
+    let info = AccountInfo {
+        account_id: account.account_id.clone(),
+        email: account.email.clone(),
+        display_name: account.display_name.clone(),
+        app_key: app_key.to_string(),
+        store: store.to_string(),
+    };
+    let mut accounts = list(state_dir)?;
+    accounts.retain(|a| a.account_id != info.account_id);
+    accounts.push(info.clone());
+    write_index(state_dir, &accounts)?;
+    Ok(info)
+}
+
+/// The account a sync names (by email or account id), or the only one.
+pub fn find(state_dir: &Path, selector: Option<&str>) -> Result<AccountInfo, DropboxError> {
+    let accounts = list(state_dir)?;
+    match selector {
+        Some(sel) => accounts
+            .into_iter()
+            .find(|a| a.email.eq_ignore_ascii_case(sel) || a.account_id == sel)
+            .ok_or_else(|| DropboxError::NotConfigured(format!("no connected Dropbox account {sel:?}; run `dropsync auth dropbox` with that account"))),
+        None => match accounts.len() {
+            0 => Err(DropboxError::NotConfigured("no Dropbox account is connected; run `dropsync auth dropbox` (or set DROPSYNC_DROPBOX_REFRESH_TOKEN and DROPSYNC_DROPBOX_APP_KEY)".into())),
+            1 => Ok(accounts.into_iter().next().expect("one account")),
+            _ => Err(DropboxError::NotConfigured("several Dropbox accounts are connected; name one with [destination] account = \"email\"".into())),
+        },
+    }
+}
+
+pub fn refresh_token(state_dir: &Path, info: &AccountInfo) -> Result<Secret, DropboxError> {
+    if info.store == "keyring" {
+        return keyring::Entry::new(SERVICE, &info.account_id)
+            .and_then(|e| e.get_password())
+            .map(Secret::new)
+            .map_err(|e| {
+                DropboxError::ReconnectNeeded(format!(
+                    "the token is missing from the OS credential store ({e})"
+                ))
+            });
+    }
+    let path = token_file(state_dir, &info.account_id);
+    std::fs::read_to_string(&path)
+        .map(|s| Secret::new(s.trim()))
+        .map_err(|e| DropboxError::ReconnectNeeded(format!("cannot read {} ({e})", path.display())))
+}
+
+/// Forgets an account and its token.
+pub fn remove(state_dir: &Path, account_id: &str) -> Result<(), DropboxError> {
+    let mut accounts = list(state_dir)?;
+    if let Some(a) = accounts.iter().find(|a| a.account_id == account_id) {
+        if a.store == "keyring" {
+            let _ = keyring::Entry::new(SERVICE, account_id).and_then(|e| e.delete_credential());
+        }
+    }
+    let _ = std::fs::remove_file(token_file(state_dir, account_id));
+    accounts.retain(|a| a.account_id != account_id);
+    write_index(state_dir, &accounts)
+}
