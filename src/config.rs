@@ -84,13 +84,22 @@ pub struct ModelSpec {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum DestinationSpec {
-    Folder { path: PathBuf },
+    Folder {
+        path: PathBuf,
+    },
+    Dropbox {
+        /// `/exports`, or `/` for the root.
+        path: String,
+        /// Which connected account (email or account id), when several are.
+        account: Option<String>,
+    },
 }
 
 impl DestinationSpec {
     pub fn describe(&self) -> String {
         match self {
             DestinationSpec::Folder { path } => format!("folder {}", path.display()),
+            DestinationSpec::Dropbox { path, .. } => format!("dropbox {path}"),
         }
     }
 }
@@ -176,6 +185,7 @@ struct RawDestination {
     #[serde(rename = "type")]
     kind: String,
     path: String,
+    account: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -336,13 +346,45 @@ impl SyncSpec {
         };
 
         let destination = match raw.destination.kind.as_str() {
-            "folder" => DestinationSpec::Folder {
-                path: resolve(&raw.destination.path),
-            },
+            "folder" => {
+                if raw.destination.account.is_some() {
+                    return Err(bad(
+                        "[destination] account",
+                        "only applies to type = \"dropbox\"; remove it".into(),
+                    ));
+                }
+                DestinationSpec::Folder {
+                    path: resolve(&raw.destination.path),
+                }
+            }
+            "dropbox" => {
+                let path = raw.destination.path.trim_end_matches('/');
+                if !raw.destination.path.starts_with('/') {
+                    return Err(bad(
+                        "[destination] path",
+                        format!(
+                            "{:?} must start with '/' (a Dropbox folder such as \"/exports\", or \"/\" for the root)",
+                            raw.destination.path
+                        ),
+                    ));
+                }
+                if !path.is_empty() {
+                    crate::filename::check_relative_path(&path[1..])
+                        .map_err(|m| bad("[destination] path", format!("{path:?} {m}")))?;
+                }
+                DestinationSpec::Dropbox {
+                    path: if path.is_empty() {
+                        "/".into()
+                    } else {
+                        path.to_string()
+                    },
+                    account: raw.destination.account,
+                }
+            }
             other => {
                 return Err(bad(
                     "[destination] type",
-                    format!("{other:?} is not supported; use \"folder\""),
+                    format!("{other:?} is not supported; use \"folder\" or \"dropbox\""),
                 ))
             }
         };

@@ -162,7 +162,7 @@ impl FilenameTemplate {
 }
 
 /// Dropbox rejects some names (and so do common file systems); catch them at setup.
-fn check_relative_path(path: &str) -> std::result::Result<(), String> {
+pub fn check_relative_path(path: &str) -> std::result::Result<(), String> {
     if path.starts_with('/') {
         return Err("starts with '/'; the filename is relative to the destination folder, so remove the leading '/'".into());
     }

@@ -67,12 +67,50 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Connect, inspect or disconnect Dropbox accounts
+    Auth {
+        #[command(subcommand)]
+        command: AuthCommand,
+    },
+    /// Browse and create Dropbox folders
+    Dropbox {
+        #[command(subcommand)]
+        command: DropboxCommand,
+        /// Which connected account (email or account id), when several are
+        #[arg(long, global = true)]
+        account: Option<String>,
+    },
     /// Create a demo workspace (sample shop database, one sync per mode) and run it
     Demo {
         /// Folder for the workspace
         #[arg(default_value = "dropsync-demo")]
         dir: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum AuthCommand {
+    /// Connect a Dropbox account (OAuth in the browser; PKCE, offline access)
+    Dropbox {
+        /// Do not open a browser; print the address to open instead
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// Show the connected accounts and whether their tokens still work
+    Status,
+    /// Revoke the token and forget an account (the only one if not named)
+    Disconnect { account: Option<String> },
+}
+
+#[derive(Subcommand)]
+enum DropboxCommand {
+    /// List a folder (default: the root)
+    Ls {
+        #[arg(default_value = "/")]
+        path: String,
+    },
+    /// Create a folder (and its parents); an existing folder is fine
+    Mkdir { path: String },
 }
 
 fn main() -> ExitCode {
@@ -217,6 +255,35 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { dir } => demo(&dir, &state),
+        Command::Auth { command } => auth(command, &state),
+        Command::Dropbox { command, account } => {
+            let client = dropsync::dropbox::connect(&state, account.as_deref())?;
+            match command {
+                DropboxCommand::Ls { path } => {
+                    let mut entries = client.list_folder(&path)?;
+                    entries.sort_by_key(|e| (e.kind != "folder", e.name.to_lowercase()));
+                    if entries.is_empty() {
+                        println!("{path} is empty");
+                    }
+                    for e in entries {
+                        match e.kind.as_str() {
+                            "folder" => println!("{:>12}  {:<20}  {}/", "", "", e.path_display),
+                            _ => println!(
+                                "{:>12}  {:<20}  {}",
+                                e.size.unwrap_or(0),
+                                e.server_modified.unwrap_or_default(),
+                                e.path_display
+                            ),
+                        }
+                    }
+                }
+                DropboxCommand::Mkdir { path } => {
+                    client.create_folder(&path)?;
+                    println!("{path} exists");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -392,4 +459,72 @@ fn demo(dir: &Path, state: &Path) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn auth(command: AuthCommand, state: &Path) -> Result<ExitCode> {
+    use dropsync::dropbox::{oauth, tokens, Client, Credentials, Endpoints};
+    match command {
+        AuthCommand::Dropbox { no_browser } => {
+            let opts = oauth::FlowOptions::from_env(!no_browser)?;
+            let endpoints = Endpoints::from_env();
+            let got = oauth::authorize(&endpoints, &opts, &|msg| eprintln!("{msg}"), &|| {
+                eprint!("code: ");
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).ok()?;
+                Some(line)
+            })?;
+            let client = Client::new(endpoints, Credentials::Access(got.access_token.clone()))?;
+            let account = client.current_account()?;
+            let info = tokens::save(state, &account, &opts.app_key, &got.refresh_token)?;
+            println!(
+                "Connected Dropbox account {} <{}>; its token is kept in {}",
+                info.display_name,
+                info.email,
+                if info.store == "keyring" {
+                    "the OS credential store"
+                } else {
+                    "a private file in the state folder"
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        AuthCommand::Status => {
+            let accounts = tokens::list(state)?;
+            if accounts.is_empty() {
+                println!("No Dropbox account is connected; run `dropsync auth dropbox`");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut ok = true;
+            for a in accounts {
+                let status = dropsync::dropbox::connect(state, Some(&a.account_id))
+                    .and_then(|c| c.current_account())
+                    .map(|_| "connected".to_string())
+                    .unwrap_or_else(|e| {
+                        ok = false;
+                        format!("reconnect needed: {e}")
+                    });
+                println!(
+                    "{} <{}>  {}  ({})",
+                    a.display_name, a.email, status, a.store
+                );
+            }
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        AuthCommand::Disconnect { account } => {
+            let info = tokens::find(state, account.as_deref())?;
+            // Revoking is best effort: the account is forgotten either way.
+            if let Ok(client) = dropsync::dropbox::connect(state, Some(&info.account_id)) {
+                if let Err(e) = client.revoke() {
+                    eprintln!("note: Dropbox did not confirm the token was revoked ({e})");
+                }
+            }
+            tokens::remove(state, &info.account_id)?;
+            println!("Disconnected {} <{}>", info.display_name, info.email);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }

@@ -136,6 +136,7 @@ pub fn run(
     let staging = staging_dir(state_dir, &spec.sync.id, run_id)?;
     let result = execute(
         spec,
+        state_dir,
         &mut store,
         &staging.path,
         started,
@@ -176,6 +177,7 @@ pub fn preview(
         .map_err(|e| Error::io("cannot create a preview folder", e))?;
     execute(
         spec,
+        state_dir,
         &mut store,
         staging.path(),
         started,
@@ -300,8 +302,10 @@ impl Ctx<'_> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn execute(
     spec: &SyncSpec,
+    state_dir: &Path,
     store: &mut SyncStore,
     staging: &Path,
     started: DateTime<Utc>,
@@ -313,7 +317,7 @@ fn execute(
     let source_columns: Vec<Column> = source.columns().to_vec();
     let mapping = Mapping::compile(&source_columns, spec.sync.columns.as_deref())?;
     let key_idx = key_indices(&source_columns, &spec.model.primary_key)?;
-    let dest = destination::open(&spec.destination)?;
+    let dest = destination::open(&spec.destination, state_dir)?;
     dest.check()?;
 
     let run_label = run_id.to_string();

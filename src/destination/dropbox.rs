@@ -72,11 +72,11 @@ impl Destination for DropboxDestination {
         }
         match self.client.get_metadata(&self.folder).map_err(|e| self.err(e))? {
             Some(v) if v[".tag"] == "folder" => Ok(()),
-            Some(_) => Err(self.err(DropboxError::NotConfigured(format!(
+            Some(_) => Err(self.err(DropboxError::Destination(format!(
                 "{} is a file, not a folder; fix [destination] path",
                 self.folder
             )))),
-            None => Err(self.err(DropboxError::NotConfigured(format!(
+            None => Err(self.err(DropboxError::Destination(format!(
                 "the folder {} does not exist; create it with `dropsync dropbox mkdir {}` or fix [destination] path",
                 self.folder, self.folder
             )))),
@@ -120,7 +120,7 @@ impl Destination for DropboxDestination {
                         .map_err(|e| self.err(e))?,
                     Err(tag) if tag.contains("too_many_write_operations") => retry.push(i),
                     Err(tag) => {
-                        return Err(self.err(DropboxError::NotConfigured(format!(
+                        return Err(self.err(DropboxError::Destination(format!(
                             "committing {path} failed ({tag})"
                         ))))
                     }

@@ -7,7 +7,7 @@ mod folder;
 
 use crate::config::DestinationSpec;
 use crate::error::Result;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use dropbox::DropboxDestination;
 pub use folder::FolderDestination;
@@ -29,8 +29,13 @@ pub trait Destination: Send + Sync {
     fn deliver(&self, files: &[StagedFile], progress: &dyn Fn(u64, u64)) -> Result<()>;
 }
 
-pub fn open(spec: &DestinationSpec) -> Result<Box<dyn Destination>> {
+/// Opens a destination; Dropbox credentials come from `state_dir` or the environment.
+pub fn open(spec: &DestinationSpec, state_dir: &Path) -> Result<Box<dyn Destination>> {
     Ok(match spec {
         DestinationSpec::Folder { path } => Box::new(FolderDestination::new(path.clone())),
+        DestinationSpec::Dropbox { path, account } => {
+            let client = crate::dropbox::connect(state_dir, account.as_deref())?;
+            Box::new(DropboxDestination::new(client, path))
+        }
     })
 }

@@ -255,7 +255,7 @@ impl Client {
                     .body(body()?)
             };
             let failure = match req.send() {
-                Err(e) => format!("connection failed: {e}"),
+                Err(e) => format!("connection failed: {}", error_chain(&e)),
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let request_id = resp
@@ -684,6 +684,18 @@ impl Read for HashingReader {
             .update(&out[..n]);
         Ok(n)
     }
+}
+
+/// An error with its causes, which reqwest's Display leaves out.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        cur = s.source();
+    }
+    out
 }
 
 fn read_json(resp: reqwest::blocking::Response) -> Option<Value> {

@@ -14,6 +14,31 @@ pub use client::{
 
 use std::fmt;
 
+/// A client for the account a sync names: `DROPSYNC_DROPBOX_ACCESS_TOKEN`, or
+/// `DROPSYNC_DROPBOX_REFRESH_TOKEN` with `DROPSYNC_DROPBOX_APP_KEY` (headless),
+/// else the connected account's stored refresh token.
+pub fn connect(state_dir: &std::path::Path, account: Option<&str>) -> Result<Client, DropboxError> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let credentials = if let Some(token) = env("DROPSYNC_DROPBOX_ACCESS_TOKEN") {
+        Credentials::Access(Secret::new(token))
+    } else if let Some(refresh_token) = env("DROPSYNC_DROPBOX_REFRESH_TOKEN") {
+        let app_key = env("DROPSYNC_DROPBOX_APP_KEY").ok_or_else(|| {
+            DropboxError::NotConfigured("DROPSYNC_DROPBOX_REFRESH_TOKEN needs DROPSYNC_DROPBOX_APP_KEY, the app key it was issued to".into())
+        })?;
+        Credentials::Refresh {
+            refresh_token: Secret::new(refresh_token),
+            app_key,
+        }
+    } else {
+        let info = tokens::find(state_dir, account)?;
+        Credentials::Refresh {
+            refresh_token: tokens::refresh_token(state_dir, &info)?,
+            app_key: info.app_key,
+        }
+    };
+    Client::new(Endpoints::from_env(), credentials)
+}
+
 /// A secret (token) that never prints: Debug and Display show `***`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -72,6 +97,9 @@ pub enum DropboxError {
     },
     #[error("Dropbox is not configured: {0}")]
     NotConfigured(String),
+    /// A problem with the destination, worded for the user as is.
+    #[error("{0}")]
+    Destination(String),
 }
 
 impl DropboxError {

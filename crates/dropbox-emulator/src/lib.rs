@@ -829,6 +829,9 @@ async fn api(
         })
     };
     if let Some(r) = pre_route(&s, &route, arg_raw.as_deref()).await {
+        // Like Dropbox's front end, read the whole request before answering,
+        // so a client still sending its body sees the error, not a reset.
+        drain(req.into_body()).await;
         return r;
     }
     let auth = {
@@ -836,7 +839,10 @@ async fn api(
         check_auth(&st, &headers)
     };
     let response = match auth {
-        Err(r) => r,
+        Err(r) => {
+            drain(req.into_body()).await;
+            r
+        }
         Ok(_) if content => content_route(&s, &route, &headers, &q, req.into_body()).await,
         Ok(token) => {
             let body = match axum::body::to_bytes(req.into_body(), 1 << 20).await {
@@ -1128,12 +1134,33 @@ fn payload_too_large() -> Response {
     route_error(json!({ ".tag": "payload_too_large" }))
 }
 
+/// Reads and discards a request body.
+async fn drain(body: Body) {
+    let mut stream = body.into_data_stream();
+    while let Some(Ok(_)) = stream.next().await {}
+}
+
 async fn content_route(
     s: &Shared,
     route: &str,
     headers: &HeaderMap,
     q: &HashMap<String, String>,
     body: Body,
+) -> Response {
+    let mut body = Some(body);
+    let response = content_route_inner(s, route, headers, q, &mut body).await;
+    if let Some(rest) = body {
+        drain(rest).await;
+    }
+    response
+}
+
+async fn content_route_inner(
+    s: &Shared,
+    route: &str,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+    body_slot: &mut Option<Body>,
 ) -> Response {
     if route != "files/download" {
         if let Err(r) = check_octet_stream(route, headers) {
@@ -1162,6 +1189,9 @@ async fn content_route(
             };
             let temp = temp_dir.join(format!("upload-{}", random_token(16)));
             let mut hasher = Some(ContentHasher::default());
+            let Some(body) = body_slot.take() else {
+                return bad_request(route, "no body");
+            };
             let size = match receive(body, &temp, false, max, &mut hasher).await {
                 Ok(Some(n)) => n,
                 Ok(None) => {
@@ -1208,6 +1238,9 @@ async fn content_route(
             let id = format!("emu-session-{}", random_token(24));
             let file = temp_dir.join(&id);
             let mut hasher = (!concurrent).then(ContentHasher::default);
+            let Some(body) = body_slot.take() else {
+                return bad_request(route, "no body");
+            };
             let n = match receive(body, &file, false, max, &mut hasher).await {
                 Ok(Some(n)) => n,
                 Ok(None) => {
@@ -1270,6 +1303,9 @@ async fn content_route(
                     session.hasher.take(),
                     session.concurrent,
                 )
+            };
+            let Some(body) = body_slot.take() else {
+                return bad_request(route, "no body");
             };
             let received = receive(body, &file, true, max, &mut hasher).await;
             let mut st = s.lock().unwrap_or_else(|e| e.into_inner());
