@@ -171,7 +171,7 @@ impl Store {
         let comps: Vec<&str> = display.split('/').filter(|c| !c.is_empty()).collect();
         for comp in &comps[..comps.len().saturating_sub(1)] {
             prefix = format!("{prefix}/{comp}");
-            if self.nodes.get(&prefix.to_lowercase()).is_none() {
+            if !self.nodes.contains_key(&prefix.to_lowercase()) {
                 std::fs::create_dir_all(self.disk_path(&prefix))?;
                 let id = self.new_id();
                 self.nodes.insert(
