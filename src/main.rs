@@ -111,6 +111,8 @@ enum DropboxCommand {
     },
     /// Create a folder (and its parents); an existing folder is fine
     Mkdir { path: String },
+    /// Upload a file (overwriting), verified by its content hash
+    Put { local: PathBuf, remote: String },
 }
 
 fn main() -> ExitCode {
@@ -280,6 +282,48 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 DropboxCommand::Mkdir { path } => {
                     client.create_folder(&path)?;
                     println!("{path} exists");
+                }
+                DropboxCommand::Put { local, remote } => {
+                    let bytes = std::fs::metadata(&local)
+                        .with_context(|| format!("cannot read {}", local.display()))?
+                        .len();
+                    let relative = remote.trim_start_matches('/').to_string();
+                    if relative.is_empty() || relative.ends_with('/') {
+                        anyhow::bail!("{remote:?} is not a file path; give the full path, e.g. /exports/file.csv");
+                    }
+                    let dest = dropsync::destination::DropboxDestination::new(client, "");
+                    let bar = std::io::stderr().is_terminal().then(|| {
+                        let bar = indicatif::ProgressBar::new(bytes);
+                        bar.set_style(
+                            indicatif::ProgressStyle::with_template(
+                                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec}",
+                            )
+                            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                        );
+                        bar
+                    });
+                    let start = std::time::Instant::now();
+                    use dropsync::destination::Destination;
+                    dest.deliver(
+                        &[dropsync::destination::StagedFile {
+                            local: local.clone(),
+                            relative: relative.clone(),
+                            bytes,
+                        }],
+                        &|done, _| {
+                            if let Some(b) = &bar {
+                                b.set_position(done);
+                            }
+                        },
+                    )?;
+                    if let Some(b) = bar {
+                        b.finish_and_clear();
+                    }
+                    let secs = start.elapsed().as_secs_f64();
+                    println!(
+                        "uploaded /{relative} ({bytes} bytes in {secs:.2} s, {:.1} MiB/s)",
+                        bytes as f64 / secs.max(1e-9) / 1048576.0
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)

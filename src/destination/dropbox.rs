@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 /// Files above this go in chunks; smaller ones in one request.
 pub const DEFAULT_CHUNK_THRESHOLD: u64 = 8 * 1024 * 1024;
 /// Chunk size for sessions: a multiple of 4 MiB, far below the 150 MiB limit.
-pub const DEFAULT_CHUNK: u64 = 32 * 1024 * 1024;
+pub const DEFAULT_CHUNK: u64 = 16 * 1024 * 1024;
 
 pub struct DropboxDestination {
     client: Client,
@@ -19,20 +19,38 @@ pub struct DropboxDestination {
 }
 
 impl DropboxDestination {
+    /// Chunking from `DROPSYNC_DROPBOX_CHUNK_THRESHOLD` / `_CHUNK_BYTES`, else the defaults.
     pub fn new(client: Client, folder: &str) -> Self {
-        let folder = folder.trim_end_matches('/').to_string();
         let env_u64 = |name: &str, default: u64| {
             std::env::var(name)
                 .ok()
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(default)
         };
-        DropboxDestination {
+        Self::with_chunking(
             client,
             folder,
-            threshold: env_u64("DROPSYNC_DROPBOX_CHUNK_THRESHOLD", DEFAULT_CHUNK_THRESHOLD),
-            chunk: env_u64("DROPSYNC_DROPBOX_CHUNK_BYTES", DEFAULT_CHUNK),
+            env_u64("DROPSYNC_DROPBOX_CHUNK_THRESHOLD", DEFAULT_CHUNK_THRESHOLD),
+            env_u64("DROPSYNC_DROPBOX_CHUNK_BYTES", DEFAULT_CHUNK),
+        )
+    }
+
+    pub fn with_chunking(client: Client, folder: &str, threshold: u64, chunk: u64) -> Self {
+        DropboxDestination {
+            client,
+            folder: folder.trim_end_matches('/').to_string(),
+            threshold,
+            chunk,
         }
+    }
+
+    /// A commit whose answer was lost may have happened: then the file is
+    /// there with our content hash, and retrying finds its session gone.
+    fn already_committed(&self, path: &str, content_hash: &str) -> bool {
+        matches!(
+            self.client.get_metadata(path),
+            Ok(Some(v)) if v["content_hash"].as_str() == Some(content_hash)
+        )
     }
 
     fn remote(&self, relative: &str) -> String {
@@ -119,6 +137,9 @@ impl Destination for DropboxDestination {
                     Ok(meta) => crate::dropbox::client_verify(path, &session.content_hash, &meta)
                         .map_err(|e| self.err(e))?,
                     Err(tag) if tag.contains("too_many_write_operations") => retry.push(i),
+                    Err(tag)
+                        if tag.starts_with("lookup_failed/not_found")
+                            && self.already_committed(path, &session.content_hash) => {}
                     Err(tag) => {
                         return Err(self.err(DropboxError::Destination(format!(
                             "committing {path} failed ({tag})"

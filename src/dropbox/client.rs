@@ -7,9 +7,9 @@ use super::{header_safe, DropboxError, Secret};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The three hosts; each can be pointed elsewhere (tests use the emulator).
@@ -480,8 +480,12 @@ impl Client {
     }
 
     /// Sends a file through an upload session in chunks (a multiple of 4 MiB,
-    /// at most 148 MiB), resuming on `incorrect_offset` and restarting the file
-    /// if the session is lost. Returns the closed session and the content hash.
+    /// at most 148 MiB). A reader thread loads the next chunk while the
+    /// current one is on the wire, and each chunk is hashed on a second
+    /// thread as it is sent, so disk, hashing and network overlap; memory is
+    /// bounded by three chunks whatever the file size (one sent, one read ahead,
+    /// one being read). Resumes on
+    /// `incorrect_offset`; restarts the file if the session is lost.
     pub fn upload_session(
         &self,
         local: &Path,
@@ -493,55 +497,103 @@ impl Client {
             .map_err(|e| io_err(format!("cannot read {}", local.display()), e))?
             .len();
         let mut restarts = 0;
-        'file: loop {
+        loop {
+            match self.upload_once(local, size, chunk, progress)? {
+                Some(session) => return Ok(session),
+                None if restarts < 2 => {
+                    restarts += 1;
+                    tracing::debug!("upload session lost; sending the file again");
+                }
+                None => {
+                    return Err(DropboxError::Exhausted {
+                        route: "files/upload_session/append_v2".into(),
+                        attempts: restarts + 1,
+                        last: "the upload session was lost each time".into(),
+                    })
+                }
+            }
+        }
+    }
+
+    /// One pass over the file; `None` when the session was lost.
+    fn upload_once(
+        &self,
+        local: &Path,
+        size: u64,
+        chunk: u64,
+        progress: &dyn Fn(u64),
+    ) -> Result<Option<Session>, DropboxError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<bytes::Bytes, DropboxError>>(0);
+        // Sent buffers come back for reuse: fresh 16 MiB buffers would cost a
+        // page fault per 4 KiB every chunk.
+        let (pool_tx, pool_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let read = || -> Result<(), DropboxError> {
+                    let mut f = File::open(local)
+                        .map_err(|e| io_err(format!("cannot read {}", local.display()), e))?;
+                    let mut left = size;
+                    while left > 0 {
+                        let len = chunk.min(left) as usize;
+                        let mut buf = pool_rx.try_recv().unwrap_or_default();
+                        buf.resize(len, 0);
+                        f.read_exact(&mut buf)
+                            .map_err(|e| io_err(format!("cannot read {}", local.display()), e))?;
+                        left -= len as u64;
+                        if tx.send(Ok(bytes::Bytes::from(buf))).is_err() {
+                            return Ok(());
+                        }
+                    }
+                    Ok(())
+                };
+                if let Err(e) = read() {
+                    let _ = tx.send(Err(e));
+                }
+            });
             let mut digests = BlockDigests::default();
             let mut offset: u64 = 0;
             let mut session_id: Option<String> = None;
+            // An empty file is one empty, closing start.
+            let mut chunks = rx.iter();
             loop {
-                let len = chunk.min(size - offset);
+                let data = match chunks.next() {
+                    Some(Ok(d)) => d,
+                    Some(Err(e)) => return Err(e),
+                    None if offset == 0 && session_id.is_none() => bytes::Bytes::new(),
+                    None => {
+                        return Err(DropboxError::Io {
+                            context: format!("{} changed while it was uploaded", local.display()),
+                            source: std::io::Error::other("short read"),
+                        })
+                    }
+                };
+                let len = data.len() as u64;
                 let last = offset + len == size;
-                let chunk_digests = Arc::new(Mutex::new(BlockDigests::default()));
-                let body = || -> Result<reqwest::blocking::Body, DropboxError> {
-                    // Every attempt re-reads the chunk from disk and hashes it afresh.
-                    *chunk_digests.lock().unwrap_or_else(|e| e.into_inner()) =
-                        BlockDigests::default();
-                    let mut f = File::open(local)
-                        .map_err(|e| io_err(format!("cannot read {}", local.display()), e))?;
-                    f.seek(SeekFrom::Start(offset))
-                        .map_err(|e| io_err(format!("cannot read {}", local.display()), e))?;
-                    let reader = HashingReader {
-                        inner: f.take(len),
-                        digests: Arc::clone(&chunk_digests),
+                let (sent, chunk_digests) = std::thread::scope(|inner| {
+                    let hashing = inner.spawn(|| {
+                        let mut d = BlockDigests::default();
+                        d.update(&data);
+                        d
+                    });
+                    let body = || Ok(reqwest::blocking::Body::from(data.clone()));
+                    let sent = match &session_id {
+                        None => self
+                            .content("files/upload_session/start", &json!({ "close": last }), &body)
+                            .map(|v| v["session_id"].as_str().map(str::to_string)),
+                        Some(id) => self
+                            .content(
+                                "files/upload_session/append_v2",
+                                &json!({ "cursor": { "session_id": id, "offset": offset }, "close": last }),
+                                &body,
+                            )
+                            .map(|_| None),
                     };
-                    Ok(reqwest::blocking::Body::sized(reader, len))
-                };
-                let result = match &session_id {
-                    None => self
-                        .content("files/upload_session/start", &json!({ "close": last }), &body)
-                        .map(|v| {
-                            session_id = v["session_id"].as_str().map(str::to_string);
-                        }),
-                    Some(id) => self
-                        .content(
-                            "files/upload_session/append_v2",
-                            &json!({ "cursor": { "session_id": id, "offset": offset }, "close": last }),
-                            &body,
-                        )
-                        .map(|_| ()),
-                };
-                match result {
-                    Ok(()) => {
-                        digests.extend(std::mem::take(
-                            &mut *chunk_digests.lock().unwrap_or_else(|e| e.into_inner()),
-                        ));
-                        offset += len;
-                        progress(offset);
-                        if last {
-                            return Ok(Session {
-                                id: session_id.unwrap_or_default(),
-                                offset,
-                                content_hash: digests.finish(),
-                            });
+                    (sent, hashing.join().unwrap_or_default())
+                });
+                match sent {
+                    Ok(new_id) => {
+                        if new_id.is_some() {
+                            session_id = new_id;
                         }
                     }
                     Err(DropboxError::Route {
@@ -549,53 +601,38 @@ impl Client {
                         ref detail,
                         ..
                     }) if summary.starts_with("incorrect_offset") => {
-                        // A request succeeded but its response was lost: the
-                        // server holds more than we think. Resume where it is.
-                        let correct = detail["correct_offset"].as_u64().unwrap_or(offset);
-                        if correct == offset + len {
-                            tracing::debug!(
-                                offset,
-                                "incorrect_offset: the server already has this chunk"
-                            );
-                            digests.extend(std::mem::take(
-                                &mut *chunk_digests.lock().unwrap_or_else(|e| e.into_inner()),
-                            ));
-                            offset = correct;
-                            progress(offset);
-                            if last {
-                                return Ok(Session {
-                                    id: session_id.unwrap_or_default(),
-                                    offset,
-                                    content_hash: digests.finish(),
-                                });
-                            }
-                        } else if restarts < 2 {
-                            // An offset we cannot line up with our chunks: start the file again.
-                            restarts += 1;
-                            continue 'file;
-                        } else {
-                            return Err(DropboxError::Exhausted {
-                                route: "files/upload_session/append_v2".into(),
-                                attempts: restarts,
-                                last: format!(
-                                    "incorrect_offset {correct}, expected {}",
-                                    offset + len
-                                ),
-                            });
+                        // A request succeeded but its answer was lost: the
+                        // server already holds this chunk if its offset is
+                        // the chunk's end; anything else means start again.
+                        let correct = detail["correct_offset"].as_u64().unwrap_or(u64::MAX);
+                        if correct != offset + len {
+                            return Ok(None);
                         }
+                        tracing::debug!(
+                            offset,
+                            "incorrect_offset: the server already has this chunk"
+                        );
                     }
                     Err(DropboxError::Route { ref summary, .. })
-                        if (summary.starts_with("not_found") || summary.starts_with("closed"))
-                            && restarts < 2 =>
+                        if summary.starts_with("not_found") || summary.starts_with("closed") =>
                     {
-                        restarts += 1;
-                        tracing::debug!("upload session lost; sending the file again");
-                        continue 'file;
+                        return Ok(None);
                     }
                     Err(e) => return Err(e),
                 }
+                digests.extend(chunk_digests);
+                let _ = pool_tx.send(Vec::from(data));
+                offset += len;
+                progress(offset);
+                if last {
+                    return Ok(Some(Session {
+                        id: session_id.unwrap_or_default(),
+                        offset,
+                        content_hash: digests.finish(),
+                    }));
+                }
             }
-        }
+        })
     }
 
     /// Commits closed sessions together; per-file outcomes in order.
@@ -665,24 +702,6 @@ pub fn verify(path: &str, expected: &str, meta: &FileMetadata) -> Result<(), Dro
             expected: expected.into(),
             got: got.clone().unwrap_or_else(|| "none".into()),
         }),
-    }
-}
-
-/// Hashes a chunk's blocks as the HTTP client reads it from disk, so the
-/// content hash costs no second pass and memory stays flat.
-struct HashingReader {
-    inner: std::io::Take<File>,
-    digests: Arc<Mutex<BlockDigests>>,
-}
-
-impl Read for HashingReader {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(out)?;
-        self.digests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .update(&out[..n]);
-        Ok(n)
     }
 }
 

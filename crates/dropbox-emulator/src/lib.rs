@@ -32,7 +32,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use store::{file_json, metadata_json, Node, Store, WriteError, WriteMode};
-use tokio::io::AsyncWriteExt;
 
 pub const DEFAULT_APP_KEY: &str = "emulator-app-key";
 const MAX_REQUEST_BYTES: u64 = 150 * 1024 * 1024;
@@ -1079,6 +1078,9 @@ async fn receive(
     max: u64,
     hasher: &mut Option<ContentHasher>,
 ) -> Result<Option<u64>, String> {
+    use tokio::io::AsyncWriteExt;
+    // tokio's File writes in the background while this task hashes the next
+    // frame, so receiving, hashing and writing overlap.
     let mut f = tokio::fs::OpenOptions::new()
         .create(true)
         .append(append)
