@@ -550,6 +550,9 @@ impl Client {
                     let _ = tx.send(Err(e));
                 }
             });
+            // Owned here so that leaving early drops it and the reader stops:
+            // the scope waits for the reader before it returns.
+            let rx = rx;
             let mut digests = BlockDigests::default();
             let mut offset: u64 = 0;
             let mut session_id: Option<String> = None;
