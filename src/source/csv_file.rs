@@ -1,7 +1,7 @@
 //! CSV file source: every field is text; an empty field is NULL (the same
 //! convention our CSV writer uses, so files round-trip).
 
-use super::{BatchSink, Column, RowBatch, Source, BATCH_BYTES};
+use super::{finish, hand_over, BatchSink, Column, RowBatch, Source};
 use crate::error::{Error, Result};
 use std::fs::File;
 use std::io::BufReader;
@@ -100,19 +100,10 @@ impl Source for CsvSource {
                 }
             }
             batch.end_row();
-            if batch.len() == batch_size || batch.bytes() >= BATCH_BYTES {
-                match sink(std::mem::take(&mut batch))? {
-                    Some(mut next) => {
-                        next.reset(n);
-                        batch = next;
-                    }
-                    None => return Ok(()),
-                }
+            if !hand_over(&mut batch, sink, n, batch_size)? {
+                return Ok(());
             }
         }
-        if !batch.is_empty() {
-            sink(batch)?;
-        }
-        Ok(())
+        finish(batch, sink)
     }
 }

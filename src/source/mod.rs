@@ -38,6 +38,35 @@ pub trait Source: Send {
     fn stream(&mut self, batch_size: usize, sink: &mut BatchSink<'_>) -> Result<()>;
 }
 
+/// Called after each row: hands a full batch to the sink and takes back an
+/// empty one; `false` when the sink wants no more rows.
+fn hand_over(
+    batch: &mut RowBatch,
+    sink: &mut BatchSink<'_>,
+    columns: usize,
+    batch_size: usize,
+) -> Result<bool> {
+    if batch.len() < batch_size && batch.bytes() < BATCH_BYTES {
+        return Ok(true);
+    }
+    match sink(std::mem::take(batch))? {
+        Some(mut next) => {
+            next.reset(columns);
+            *batch = next;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// Hands over the last, partly filled batch.
+fn finish(batch: RowBatch, sink: &mut BatchSink<'_>) -> Result<()> {
+    if !batch.is_empty() {
+        sink(batch)?;
+    }
+    Ok(())
+}
+
 /// Opens the model's source and prepares its query (so column errors show now).
 pub fn open(spec: &SourceSpec, model: &ModelSpec) -> Result<Box<dyn Source>> {
     Ok(match spec {

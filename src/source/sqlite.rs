@@ -1,6 +1,6 @@
 //! SQLite source: runs the model's query on a read-only connection.
 
-use super::{BatchSink, Column, RowBatch, Source, BATCH_BYTES};
+use super::{finish, hand_over, BatchSink, Column, RowBatch, Source};
 use crate::error::{Error, Result};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
@@ -106,19 +106,10 @@ impl Source for SqliteSource {
                 push(&mut batch, row.get_ref(i).map_err(query_err)?);
             }
             batch.end_row();
-            if batch.len() == batch_size || batch.bytes() >= BATCH_BYTES {
-                match sink(std::mem::take(&mut batch))? {
-                    Some(mut next) => {
-                        next.reset(n);
-                        batch = next;
-                    }
-                    None => return Ok(()),
-                }
+            if !hand_over(&mut batch, sink, n, batch_size)? {
+                return Ok(());
             }
         }
-        if !batch.is_empty() {
-            sink(batch)?;
-        }
-        Ok(())
+        finish(batch, sink)
     }
 }
