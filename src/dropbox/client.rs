@@ -729,14 +729,18 @@ fn read_json(resp: reqwest::blocking::Response) -> Option<Value> {
 pub fn tag_path(v: &Value) -> String {
     let mut parts = Vec::new();
     let mut cur = v;
-    while let Some(tag) = cur.get(".tag").and_then(Value::as_str) {
-        parts.push(tag.to_string());
-        match cur.get(tag) {
-            Some(next) if next.is_object() => cur = next,
-            _ => match cur.get("reason") {
-                Some(reason) if reason.is_object() => cur = reason,
+    loop {
+        if let Some(tag) = cur.get(".tag").and_then(Value::as_str) {
+            parts.push(tag.to_string());
+            match cur.get(tag) {
+                Some(next) if next.is_object() => cur = next,
                 _ => break,
-            },
+            }
+        } else if let Some(reason) = cur.get("reason").filter(|r| r.is_object()) {
+            // UploadWriteFailed nests the WriteError under `reason`.
+            cur = reason;
+        } else {
+            break;
         }
     }
     parts.join("/")
@@ -816,5 +820,19 @@ pub(crate) fn refresh(
             });
         }
         std::thread::sleep(retry.backoff(attempt - 1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_paths_follow_nested_unions_and_upload_reasons() {
+        let not_found = json!({".tag": "path", "path": {".tag": "not_found"}});
+        assert_eq!(tag_path(&not_found), "path/not_found");
+        let upload = json!({".tag": "path", "path": {"reason": {".tag": "conflict", "conflict": {".tag": "folder"}}, "upload_session_id": ""}});
+        assert_eq!(tag_path(&upload), "path/conflict/folder");
+        assert_eq!(tag_path(&json!({".tag": "reset"})), "reset");
     }
 }
