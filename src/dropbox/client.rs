@@ -481,8 +481,8 @@ impl Client {
 
     /// Sends a file through an upload session in chunks (a multiple of 4 MiB,
     /// at most 148 MiB). A reader thread loads the next chunk while the
-    /// current one is on the wire, and each chunk is hashed on a second
-    /// thread as it is sent, so disk, hashing and network overlap; memory is
+    /// current one is on the wire, and hashes it while it is in cache, so
+    /// disk, hashing and network overlap; memory is
     /// bounded by three chunks whatever the file size (one sent, one read ahead,
     /// one being read). Resumes on
     /// `incorrect_offset`; restarts the file if the session is lost.
@@ -523,7 +523,9 @@ impl Client {
         chunk: u64,
         progress: &dyn Fn(u64),
     ) -> Result<Option<Session>, DropboxError> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<bytes::Bytes, DropboxError>>(0);
+        #[allow(clippy::type_complexity)]
+        let (tx, rx) =
+            std::sync::mpsc::sync_channel::<Result<(bytes::Bytes, BlockDigests), DropboxError>>(0);
         // Sent buffers come back for reuse: fresh 16 MiB buffers would cost a
         // page fault per 4 KiB every chunk.
         let (pool_tx, pool_rx) = std::sync::mpsc::channel::<Vec<u8>>();
@@ -540,7 +542,10 @@ impl Client {
                         f.read_exact(&mut buf)
                             .map_err(|e| io_err(format!("cannot read {}", local.display()), e))?;
                         left -= len as u64;
-                        if tx.send(Ok(bytes::Bytes::from(buf))).is_err() {
+                        // Hash while the bytes are still in cache.
+                        let mut digests = BlockDigests::default();
+                        digests.update(&buf);
+                        if tx.send(Ok((bytes::Bytes::from(buf), digests))).is_err() {
                             return Ok(());
                         }
                     }
@@ -559,10 +564,12 @@ impl Client {
             // An empty file is one empty, closing start.
             let mut chunks = rx.iter();
             loop {
-                let data = match chunks.next() {
+                let (data, chunk_digests) = match chunks.next() {
                     Some(Ok(d)) => d,
                     Some(Err(e)) => return Err(e),
-                    None if offset == 0 && session_id.is_none() => bytes::Bytes::new(),
+                    None if offset == 0 && session_id.is_none() => {
+                        (bytes::Bytes::new(), BlockDigests::default())
+                    }
                     None => {
                         return Err(DropboxError::Io {
                             context: format!("{} changed while it was uploaded", local.display()),
@@ -572,27 +579,19 @@ impl Client {
                 };
                 let len = data.len() as u64;
                 let last = offset + len == size;
-                let (sent, chunk_digests) = std::thread::scope(|inner| {
-                    let hashing = inner.spawn(|| {
-                        let mut d = BlockDigests::default();
-                        d.update(&data);
-                        d
-                    });
-                    let body = || Ok(reqwest::blocking::Body::from(data.clone()));
-                    let sent = match &session_id {
-                        None => self
-                            .content("files/upload_session/start", &json!({ "close": last }), &body)
-                            .map(|v| v["session_id"].as_str().map(str::to_string)),
-                        Some(id) => self
-                            .content(
-                                "files/upload_session/append_v2",
-                                &json!({ "cursor": { "session_id": id, "offset": offset }, "close": last }),
-                                &body,
-                            )
-                            .map(|_| None),
-                    };
-                    (sent, hashing.join().unwrap_or_default())
-                });
+                let body = || Ok(reqwest::blocking::Body::from(data.clone()));
+                let sent = match &session_id {
+                    None => self
+                        .content("files/upload_session/start", &json!({ "close": last }), &body)
+                        .map(|v| v["session_id"].as_str().map(str::to_string)),
+                    Some(id) => self
+                        .content(
+                            "files/upload_session/append_v2",
+                            &json!({ "cursor": { "session_id": id, "offset": offset }, "close": last }),
+                            &body,
+                        )
+                        .map(|_| None),
+                };
                 match sent {
                     Ok(new_id) => {
                         if new_id.is_some() {
