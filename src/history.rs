@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::run::timestamp;
 use crate::store::SyncStore;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -241,12 +241,7 @@ pub fn reset(store: &mut SyncStore) -> Result<u64> {
         source,
     };
     let tx = store.conn.transaction().map_err(state_err)?;
-    let count: Option<String> = tx
-        .query_row("SELECT value FROM meta WHERE key = 'row_count'", [], |r| {
-            r.get(0)
-        })
-        .optional()
-        .map_err(state_err)?;
+    let count = crate::store::read_meta(&tx, "row_count").map_err(state_err)?;
     crate::snapshot::clear(&tx)
         .and_then(|_| tx.commit())
         .map_err(state_err)?;

@@ -18,7 +18,7 @@ use crate::mapping::Mapping;
 use crate::snapshot::{self, DeltaReader, DeltaWriter, IndexEntry};
 use crate::source::{self, encode_key, encode_record, Column, RowBatch};
 use crate::spill::{parse_entries, Entry, PartitionSpill, RunsFile};
-use crate::store::SyncStore;
+use crate::store::{self, SyncStore};
 use crate::value::{display_key, Value};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::TransactionBehavior;
@@ -480,7 +480,10 @@ fn execute(
     let mut removed_runs = RunsFile::new(staging)?;
     let mut dup_keys: Vec<String> = Vec::new();
     let mut dup_count: u64 = 0;
-    let old_delta: u64 = store_meta_u64(&tx, "delta_count").map_err(state_err)?;
+    let old_delta: u64 = store::read_meta(&tx, "delta_count")
+        .map_err(state_err)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     // Fold the delta into the base once it outgrows an eighth of it.
     let compacting = first_run || old_delta > (old_count / 8).max(20_000);
     let mut new_delta_count = old_delta;
@@ -750,21 +753,14 @@ fn execute(
         } else {
             (old_count + n_added).saturating_sub(n_removed)
         };
-        tx.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('row_count', ?1)",
-            [new_count.to_string()],
+        store::write_meta(&tx, "row_count", &new_count.to_string()).map_err(state_err)?;
+        store::write_meta(
+            &tx,
+            "columns",
+            &serde_json::to_string(&ctx.columns).unwrap_or_default(),
         )
         .map_err(state_err)?;
-        tx.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('columns', ?1)",
-            [serde_json::to_string(&ctx.columns).unwrap_or_default()],
-        )
-        .map_err(state_err)?;
-        tx.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('delta_count', ?1)",
-            [new_delta_count.to_string()],
-        )
-        .map_err(state_err)?;
+        store::write_meta(&tx, "delta_count", &new_delta_count.to_string()).map_err(state_err)?;
         if snapshot::compact(&tx, new_count).map_err(state_err)? {
             tracing::info!(sync = %spec.sync.id, "compacted the snapshot's records");
         }
@@ -788,14 +784,6 @@ fn execute(
     tx.commit().map_err(state_err)?;
     tracing::debug!(elapsed = ?t0.elapsed(), "delivered and committed");
     Ok(report)
-}
-
-fn store_meta_u64(tx: &rusqlite::Transaction<'_>, key: &str) -> rusqlite::Result<u64> {
-    use rusqlite::OptionalExtension;
-    let v: Option<String> = tx
-        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-        .optional()?;
-    Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
 fn key_label(key: &[String]) -> String {

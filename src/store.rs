@@ -133,12 +133,23 @@ impl SyncStore {
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
-        use rusqlite::OptionalExtension;
-        self.conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-            .optional()
-            .map_err(|e| self.err(e))
+        read_meta(&self.conn, key).map_err(|e| self.err(e))
     }
+}
+
+/// A value of the `meta` table (also inside a run's transaction).
+pub fn read_meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()
+}
+
+pub fn write_meta(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+        [key, value],
+    )
+    .map(|_| ())
 }
 
 fn migrate(conn: &mut Connection, version: usize) -> rusqlite::Result<()> {

@@ -185,15 +185,6 @@ impl Client {
         })
     }
 
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    pub fn endpoints(&self) -> &Endpoints {
-        &self.endpoints
-    }
-
     fn access_token(&self, force_refresh: bool) -> Result<Secret, DropboxError> {
         let mut guard = self.token.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(t) = guard.as_ref() {
@@ -460,8 +451,11 @@ impl Client {
         remote: &str,
         progress: &dyn Fn(u64),
     ) -> Result<FileMetadata, DropboxError> {
-        let data = std::fs::read(local)
-            .map_err(|e| io_err(format!("cannot read {}", local.display()), e))?;
+        // Bytes: every retry sends the same buffer without copying it.
+        let data = bytes::Bytes::from(
+            std::fs::read(local)
+                .map_err(|e| io_err(format!("cannot read {}", local.display()), e))?,
+        );
         let hash = super::content_hash::content_hash(&data);
         let arg = json!({
             "path": remote, "mode": "overwrite", "autorename": false, "mute": true,

@@ -21,8 +21,6 @@ pub struct Column {
     pub declared_type: Option<String>,
 }
 
-pub type Row = Vec<crate::value::Value>;
-
 /// Receives a full batch and hands back an empty one to fill next (reusing
 /// buffers keeps the hot path free of allocation), or `None` to stop early.
 pub type BatchSink<'a> = dyn FnMut(RowBatch) -> Result<Option<RowBatch>> + 'a;

@@ -4,10 +4,9 @@ use super::{finish, hand_over, BatchSink, Column, RowBatch, Source};
 use crate::error::{Error, Result};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub struct SqliteSource {
-    path: PathBuf,
     conn: Connection,
     sql: String,
     columns: Vec<Column>,
@@ -56,15 +55,10 @@ impl SqliteSource {
                 .collect()
         };
         Ok(SqliteSource {
-            path: path.to_path_buf(),
             conn,
             sql: sql.to_string(),
             columns,
         })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 
