@@ -506,8 +506,11 @@ fn execute(
             let mut entries: Vec<Entry> = Vec::new();
             parse_entries(&data, &mut entries);
             entries.sort_unstable_by_key(|e| (e.k1, e.k2));
-            for w in entries.windows(2) {
-                if (w[0].k1, w[0].k2) == (w[1].k1, w[1].k2) {
+            // Sorted, so copies of a key are adjacent: count each key once,
+            // at its first repeat.
+            for (i, w) in entries.windows(2).enumerate() {
+                let same = |a: &Entry, b: &Entry| (a.k1, a.k2) == (b.k1, b.k2);
+                if same(&w[0], &w[1]) && (i == 0 || !same(&entries[i - 1], &w[0])) {
                     dup_count += 1;
                     if dup_keys.len() < 10 {
                         dup_keys.push(display_key(&decode(w[0].key)?));

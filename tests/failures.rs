@@ -821,3 +821,25 @@ fn a_first_run_cancelled_at_delivery_leaves_no_snapshot() {
     );
     assert_eq!(ws.out_files(), vec!["t-2.csv"]);
 }
+
+#[test]
+fn a_key_repeated_many_times_is_named_once() {
+    let ws = Workspace::new();
+    ws.sql("CREATE TABLE t (id INTEGER, v TEXT); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30) INSERT INTO t SELECT i % 3, 'x' FROM n;");
+    let sync = ws.write_sync(
+        "dups.toml",
+        &SyncFile::sqlite(&ws, "SELECT * FROM t", "id").render(),
+    );
+    let out = ws.run_failing(&sync, "2024-01-01T00:00:00Z");
+    let err = out.all_output();
+    assert!(
+        err.contains("3 key value(s) appear more than once"),
+        "{err}"
+    );
+    assert!(
+        err.contains("for example 0, 1, 2")
+            || (err.contains('0') && err.contains('1') && err.contains('2')),
+        "{err}"
+    );
+    assert!(!err.contains("1, 1"), "each key is named once: {err}");
+}
