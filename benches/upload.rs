@@ -3,7 +3,7 @@
 //! `cargo bench --bench upload -- [MiB]` (default 1024): starts the release
 //! `dropbox-emulator`, writes a file of that size, uploads it with curl
 //! (`files/upload`, streamed with `-T`) and with `dropsync dropbox put`
-//! (upload session + batch commit, hashed while streaming), twice each,
+//! (concurrent upload session + batch commit, hashed while sending), three times each,
 //! alternating, and prints both throughputs and dropsync's peak RSS (wait4).
 
 use std::io::{BufRead, BufReader, Write};
@@ -65,7 +65,7 @@ fn main() {
     let mut curl_best: f64 = 0.0;
     let mut ours_best: f64 = 0.0;
     let mut ours_rss = 0;
-    for round in 0..2 {
+    for round in 0..3 {
         let t = curl(&base, &file);
         curl_best = curl_best.max(bytes as f64 / t);
         let (t, rss) = dropsync_put(&target.join("release/dropsync"), &base, &file, round);

@@ -198,18 +198,75 @@ fn diff_runs_deliver_to_dropbox_with_non_ascii_names() {
         .any(|(r, s)| r == "files/upload_session/finish_batch_v2" && *s == 200));
 }
 
-#[test]
-fn a_large_file_goes_through_sessions_and_survives_faults() {
-    let env = start(|c| c.max_request_bytes = 5_000_000);
-    let rows: String = (10..40_000)
-        .map(|i| {
-            format!(
-                "INSERT INTO customers VALUES ({i}, 'name {i} {}', 'e{i}@example.com');",
-                "x".repeat(200)
-            )
+/// Adds ~9 MB of rows, so that with 4 MiB chunks a file needs 3 requests.
+fn add_big_rows(env: &Env) {
+    let mut conn = rusqlite::Connection::open(&env.db).expect("db");
+    let tx = conn.transaction().expect("tx");
+    {
+        let mut insert = tx
+            .prepare("INSERT INTO customers VALUES (?1, ?2, ?3)")
+            .expect("prepare");
+        let pad = "x".repeat(200);
+        for i in 10..40_000 {
+            insert
+                .execute(rusqlite::params![
+                    i,
+                    format!("name {i} {pad}"),
+                    format!("e{i}@example.com")
+                ])
+                .expect("insert");
+        }
+    }
+    tx.commit().expect("commit");
+}
+
+/// The CLI with small chunks and `streams` chunks in flight (1: a
+/// sequential session, more: a concurrent one).
+fn chunked(env: &Env, streams: u32) -> Command {
+    let mut c = env.cli_token();
+    c.env("DROPSYNC_DROPBOX_CHUNK_BYTES", "4194304")
+        .env("DROPSYNC_DROPBOX_CHUNK_THRESHOLD", "1000")
+        .env("DROPSYNC_DROPBOX_UPLOAD_STREAMS", streams.to_string());
+    c
+}
+
+fn assert_big_file_delivered(env: &Env, remote: &str) {
+    let text = env.remote(remote);
+    assert_eq!(text.lines().count(), 1 + 3 + 39_990);
+    assert!(
+        text.len() > 8_000_000,
+        "the file must need several requests"
+    );
+    // No request ever exceeded the limit.
+    assert!(env.log().iter().all(|(_, s)| *s != 413));
+}
+
+/// The session type of each upload session started, in order.
+fn session_types(env: &Env) -> Vec<String> {
+    let log: Value = reqwest::blocking::get(format!("{}/__emulator/log", env.emu.base_url))
+        .expect("log")
+        .json()
+        .expect("json");
+    log.as_array()
+        .expect("array")
+        .iter()
+        .filter(|e| e["route"] == "files/upload_session/start" && e["status"] == 200)
+        .map(|e| {
+            let arg: Value = serde_json::from_str(e["arg"].as_str().unwrap_or("{}")).expect("arg");
+            let t = &arg["session_type"];
+            t[".tag"]
+                .as_str()
+                .or(t.as_str())
+                .unwrap_or("sequential")
+                .to_string()
         })
-        .collect();
-    env.sql(&format!("BEGIN; {rows} COMMIT;"));
+        .collect()
+}
+
+#[test]
+fn a_large_file_goes_through_concurrent_sessions_and_survives_faults() {
+    let env = start(|c| c.max_request_bytes = 5_000_000);
+    add_big_rows(&env);
     env.cli_token()
         .args(["dropbox", "mkdir", "/big"])
         .assert()
@@ -224,47 +281,106 @@ fn a_large_file_goes_through_sessions_and_survives_faults() {
         {"route": "files/upload_session/append_v2", "kind": "drop"},
     ]));
     // An expired token without a refresh token cannot recover: a clear failure.
-    let out = env
-        .cli_token()
-        .env("DROPSYNC_DROPBOX_CHUNK_BYTES", "4194304")
-        .env("DROPSYNC_DROPBOX_CHUNK_THRESHOLD", "1000")
+    let out = chunked(&env, 2)
         .arg("run")
         .arg(&sync)
         .output()
         .expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("dropsync auth dropbox"));
-    // The rest of the faults are absorbed by the next run.
-    let out = env
-        .cli_token()
-        .env("DROPSYNC_DROPBOX_CHUNK_BYTES", "4194304")
-        .env("DROPSYNC_DROPBOX_CHUNK_THRESHOLD", "1000")
+    // The rest of the faults are absorbed by the next run: a part whose
+    // answer was lost is sent again at the same offset.
+    let out = chunked(&env, 2)
         .args(["run", "--json"])
         .arg(&sync)
         .output()
         .expect("run");
     let report: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert!(out.status.success(), "{report}");
-    let text = env.remote("big/all.csv");
-    assert_eq!(text.lines().count(), 1 + 3 + 39_990);
-    assert!(
-        text.len() > 8_000_000,
-        "the file must need several requests"
-    );
+    assert_big_file_delivered(&env, "big/all.csv");
+    assert_eq!(session_types(&env), ["concurrent"]);
     let log = env.log();
     let appends = log
         .iter()
         .filter(|(r, s)| r == "files/upload_session/append_v2" && *s == 200)
         .count();
-    assert!(appends >= 2, "{log:?}");
-    for status in [429, 503, 409] {
+    assert!(appends >= 3, "{log:?}");
+    for status in [429, 503] {
         assert!(
             log.iter().any(|(_, s)| *s == status),
             "no {status} in {log:?}"
         );
     }
-    // No request ever exceeded the limit.
-    assert!(log.iter().all(|(_, s)| *s != 413));
+    assert!(
+        log.iter().any(|(r, _)| r.ends_with("#drop-after")),
+        "{log:?}"
+    );
+}
+
+#[test]
+fn a_sequential_session_resumes_from_the_correct_offset() {
+    let env = start(|c| c.max_request_bytes = 5_000_000);
+    add_big_rows(&env);
+    let sync = env.sync("/", "all", "all.csv");
+    // The second append is stored but its answer is lost: the retry gets
+    // incorrect_offset and the client carries on from correct_offset.
+    env.fault(json!([
+        {"route": "files/upload_session/append_v2", "kind": "drop_after"},
+        {"route": "files/upload_session/append_v2", "kind": "server_error", "status": 502},
+    ]));
+    chunked(&env, 1).arg("run").arg(&sync).assert().success();
+    assert_big_file_delivered(&env, "all.csv");
+    assert_eq!(session_types(&env), ["sequential"]);
+    let log = env.log();
+    assert!(
+        log.iter()
+            .any(|(r, s)| r == "files/upload_session/append_v2" && *s == 409),
+        "no incorrect_offset in {log:?}"
+    );
+}
+
+#[test]
+fn a_session_lost_mid_upload_restarts_the_file() {
+    for streams in [1, 3] {
+        let env = start(|c| c.max_request_bytes = 5_000_000);
+        add_big_rows(&env);
+        let sync = env.sync("/", "all", "all.csv");
+        // The session vanishes after the first part is in.
+        env.fault(json!([
+            {"route": "files/upload_session/append_v2", "kind": "session_lost", "skip": 1},
+        ]));
+        chunked(&env, streams)
+            .arg("run")
+            .arg(&sync)
+            .assert()
+            .success();
+        assert_big_file_delivered(&env, "all.csv");
+        assert_eq!(
+            session_types(&env).len(),
+            2,
+            "streams {streams}: one restart"
+        );
+        // A session lost every time ends in a clear failure, snapshot untouched.
+        env.sql("UPDATE customers SET name = 'Ada L' WHERE id = 1;");
+        env.fault(json!([
+            {"route": "files/upload_session/append_v2", "kind": "session_lost", "times": 50},
+        ]));
+        let out = chunked(&env, streams)
+            .arg("run")
+            .arg(&sync)
+            .output()
+            .expect("run");
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("upload session was lost"), "{err}");
+        env.clear_faults();
+        chunked(&env, streams)
+            .arg("run")
+            .arg(&sync)
+            .assert()
+            .success();
+        assert!(env.remote("all.csv").contains("Ada L"));
+    }
 }
 
 #[test]

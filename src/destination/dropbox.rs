@@ -9,17 +9,21 @@ use crate::error::{Error, Result};
 /// Files above this go in chunks; smaller ones in one request.
 pub const DEFAULT_CHUNK_THRESHOLD: u64 = 8 * 1024 * 1024;
 /// Chunk size for sessions: a multiple of 4 MiB, far below the 150 MiB limit.
-pub const DEFAULT_CHUNK: u64 = 16 * 1024 * 1024;
+pub const DEFAULT_CHUNK: u64 = 8 * 1024 * 1024;
+/// Chunks in flight at once for a large file (a concurrent upload session).
+pub const DEFAULT_STREAMS: usize = 3;
 
 pub struct DropboxDestination {
     client: Client,
     folder: String,
     threshold: u64,
     chunk: u64,
+    streams: usize,
 }
 
 impl DropboxDestination {
-    /// Chunking from `DROPSYNC_DROPBOX_CHUNK_THRESHOLD` / `_CHUNK_BYTES`, else the defaults.
+    /// Chunking from `DROPSYNC_DROPBOX_CHUNK_THRESHOLD` / `_CHUNK_BYTES` /
+    /// `_UPLOAD_STREAMS`, else the defaults.
     pub fn new(client: Client, folder: &str) -> Self {
         let env_u64 = |name: &str, default: u64| {
             std::env::var(name)
@@ -27,12 +31,15 @@ impl DropboxDestination {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(default)
         };
-        Self::with_chunking(
+        let mut d = Self::with_chunking(
             client,
             folder,
             env_u64("DROPSYNC_DROPBOX_CHUNK_THRESHOLD", DEFAULT_CHUNK_THRESHOLD),
             env_u64("DROPSYNC_DROPBOX_CHUNK_BYTES", DEFAULT_CHUNK),
-        )
+        );
+        d.streams = env_u64("DROPSYNC_DROPBOX_UPLOAD_STREAMS", DEFAULT_STREAMS as u64).clamp(1, 16)
+            as usize;
+        d
     }
 
     pub fn with_chunking(client: Client, folder: &str, threshold: u64, chunk: u64) -> Self {
@@ -41,6 +48,7 @@ impl DropboxDestination {
             folder: folder.trim_end_matches('/').to_string(),
             threshold,
             chunk,
+            streams: DEFAULT_STREAMS,
         }
     }
 
@@ -120,7 +128,9 @@ impl Destination for DropboxDestination {
         for f in files {
             let session = self
                 .client
-                .upload_session(&f.local, self.chunk, &|done| progress(before + done, total))
+                .upload_session(&f.local, self.chunk, self.streams, &|done| {
+                    progress(before + done, total)
+                })
                 .map_err(|e| self.err(e))?;
             before += f.bytes;
             sessions.push((session, self.remote(&f.relative)));

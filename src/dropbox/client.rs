@@ -474,16 +474,18 @@ impl Client {
     }
 
     /// Sends a file through an upload session in chunks (a multiple of 4 MiB,
-    /// at most 148 MiB). A reader thread loads the next chunk while the
-    /// current one is on the wire, and hashes it while it is in cache, so
-    /// disk, hashing and network overlap; memory is
-    /// bounded by three chunks whatever the file size (one sent, one read ahead,
-    /// one being read). Resumes on
-    /// `incorrect_offset`; restarts the file if the session is lost.
+    /// at most 148 MiB). With `streams` > 1 and more than one chunk, the
+    /// session is a concurrent one and that many chunks are read, hashed and
+    /// sent at once, so the server never waits for the client's hashing;
+    /// with one stream a reader thread loads the next chunk while the
+    /// current one is on the wire. Memory is bounded by a few chunks
+    /// whatever the file size. Resumes on `incorrect_offset`; restarts the
+    /// file if the session is lost.
     pub fn upload_session(
         &self,
         local: &Path,
         chunk: u64,
+        streams: usize,
         progress: &dyn Fn(u64),
     ) -> Result<Session, DropboxError> {
         let chunk = (chunk / BLOCK).clamp(1, 37) * BLOCK;
@@ -492,7 +494,12 @@ impl Client {
             .len();
         let mut restarts = 0;
         loop {
-            match self.upload_once(local, size, chunk, progress)? {
+            let pass = if streams > 1 && size > chunk {
+                self.upload_concurrent_once(local, size, chunk, streams, progress)?
+            } else {
+                self.upload_once(local, size, chunk, progress)?
+            };
+            match pass {
                 Some(session) => return Ok(session),
                 None if restarts < 2 => {
                     restarts += 1;
@@ -507,6 +514,137 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// One pass over the file through a concurrent session: workers take
+    /// chunks in turn and append them at their offsets; the last chunk, the
+    /// only one that may be short, closes the session once all others are
+    /// in. `None` when the session was lost.
+    fn upload_concurrent_once(
+        &self,
+        local: &Path,
+        size: u64,
+        chunk: u64,
+        streams: usize,
+        progress: &dyn Fn(u64),
+    ) -> Result<Option<Session>, DropboxError> {
+        let started = self.content(
+            "files/upload_session/start",
+            &json!({ "close": false, "session_type": "concurrent" }),
+            &|| Ok(reqwest::blocking::Body::from(bytes::Bytes::new())),
+        )?;
+        let Some(id) = started["session_id"].as_str().map(str::to_string) else {
+            return Err(DropboxError::BadInput {
+                route: "files/upload_session/start".into(),
+                message: "no session_id in the answer".into(),
+            });
+        };
+        let file =
+            File::open(local).map_err(|e| io_err(format!("cannot read {}", local.display()), e))?;
+        let chunks = size.div_ceil(chunk);
+        let last = chunks - 1;
+        let mut parts: Vec<Option<BlockDigests>> = vec![None; chunks as usize];
+        let next = std::sync::atomic::AtomicU64::new(0);
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let failure = std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            for _ in 0..(streams as u64).min(last) {
+                let tx = tx.clone();
+                let (file, id, next, stop) = (&file, &id, &next, &stop);
+                scope.spawn(move || {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= last {
+                            break;
+                        }
+                        let sent = self.append_part(local, file, id, i * chunk, chunk, false);
+                        let failed = sent.is_err();
+                        if tx.send(sent.map(|d| (i, d))).is_err() || failed {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            let mut failure = None;
+            let mut done = 0;
+            for sent in rx {
+                match sent {
+                    Ok((i, digests)) => {
+                        parts[i as usize] = Some(digests);
+                        done += chunk;
+                        progress(done);
+                    }
+                    Err(e) => {
+                        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                        failure.get_or_insert(e);
+                    }
+                }
+            }
+            failure
+        });
+        let closing = match failure {
+            None => self.append_part(local, &file, &id, last * chunk, size - last * chunk, true),
+            Some(e) => Err(e),
+        };
+        match closing {
+            Ok(digests) => parts[last as usize] = Some(digests),
+            Err(e) if session_lost(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        progress(size);
+        let mut all = BlockDigests::default();
+        for part in parts {
+            all.extend(part.unwrap_or_default());
+        }
+        Ok(Some(Session {
+            id,
+            offset: size,
+            content_hash: all.finish(),
+        }))
+    }
+
+    /// Hashes `len` bytes at `offset` and appends them to a concurrent session.
+    fn append_part(
+        &self,
+        local: &Path,
+        file: &File,
+        id: &str,
+        offset: u64,
+        len: u64,
+        close: bool,
+    ) -> Result<BlockDigests, DropboxError> {
+        // A mapping of just this part, sent as it is: no copy into a
+        // buffer, and its pages leave the process once the part is sent.
+        // Offsets are multiples of 4 MiB, so page-aligned.
+        let read_err = |e: std::io::Error| io_err(format!("cannot read {}", local.display()), e);
+        let current = file.metadata().map_err(read_err)?.len();
+        if current < offset + len {
+            return Err(DropboxError::Io {
+                context: format!("{} changed while it was uploaded", local.display()),
+                source: std::io::Error::other("the file got shorter"),
+            });
+        }
+        // SAFETY: staged files are ours and are not changed while they are
+        // sent; a file changed anyway yields other bytes than were hashed,
+        // which the content-hash check reports.
+        let map = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(offset)
+                .len(len as usize)
+                .map(file)
+        }
+        .map_err(read_err)?;
+        let _ = map.advise(memmap2::Advice::Sequential);
+        let mut digests = BlockDigests::default();
+        digests.update(&map);
+        let data = bytes::Bytes::from_owner(map);
+        self.content(
+            "files/upload_session/append_v2",
+            &json!({ "cursor": { "session_id": id, "offset": offset }, "close": close }),
+            &|| Ok(reqwest::blocking::Body::from(data.clone())),
+        )?;
+        Ok(digests)
     }
 
     /// One pass over the file; `None` when the session was lost.
@@ -609,11 +747,7 @@ impl Client {
                             "incorrect_offset: the server already has this chunk"
                         );
                     }
-                    Err(DropboxError::Route { ref summary, .. })
-                        if summary.starts_with("not_found") || summary.starts_with("closed") =>
-                    {
-                        return Ok(None);
-                    }
+                    Err(ref e) if session_lost(e) => return Ok(None),
                     Err(e) => return Err(e),
                 }
                 digests.extend(chunk_digests);
@@ -688,6 +822,12 @@ pub struct Session {
     pub id: String,
     pub offset: u64,
     pub content_hash: String,
+}
+
+/// A session that expired or was closed under us: the file starts again.
+fn session_lost(e: &DropboxError) -> bool {
+    matches!(e, DropboxError::Route { summary, .. }
+        if summary.starts_with("not_found") || summary.starts_with("closed"))
 }
 
 pub fn verify(path: &str, expected: &str, meta: &FileMetadata) -> Result<(), DropboxError> {

@@ -27,6 +27,9 @@ pub enum FaultKind {
     Slow,
     /// 409 with `insufficient_space` (under `path` for writes).
     InsufficientSpace,
+    /// Every open upload session is forgotten (as when one expires after
+    /// 7 days) and the request gets the `not_found` lookup error.
+    SessionLost,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

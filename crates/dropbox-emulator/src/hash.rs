@@ -5,9 +5,11 @@ use sha2::{Digest, Sha256};
 
 pub const BLOCK: usize = 4 * 1024 * 1024;
 
+/// Keeps each whole block's digest (32 bytes per 4 MiB), so that the parts
+/// of a concurrent session, hashed as they arrive, combine in offset order.
 #[derive(Default)]
 pub struct ContentHasher {
-    overall: Sha256,
+    digests: Vec<[u8; 32]>,
     block: Sha256,
     in_block: usize,
 }
@@ -20,20 +22,33 @@ impl ContentHasher {
             self.in_block += take;
             data = &data[take..];
             if self.in_block == BLOCK {
-                let digest = std::mem::take(&mut self.block).finalize();
-                self.overall.update(digest);
+                self.digests
+                    .push(std::mem::take(&mut self.block).finalize().into());
                 self.in_block = 0;
             }
         }
     }
 
-    pub fn finish(mut self) -> String {
+    /// The block digests, the last (partial) block included.
+    pub fn into_blocks(mut self) -> Vec<[u8; 32]> {
         if self.in_block > 0 {
-            let digest = self.block.finalize();
-            self.overall.update(digest);
+            self.digests.push(self.block.finalize().into());
         }
-        hex(&self.overall.finalize())
+        self.digests
     }
+
+    pub fn finish(self) -> String {
+        combine(&self.into_blocks())
+    }
+}
+
+/// The content hash of a file whose block digests are given in order.
+pub fn combine(blocks: &[[u8; 32]]) -> String {
+    let mut overall = Sha256::new();
+    for d in blocks {
+        overall.update(d);
+    }
+    hex(&overall.finalize())
 }
 
 fn hex(bytes: &[u8]) -> String {

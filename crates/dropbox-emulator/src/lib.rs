@@ -26,7 +26,7 @@ use futures_util::StreamExt;
 use hash::ContentHasher;
 use serde_json::{json, Value};
 use sha2::Digest;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -88,10 +88,40 @@ struct AuthCode {
 
 struct Session {
     file: PathBuf,
+    /// Sequential: bytes received. Concurrent: the total, known once closed.
     len: u64,
     hasher: Option<ContentHasher>,
     closed: bool,
     concurrent: bool,
+    /// Concurrent sessions: offset -> (length, block digests) of each
+    /// append, which may arrive in any order.
+    parts: BTreeMap<u64, (u64, Vec<[u8; 32]>)>,
+}
+
+impl Session {
+    /// Whether a concurrent append of `len` bytes at `offset` overlaps a part
+    /// already received at another offset (resending a part is a retry).
+    fn overlaps(&self, offset: u64, len: u64) -> bool {
+        let end = offset.saturating_add(len);
+        self.parts
+            .range(..end)
+            .any(|(&o, &(l, _))| o != offset && o + l > offset)
+    }
+
+    /// Concurrent sessions: the content hash when the parts cover
+    /// `[0, len)` without gaps.
+    fn assembled_hash(&self) -> Option<String> {
+        let mut at = 0;
+        let mut blocks = Vec::new();
+        for (&o, (l, digests)) in &self.parts {
+            if o != at {
+                return None;
+            }
+            at += l;
+            blocks.extend_from_slice(digests);
+        }
+        (at == self.len).then(|| hash::combine(&blocks))
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -260,6 +290,14 @@ fn json_body(route: &str, headers: &HeaderMap, body: &[u8]) -> Result<Value, Res
     }
     serde_json::from_slice(body)
         .map_err(|e| bad_request(route, &format!("could not decode input as JSON: {e}")))
+}
+
+/// A request that declares no body (`Content-Length: 0`).
+fn is_empty_body(headers: &HeaderMap) -> bool {
+    headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() == "0")
 }
 
 fn check_octet_stream(route: &str, headers: &HeaderMap) -> Result<(), Response> {
@@ -723,6 +761,18 @@ async fn pre_route(s: &Shared, route: &str, arg: Option<&str>) -> Option<Respons
         }
         FaultKind::WriteContention => path_error(json!({ ".tag": "too_many_write_operations" })),
         FaultKind::InsufficientSpace => path_error(json!({ ".tag": "insufficient_space" })),
+        FaultKind::SessionLost => {
+            let mut st = s.lock().unwrap_or_else(|e| e.into_inner());
+            for (_, session) in st.sessions.drain() {
+                let _ = std::fs::remove_file(session.file);
+            }
+            let not_found = json!({ ".tag": "not_found" });
+            if route.ends_with("append_v2") {
+                route_error(not_found)
+            } else {
+                route_error(json!({ ".tag": "lookup_failed", "lookup_failed": not_found }))
+            }
+        }
         FaultKind::ServerError => {
             let code = StatusCode::from_u16(fault.status.unwrap_or(500))
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -1023,8 +1073,18 @@ fn finish_one(
         return Err(lookup(json!({ ".tag": "not_found" })));
     };
     if !session.closed {
-        return Err(lookup(json!({ ".tag": "not_closed" })));
+        return Err(lookup(json!({
+            ".tag": if session.concurrent { "concurrent_session_not_closed" } else { "not_closed" }
+        })));
     }
+    let assembled = if session.concurrent {
+        match session.assembled_hash() {
+            Some(h) => Some(h),
+            None => return Err(json!({ ".tag": "concurrent_session_missing_data" })),
+        }
+    } else {
+        None
+    };
     if offset != session.len {
         return Err(lookup(
             json!({ ".tag": "incorrect_offset", "correct_offset": session.len }),
@@ -1039,9 +1099,13 @@ fn finish_one(
     let mode = write_mode(commit.get("mode"))
         .map_err(|_| json!({ ".tag": "path", "path": { ".tag": "malformed_path" } }))?;
     let (file, len) = (session.file.clone(), session.len);
-    let hash = match st.sessions.get_mut(&id).and_then(|s| s.hasher.take()) {
-        Some(h) => h.finish(),
-        None => store::hash_file(&file).map(|(_, h)| h).unwrap_or_default(),
+    let hash = match (
+        assembled,
+        st.sessions.get_mut(&id).and_then(|s| s.hasher.take()),
+    ) {
+        (Some(h), _) => h,
+        (None, Some(h)) => h.finish(),
+        (None, None) => store::hash_file(&file).map(|(_, h)| h).unwrap_or_default(),
     };
     if let Some(expected) = content_hash {
         if expected != hash {
@@ -1069,26 +1133,38 @@ fn finish_one(
     }
 }
 
+/// Where [`receive`] puts a body in its file.
+#[derive(Clone, Copy)]
+enum Place {
+    Truncate,
+    Append,
+    At(u64),
+}
+
 /// Streams a request body into `file`, hashing as it goes; `None` when the
 /// body exceeds `max` bytes.
 async fn receive(
     body: Body,
     file: &std::path::Path,
-    append: bool,
+    place: Place,
     max: u64,
     hasher: &mut Option<ContentHasher>,
 ) -> Result<Option<u64>, String> {
-    use tokio::io::AsyncWriteExt;
-    // tokio's File writes in the background while this task hashes the next
-    // frame, so receiving, hashing and writing overlap.
-    let mut f = tokio::fs::OpenOptions::new()
+    use std::io::{Seek, Write};
+    let append = matches!(place, Place::Append);
+    // Plain blocking writes: a frame lands in the page cache in microseconds,
+    // and tokio's File would copy every frame once more and hop threads.
+    let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(append)
         .write(true)
-        .truncate(!append)
+        .truncate(matches!(place, Place::Truncate))
         .open(file)
-        .await
         .map_err(|e| e.to_string())?;
+    if let Place::At(offset) = place {
+        f.seek(std::io::SeekFrom::Start(offset))
+            .map_err(|e| e.to_string())?;
+    }
     let mut stream = body.into_data_stream();
     let mut n = 0u64;
     while let Some(chunk) = stream.next().await {
@@ -1100,9 +1176,8 @@ async fn receive(
         if let Some(h) = hasher.as_mut() {
             h.update(&chunk);
         }
-        f.write_all(&chunk).await.map_err(|e| e.to_string())?;
+        f.write_all(&chunk).map_err(|e| e.to_string())?;
     }
-    f.flush().await.map_err(|e| e.to_string())?;
     Ok(Some(n))
 }
 
@@ -1168,7 +1243,7 @@ async fn content_route_inner(
             let Some(body) = body_slot.take() else {
                 return bad_request(route, "no body");
             };
-            let size = match receive(body, &temp, false, max, &mut hasher).await {
+            let size = match receive(body, &temp, Place::Truncate, max, &mut hasher).await {
                 Ok(Some(n)) => n,
                 Ok(None) => {
                     let _ = std::fs::remove_file(&temp);
@@ -1217,7 +1292,7 @@ async fn content_route_inner(
             let Some(body) = body_slot.take() else {
                 return bad_request(route, "no body");
             };
-            let n = match receive(body, &file, false, max, &mut hasher).await {
+            let n = match receive(body, &file, Place::Truncate, max, &mut hasher).await {
                 Ok(Some(n)) => n,
                 Ok(None) => {
                     let _ = std::fs::remove_file(&file);
@@ -1241,6 +1316,7 @@ async fn content_route_inner(
                     hasher,
                     closed: bool_field(&arg, "close"),
                     concurrent,
+                    parts: BTreeMap::new(),
                 },
             );
             json_response(StatusCode::OK, &json!({ "session_id": id }))
@@ -1258,6 +1334,7 @@ async fn content_route_inner(
                     route_error(t)
                 }
             };
+            let close = route.ends_with("finish") || bool_field(&arg, "close");
             let (file, mut hasher, concurrent) = {
                 let mut st = s.lock().unwrap_or_else(|e| e.into_inner());
                 let Some(session) = st.sessions.get_mut(&id) else {
@@ -1266,30 +1343,57 @@ async fn content_route_inner(
                 if session.closed && route.ends_with("append_v2") {
                     return lookup(json!({ ".tag": "closed" }));
                 }
-                if offset != session.len {
+                if session.concurrent && route.ends_with("finish") {
+                    // No data in a concurrent finish: it closes the session
+                    // at `offset` (if no append did) and commits.
+                    if !is_empty_body(headers) {
+                        return lookup(json!({ ".tag": "concurrent_session_data_not_allowed" }));
+                    }
+                    if !session.closed {
+                        session.len = offset;
+                        session.closed = true;
+                    }
+                    let entry = json!({
+                        "cursor": { "session_id": id, "offset": offset },
+                        "commit": arg.get("commit").cloned().unwrap_or(Value::Null),
+                    });
+                    return match finish_one(&mut st, &entry, str_field(&arg, "content_hash")) {
+                        Ok(meta) => json_response(StatusCode::OK, &file_json(&meta)),
+                        Err(e) => route_error(e),
+                    };
+                }
+                if session.concurrent {
+                    if offset % CHUNK_MULTIPLE != 0 {
+                        return lookup(json!({ ".tag": "concurrent_session_invalid_offset" }));
+                    }
+                } else if offset != session.len {
                     return lookup(
                         json!({ ".tag": "incorrect_offset", "correct_offset": session.len }),
                     );
                 }
-                if session.concurrent && offset % CHUNK_MULTIPLE != 0 {
-                    return lookup(json!({ ".tag": "concurrent_session_invalid_offset" }));
-                }
-                (
-                    session.file.clone(),
-                    session.hasher.take(),
-                    session.concurrent,
-                )
+                let hasher = if session.concurrent {
+                    Some(ContentHasher::default())
+                } else {
+                    session.hasher.take()
+                };
+                (session.file.clone(), hasher, session.concurrent)
             };
             let Some(body) = body_slot.take() else {
                 return bad_request(route, "no body");
             };
-            let received = receive(body, &file, true, max, &mut hasher).await;
+            let place = if concurrent {
+                Place::At(offset)
+            } else {
+                Place::Append
+            };
+            let received = receive(body, &file, place, max, &mut hasher).await;
             let mut st = s.lock().unwrap_or_else(|e| e.into_inner());
             let n = match received {
                 Ok(Some(n)) => n,
                 Ok(None) | Err(_) => {
-                    // Undo the partial append so the offset stays truthful.
-                    if let Some(session) = st.sessions.get_mut(&id) {
+                    // Undo the partial append so the offset stays truthful;
+                    // a concurrent part that failed is simply not recorded.
+                    if let Some(session) = st.sessions.get_mut(&id).filter(|s| !s.concurrent) {
                         if let Ok(f) = std::fs::OpenOptions::new().write(true).open(&session.file) {
                             let _ = f.set_len(session.len);
                         }
@@ -1301,11 +1405,29 @@ async fn content_route_inner(
                     };
                 }
             };
-            let close = route.ends_with("finish") || bool_field(&arg, "close");
-            if concurrent && !close && n % CHUNK_MULTIPLE != 0 {
-                return lookup(json!({ ".tag": "concurrent_session_data_not_allowed" }));
-            }
-            if let Some(session) = st.sessions.get_mut(&id) {
+            let Some(session) = st.sessions.get_mut(&id) else {
+                return lookup(json!({ ".tag": "not_found" }));
+            };
+            if concurrent {
+                if !close && n % CHUNK_MULTIPLE != 0 {
+                    return lookup(json!({ ".tag": "concurrent_session_data_not_allowed" }));
+                }
+                let end = offset + n;
+                if session.overlaps(offset, n) || (session.closed && end > session.len) {
+                    return lookup(json!({ ".tag": "concurrent_session_invalid_offset" }));
+                }
+                if close && session.parts.range(end..).next().is_some() {
+                    return lookup(json!({ ".tag": "concurrent_session_invalid_offset" }));
+                }
+                let blocks = hasher.map(ContentHasher::into_blocks).unwrap_or_default();
+                if n > 0 || close {
+                    session.parts.insert(offset, (n, blocks));
+                }
+                if close {
+                    session.len = end;
+                    session.closed = true;
+                }
+            } else {
                 session.len += n;
                 session.hasher = hasher;
                 session.closed |= close;
