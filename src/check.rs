@@ -30,11 +30,20 @@ pub struct CheckReport {
     pub rows: u64,
     /// The files a run would write now.
     pub files: Vec<String>,
+    pub schedule: String,
+    /// The next three scheduled runs (none for manual syncs).
+    pub next_runs: Vec<chrono::DateTime<chrono::Utc>>,
+    /// One line per `[[alerts]]` channel.
+    pub alerts: Vec<String>,
 }
 
 const SAMPLE_ROWS: usize = 200;
 
 pub fn check(spec: &SyncSpec, state_dir: &Path) -> Result<CheckReport> {
+    let problems = crate::alerts::validate(&spec.alerts);
+    if !problems.is_empty() {
+        return Err(crate::Error::config(&spec.file, problems.join("; ")));
+    }
     let mut src = source::open(&spec.source, &spec.model)?;
     let columns = src.columns().to_vec();
     let mapping = Mapping::compile(&columns, spec.sync.columns.as_deref())?;
@@ -86,6 +95,14 @@ pub fn check(spec: &SyncSpec, state_dir: &Path) -> Result<CheckReport> {
         files: planned_files(spec.sync.mode, &resolved)
             .into_iter()
             .map(|(_, p)| p)
+            .collect(),
+        schedule: spec.sync.schedule.to_string(),
+        next_runs: spec.sync.schedule.upcoming(chrono::Utc::now(), 3),
+        alerts: spec
+            .alerts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| format!("#{} {}", i + 1, a.kind()))
             .collect(),
     })
 }

@@ -5,6 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::filename::FilenameTemplate;
+use crate::schedule::Schedule;
 use crate::value::Value;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -132,6 +133,7 @@ pub struct SyncSettings {
     pub csv: CsvOptions,
     /// `None`: every column as the model returns it.
     pub columns: Option<Vec<ColumnSpec>>,
+    pub schedule: Schedule,
 }
 
 /// A validated sync definition.
@@ -142,6 +144,19 @@ pub struct SyncSpec {
     pub model: ModelSpec,
     pub destination: DestinationSpec,
     pub sync: SyncSettings,
+    /// `[[alerts]]`: who hears when the sync fails or recovers.
+    pub alerts: Vec<crate::alerts::ChannelSpec>,
+    pub alert_when: AlertWhen,
+}
+
+/// `[alert_when]`: optional warnings about runs that succeeded.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlertWhen {
+    /// Warn when a run takes longer than this.
+    pub run_longer_than: Option<std::time::Duration>,
+    /// Warn when a run removes more than this share (0..1) of the rows
+    /// delivered before: a likely broken model.
+    pub removed_share_over: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -151,6 +166,16 @@ struct RawFile {
     model: RawModel,
     destination: RawDestination,
     sync: RawSync,
+    #[serde(default)]
+    alerts: Vec<crate::alerts::ChannelSpec>,
+    alert_when: Option<RawAlertWhen>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlertWhen {
+    run_longer_than: Option<String>,
+    removed_more_than_percent: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -202,6 +227,8 @@ struct RawSync {
     skip_empty_files: bool,
     csv: Option<RawCsv>,
     columns: Option<Vec<RawColumn>>,
+    schedule: Option<String>,
+    schedule_start: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -510,6 +537,36 @@ impl SyncSpec {
             }
         };
 
+        let schedule = Schedule::parse(
+            s.schedule.as_deref().unwrap_or("manual"),
+            s.schedule_start.as_deref(),
+        )
+        .map_err(|e| bad("[sync] schedule", e))?;
+
+        let mut alert_when = AlertWhen::default();
+        if let Some(w) = raw.alert_when {
+            if let Some(t) = w.run_longer_than {
+                let d = crate::schedule::parse_period(t.trim()).ok_or_else(|| {
+                    bad(
+                        "[alert_when] run_longer_than",
+                        format!("{t:?}: write a number and a unit, e.g. \"30m\" or \"2h\" (units s, m, h, d)"),
+                    )
+                })?;
+                alert_when.run_longer_than = d.to_std().ok();
+            }
+            if let Some(p) = w.removed_more_than_percent {
+                if !(0.0..=100.0).contains(&p) || p.is_nan() {
+                    return Err(bad(
+                        "[alert_when] removed_more_than_percent",
+                        format!("{p} is not a percentage; write a number from 0 to 100"),
+                    ));
+                }
+                alert_when.removed_share_over = Some(p / 100.0);
+            }
+        }
+        // Alert channels are checked by `dropsync check`, not here: an
+        // alert secret missing from the environment must not stop the sync.
+
         Ok(SyncSpec {
             file: file.to_path_buf(),
             source,
@@ -524,7 +581,10 @@ impl SyncSpec {
                 skip_empty_files: s.skip_empty_files,
                 csv,
                 columns,
+                schedule,
             },
+            alerts: raw.alerts,
+            alert_when,
         })
     }
 }

@@ -81,6 +81,56 @@ pub struct RunReport {
     pub files: Vec<FileReport>,
     pub error: Option<String>,
     pub error_code: Option<String>,
+    /// Alert messages sent because of this run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<AlertDelivery>,
+}
+
+/// One alert message sent (or not) on one channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertDelivery {
+    /// failure | recovery | warning | test
+    pub kind: String,
+    /// e.g. `slack`, `sms +15550002222`, `email ops@example.com`
+    pub channel: String,
+    pub ok: bool,
+    pub attempts: u32,
+    pub error: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// Records alert deliveries (run_id `None` for test alerts).
+pub fn record_alerts(store: &SyncStore, run_id: Option<i64>, sent: &[AlertDelivery]) -> Result<()> {
+    for a in sent {
+        store
+            .conn
+            .execute(
+                "INSERT INTO alerts (run_id, at, kind, channel, ok, attempts, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![run_id, timestamp(a.at), a.kind, a.channel, a.ok, a.attempts, a.error],
+            )
+            .map_err(|e| store.err(e))?;
+    }
+    Ok(())
+}
+
+fn alerts_of(conn: &Connection, run_id: i64) -> rusqlite::Result<Vec<AlertDelivery>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind, channel, ok, attempts, error, at FROM alerts WHERE run_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([run_id], |r| {
+        let at: String = r.get(5)?;
+        Ok(AlertDelivery {
+            kind: r.get(0)?,
+            channel: r.get(1)?,
+            ok: r.get(2)?,
+            attempts: r.get(3)?,
+            error: r.get(4)?,
+            at: DateTime::parse_from_rfc3339(&at)
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_default(),
+        })
+    })?;
+    rows.collect()
 }
 
 impl RunReport {
@@ -102,6 +152,7 @@ impl RunReport {
             files: Vec::new(),
             error: Some(e.to_string()),
             error_code: Some(e.code().to_string()),
+            alerts: Vec::new(),
         }
     }
 
@@ -225,11 +276,17 @@ pub fn list(store: &SyncStore, sync_id: &str, limit: usize) -> Result<Vec<RunRep
                 files: serde_json::from_str(&files).unwrap_or_default(),
                 error: r.get(10)?,
                 error_code: r.get(11)?,
+                alerts: Vec::new(),
             })
         })
         .map_err(|e| store.err(e))?;
-    rows.collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(|e| store.err(e))
+    let mut runs = rows
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(|e| store.err(e))?;
+    for run in &mut runs {
+        run.alerts = alerts_of(&store.conn, run.run_id).map_err(|e| store.err(e))?;
+    }
+    Ok(runs)
 }
 
 /// Forgets the snapshot: the next run behaves like a first run. History stays.

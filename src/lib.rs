@@ -3,8 +3,11 @@
 //!
 //! Everything the desktop app and the `dropsync` CLI do goes through here.
 
+pub mod alerting;
+pub mod alerts;
 pub mod check;
 pub mod config;
+pub mod daemon;
 pub mod demo;
 pub mod destination;
 pub mod dropbox;
@@ -14,6 +17,8 @@ pub mod format;
 pub mod history;
 pub mod mapping;
 pub mod run;
+pub mod schedule;
+pub mod scheduler;
 pub mod snapshot;
 pub mod source;
 pub mod spill;

@@ -28,6 +28,16 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum AlertCommand {
+    /// Send a test alert on every [[alerts]] channel of the sync file
+    Test {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run a sync once: query, compare with the snapshot, write and deliver its files
     Run {
@@ -80,6 +90,28 @@ enum Command {
         #[arg(long, global = true)]
         account: Option<String>,
     },
+    /// Run every sync file (*.toml) in a folder on its schedule until stopped
+    /// (SIGTERM or Ctrl-C); files added, edited or removed are picked up live
+    Daemon {
+        dir: PathBuf,
+        /// Syncs that may run at the same time
+        #[arg(long, default_value_t = 4)]
+        max_concurrent: usize,
+        /// Seconds between looks at the folder and the clock
+        #[arg(long, default_value_t = 5.0)]
+        poll: f64,
+    },
+    /// List the next scheduled run of every sync file in a folder
+    Next {
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Alerts: send a test message on every channel of a sync
+    Alert {
+        #[command(subcommand)]
+        command: AlertCommand,
+    },
     /// Create a demo workspace (sample shop database, one sync per mode) and run it
     Demo {
         /// Folder for the workspace
@@ -116,14 +148,20 @@ enum DropboxCommand {
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The daemon's log is its record of what it did; commands log errors only.
+    let default_level = if matches!(cli.command, Command::Daemon { .. }) {
+        "info"
+    } else {
+        "error"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("DROPSYNC_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -178,6 +216,15 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Command::Daemon {
+            dir,
+            max_concurrent,
+            poll,
+        } => daemon(&dir, &state, max_concurrent, poll),
+        Command::Next { dir, json } => next(&dir, &state, json),
+        Command::Alert {
+            command: AlertCommand::Test { file, json },
+        } => alert_test(&file, &state, json),
         Command::Preview {
             file,
             rows,
@@ -252,6 +299,17 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 );
                 for f in &report.files {
                     println!("  file         {f}");
+                }
+                println!("  schedule     {}", report.schedule);
+                for t in &report.next_runs {
+                    println!(
+                        "  next run     {} UTC ({} local)",
+                        t.format("%Y-%m-%d %H:%M:%S"),
+                        t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S")
+                    );
+                }
+                for a in &report.alerts {
+                    println!("  alerts       {a}");
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -353,7 +411,9 @@ fn run_with_progress(spec: &SyncSpec, state: &Path, opts: &RunOptions) -> Result
     } else {
         RunControl::default()
     };
-    Ok(dropsync::run(spec, state, opts, &control)?)
+    Ok(dropsync::alerting::run_and_alert(
+        spec, state, opts, &control,
+    )?)
 }
 
 fn run_json(r: &RunReport) -> serde_json::Value {
@@ -369,6 +429,7 @@ fn run_json(r: &RunReport) -> serde_json::Value {
         "files": r.files.iter().map(|f| serde_json::json!({
             "path": f.path, "kind": f.kind, "rows": f.rows, "bytes": f.bytes, "skipped": f.skipped,
         })).collect::<Vec<_>>(),
+        "alerts": r.alerts,
     })
 }
 
@@ -403,6 +464,7 @@ fn print_run(r: &RunReport) {
             eprintln!("  nothing was delivered and the snapshot is unchanged; the next run delivers these changes");
         }
     }
+    print_alerts(&r.alerts, "  ");
 }
 
 fn counts(r: &RunReport) -> String {
@@ -462,7 +524,117 @@ fn print_history(runs: &[RunReport]) {
         if let Some(e) = &r.error {
             println!("       error: {e}");
         }
+        print_alerts(&r.alerts, "       ");
     }
+}
+
+fn print_alerts(alerts: &[dropsync::history::AlertDelivery], indent: &str) {
+    for a in alerts {
+        match &a.error {
+            None => println!("{indent}{} alert sent: {}", a.kind, a.channel),
+            Some(e) => println!(
+                "{indent}{} alert NOT sent: {} ({} attempt(s)): {e}",
+                a.kind, a.channel, a.attempts
+            ),
+        }
+    }
+}
+
+fn daemon(dir: &Path, state: &Path, max_concurrent: usize, poll: f64) -> Result<ExitCode> {
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "{} is not a folder; give the folder that holds the sync files (*.toml)",
+            dir.display()
+        );
+    }
+    if !(0.05..=3600.0).contains(&poll) {
+        anyhow::bail!("--poll {poll}: give a number of seconds from 0.05 to 3600");
+    }
+    let opts = dropsync::daemon::DaemonOptions {
+        max_concurrent: max_concurrent.max(1),
+        poll: std::time::Duration::from_secs_f64(poll),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let shutdown = async {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async {
+                    match term.as_mut() {
+                        Some(t) => { t.recv().await; }
+                        None => std::future::pending::<()>().await,
+                    }
+                } => {}
+            }
+            tracing::info!("stop requested; finishing");
+        };
+        dropsync::daemon::serve_now(dir, state, &opts, shutdown).await;
+    });
+    Ok(ExitCode::SUCCESS)
+}
+
+fn next(dir: &Path, state: &Path, json: bool) -> Result<ExitCode> {
+    let runs = dropsync::daemon::next_runs(dir, state, chrono::Utc::now())
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.display()))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&runs)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if runs.is_empty() {
+        println!("no sync files (*.toml) in {}", dir.display());
+    }
+    let local = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&chrono::Local)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
+    for r in &runs {
+        let name = r
+            .file
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        match (&r.error, &r.sync_id) {
+            (Some(e), _) => println!("{name}: not scheduled: {e}"),
+            (None, Some(id)) => println!(
+                "{name} (sync {id}, {}): next {}{}",
+                r.schedule.as_deref().unwrap_or("manual"),
+                r.next_run.map_or("never (manual)".to_string(), |t| format!(
+                    "{} local",
+                    local(t)
+                )),
+                r.last_run
+                    .map_or(String::new(), |t| format!(", last run {} local", local(t)))
+            ),
+            (None, None) => {}
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn alert_test(file: &Path, state: &Path, json: bool) -> Result<ExitCode> {
+    let spec = load(file)?;
+    if spec.alerts.is_empty() {
+        anyhow::bail!(
+            "{} has no [[alerts]] channels; add one (see README, \"Alerts\")",
+            file.display()
+        );
+    }
+    let sent = dropsync::alerting::send_test(&spec, state)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&sent)?);
+    } else {
+        print_alerts(&sent, "");
+    }
+    Ok(if sent.iter().all(|a| a.ok) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn demo(dir: &Path, state: &Path) -> Result<ExitCode> {

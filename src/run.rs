@@ -63,6 +63,10 @@ impl RunControl {
         self.cancel.store(true, Ordering::SeqCst);
     }
 
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::SeqCst)
+    }
+
     fn report(&self, p: Progress) -> Result<()> {
         if let Some(f) = &self.on_progress {
             f(&p);
@@ -744,6 +748,7 @@ fn execute(
         files: reports,
         error: None,
         error_code: None,
+        alerts: Vec::new(),
     };
     if purpose != Purpose::Run {
         // Preview: everything above is rolled back when `tx` drops.

@@ -7,7 +7,8 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// Schema steps; `PRAGMA user_version` records how many have run. Append only.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -46,7 +47,31 @@ CREATE TABLE runs (
     error       TEXT,
     error_code  TEXT
 );
-"#];
+"#,
+    r#"
+-- Alert messages sent after runs (or as tests, run_id NULL), one per
+-- channel and recipient.
+CREATE TABLE alerts (
+    id       INTEGER PRIMARY KEY,
+    run_id   INTEGER,
+    at       TEXT NOT NULL,
+    kind     TEXT NOT NULL,
+    channel  TEXT NOT NULL,
+    ok       INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    error    TEXT
+);
+CREATE INDEX alerts_by_run ON alerts (run_id);
+"#,
+];
+
+/// Whether a sync has state (has ever been opened) in `state_dir`.
+pub fn exists(state_dir: &Path, sync_id: &str) -> bool {
+    state_dir
+        .join("syncs")
+        .join(format!("{sync_id}.sqlite"))
+        .is_file()
+}
 
 pub struct SyncStore {
     pub(crate) conn: Connection,
