@@ -4,6 +4,13 @@
 set -euo pipefail
 
 packages=(build-essential pkg-config ca-certificates curl)
+# The desktop app (src-tauri, Tauri v2: WebKitGTK, GTK, tray) and its UI build (Node.js).
+packages+=(libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev
+  librsvg2-dev libsoup-3.0-dev libgtk-3-dev)
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+# tests/credentials.rs: a private D-Bus session (dbus-run-session) with an
+# unlocked gnome-keyring as the Secret Service, read back with secret-tool.
+packages+=(dbus gnome-keyring libsecret-tools)
 
 missing=()
 for p in "${packages[@]}"; do

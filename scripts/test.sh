@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 [[ -f "$HOME/.cargo/env" ]] && source "$HOME/.cargo/env"
 
+# The app's crate embeds ui/dist at compile time (tauri::generate_context!),
+# so the UI is built before any cargo step; its own unit tests run here too.
+echo "== ui: npm ci, build, test"
+(cd ui && npm ci --no-audit --no-fund && npm run build && npm test)
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
