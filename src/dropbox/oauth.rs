@@ -99,6 +99,9 @@ pub fn authorize(
                 "Port {} on 127.0.0.1 is in use, so Dropsync cannot receive the redirect.\nOpen this address, allow access, and paste the code Dropbox shows:\n{auth_url}",
                 opts.port
             ));
+            if opts.open_browser && webbrowser::open(auth_url.as_str()).is_err() {
+                say("Could not open a browser; open the address above yourself.");
+            }
             read_code()
                 .map(|c| c.trim().to_string())
                 .filter(|c| !c.is_empty())
@@ -114,7 +117,11 @@ pub fn authorize(
         .exchange_code(AuthorizationCode::new(code))
         .set_pkce_verifier(verifier)
         .request(&http)
-        .map_err(|e| DropboxError::Auth(format!("the authorization code was refused: {e}")))?;
+        .map_err(|e| {
+            DropboxError::Destination(format!(
+                "Dropbox refused the authorization code ({e}); codes work once and expire within minutes: run `dropsync auth dropbox` again and use the new code"
+            ))
+        })?;
     let refresh_token = token.refresh_token().ok_or_else(|| {
         DropboxError::Auth(
             "Dropbox returned no refresh token (offline access was not granted)".into(),

@@ -70,9 +70,11 @@ fn write_private(path: &Path, secret: &str) -> Result<(), DropboxError> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let tmp = path.with_extension("tmp");
+    // A temporary file left by an interrupted save keeps whatever mode it
+    // had; only a file created here is certain to be 0600.
+    let _ = std::fs::remove_file(&tmp);
     let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .write(true)
         .mode(0o600)
         .open(&tmp)

@@ -1073,9 +1073,11 @@ fn finish_one(
         return Err(lookup(json!({ ".tag": "not_found" })));
     };
     if !session.closed {
-        return Err(lookup(json!({
-            ".tag": if session.concurrent { "concurrent_session_not_closed" } else { "not_closed" }
-        })));
+        return Err(if session.concurrent {
+            json!({ ".tag": "concurrent_session_not_closed" })
+        } else {
+            lookup(json!({ ".tag": "not_closed" }))
+        });
     }
     let assembled = if session.concurrent {
         match session.assembled_hash() {
@@ -1099,6 +1101,12 @@ fn finish_one(
     let mode = write_mode(commit.get("mode"))
         .map_err(|_| json!({ ".tag": "path", "path": { ".tag": "malformed_path" } }))?;
     let (file, len) = (session.file.clone(), session.len);
+    if session.concurrent {
+        // Bytes of refused parts may lie past the end.
+        if let Ok(f) = std::fs::OpenOptions::new().write(true).open(&file) {
+            let _ = f.set_len(len);
+        }
+    }
     let hash = match (
         assembled,
         st.sessions.get_mut(&id).and_then(|s| s.hasher.take()),
@@ -1171,6 +1179,9 @@ async fn receive(
         let chunk = chunk.map_err(|e| e.to_string())?;
         n += chunk.len() as u64;
         if n > max {
+            // Read the rest, so the client gets the answer rather than a
+            // connection reset while it is still sending.
+            while let Some(Ok(_)) = stream.next().await {}
             return Ok(None);
         }
         if let Some(h) = hasher.as_mut() {
@@ -1287,6 +1298,12 @@ async fn content_route_inner(
                 .and_then(tag_of)
                 .is_some_and(|t| t == "concurrent");
             let id = format!("emu-session-{}", random_token(24));
+            if concurrent && bool_field(&arg, "close") {
+                return route_error(json!({ ".tag": "concurrent_session_close_not_allowed" }));
+            }
+            if concurrent && !is_empty_body(headers) {
+                return route_error(json!({ ".tag": "concurrent_session_data_not_allowed" }));
+            }
             let file = temp_dir.join(&id);
             let mut hasher = (!concurrent).then(ContentHasher::default);
             let Some(body) = body_slot.take() else {
@@ -1302,10 +1319,7 @@ async fn content_route_inner(
             };
             if concurrent && n > 0 {
                 let _ = std::fs::remove_file(&file);
-                return bad_request(
-                    route,
-                    "a concurrent upload session cannot take data in start",
-                );
+                return route_error(json!({ ".tag": "concurrent_session_data_not_allowed" }));
             }
             let mut st = s.lock().unwrap_or_else(|e| e.into_inner());
             st.sessions.insert(
@@ -1344,14 +1358,12 @@ async fn content_route_inner(
                     return lookup(json!({ ".tag": "closed" }));
                 }
                 if session.concurrent && route.ends_with("finish") {
-                    // No data in a concurrent finish: it closes the session
-                    // at `offset` (if no append did) and commits.
+                    // No data in a concurrent finish; the last append closed
+                    // the session (else finish_one says it is not closed).
                     if !is_empty_body(headers) {
-                        return lookup(json!({ ".tag": "concurrent_session_data_not_allowed" }));
-                    }
-                    if !session.closed {
-                        session.len = offset;
-                        session.closed = true;
+                        return route_error(
+                            json!({ ".tag": "concurrent_session_data_not_allowed" }),
+                        );
                     }
                     let entry = json!({
                         "cursor": { "session_id": id, "offset": offset },
@@ -1410,7 +1422,7 @@ async fn content_route_inner(
             };
             if concurrent {
                 if !close && n % CHUNK_MULTIPLE != 0 {
-                    return lookup(json!({ ".tag": "concurrent_session_data_not_allowed" }));
+                    return lookup(json!({ ".tag": "concurrent_session_invalid_data_size" }));
                 }
                 let end = offset + n;
                 if session.overlaps(offset, n) || (session.closed && end > session.len) {
