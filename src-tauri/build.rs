@@ -1,0 +1,23 @@
+//! Generates the Tauri context from the repository root's `tauri.conf.json`,
+//! and one `allow-<command>` permission per app command so that the
+//! capabilities in `capabilities/` grant exactly the commands the UI uses.
+
+const COMMANDS: &[&str] = &[
+    "list_syncs",
+    "check_sync",
+    "preview_sync",
+    "run_sync",
+    "cancel_run",
+    "sync_history",
+    "workspace_info",
+];
+
+fn main() {
+    let attrs = tauri_build::Attributes::new()
+        .config_path("../tauri.conf.json")
+        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
+    if let Err(e) = tauri_build::try_build(attrs) {
+        eprintln!("tauri-build failed: {e:#}");
+        std::process::exit(1);
+    }
+}

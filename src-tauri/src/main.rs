@@ -1,0 +1,178 @@
+//! Dropsync's desktop shell: thin commands over the `dropsync` core, a tray
+//! icon, and the core's scheduler running the workspace's syncs while the
+//! app is open (window shown or hidden to the tray).
+
+// No console window on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod api;
+mod commands;
+mod scheduling;
+mod tray;
+mod workspace;
+
+use api::ApiError;
+use dropsync::run::RunControl;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use tauri::{Manager, RunEvent, WindowEvent};
+use workspace::Paths;
+
+/// What every command shares. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub paths: Paths,
+    pub demo_created: bool,
+    pub startup_error: Option<ApiError>,
+    /// Runs started from the app (not the scheduler), by sync file name.
+    runs: Arc<Mutex<BTreeMap<String, Arc<RunControl>>>>,
+}
+
+impl AppState {
+    fn runs(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<RunControl>>> {
+        self.runs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers a run; false when that file already runs from the app.
+    pub fn start_run(&self, file: &str, control: Arc<RunControl>) -> bool {
+        let mut runs = self.runs();
+        if runs.contains_key(file) {
+            return false;
+        }
+        runs.insert(file.to_string(), control);
+        true
+    }
+
+    pub fn end_run(&self, file: &str) {
+        self.runs().remove(file);
+    }
+
+    pub fn cancel_run(&self, file: &str) -> bool {
+        match self.runs().get(file) {
+            Some(c) => {
+                c.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn cancel_all(&self) {
+        for c in self.runs().values() {
+            c.cancel();
+        }
+    }
+
+    pub fn running_files(&self) -> Vec<String> {
+        self.runs().keys().cloned().collect()
+    }
+}
+
+/// Shows and focuses the main window (tray "Open", a second launch).
+pub fn show_main(app: &tauri::AppHandle) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.unminimize();
+        let _ = w.show();
+        let _ = w.set_focus();
+    }
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DROPSYNC_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            show_main(app)
+        }))
+        .plugin(tauri_plugin_store::Builder::default().build())
+        .setup(|app| {
+            let state = prepare(app.handle());
+            tray::create(app.handle())?;
+            scheduling::start(app.handle(), &state);
+            app.manage(state);
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            // Closing the window keeps Dropsync (and its schedules) in the tray.
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                if window.label() == "main" {
+                    api.prevent_close();
+                    let _ = window.hide();
+                }
+            }
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::workspace_info,
+            commands::list_syncs,
+            commands::check_sync,
+            commands::preview_sync,
+            commands::run_sync,
+            commands::cancel_run,
+            commands::sync_history,
+        ])
+        .build(tauri::generate_context!("../tauri.conf.json"));
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("dropsync-desktop: cannot start: {e}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| match event {
+        // Windows closing alone never ends the app; only Quit does.
+        RunEvent::ExitRequested {
+            code: None, api, ..
+        } => api.prevent_exit(),
+        RunEvent::Exit => {
+            if let Some(state) = handle.try_state::<AppState>() {
+                state.cancel_all();
+            }
+        }
+        _ => {}
+    });
+}
+
+/// Resolves the folders and creates the demo workspace on first start.
+/// Fails soft: a problem is shown by the UI, not a panic.
+fn prepare(app: &tauri::AppHandle) -> AppState {
+    let path = app.path();
+    let fallback = std::env::temp_dir().join("dropsync");
+    let paths = Paths::resolve(
+        path.app_data_dir()
+            .unwrap_or_else(|_| fallback.clone())
+            .join("workspace"),
+        // The CLI's default state folder, so that both share snapshots.
+        path.data_dir()
+            .map(|d| d.join("dropsync"))
+            .unwrap_or(fallback),
+    );
+    let (demo_created, startup_error) = match workspace::ensure_workspace(&paths.workspace) {
+        Ok(created) => {
+            if created {
+                tracing::info!(dir = %paths.workspace.display(), "demo workspace created");
+            }
+            (created, None)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot prepare the workspace");
+            (false, Some(ApiError::from(e)))
+        }
+    };
+    tracing::info!(
+        workspace = %paths.workspace.display(),
+        state = %paths.state_dir.display(),
+        "dropsync-desktop started"
+    );
+    AppState {
+        paths,
+        demo_created,
+        startup_error,
+        runs: Arc::default(),
+    }
+}

@@ -1,0 +1,448 @@
+// Dropsync's UI: the Syncs list and a sync's Check / Preview / Run / History.
+// All engine facts (columns, files, counts, errors) come from the core.
+
+import { load, type Store } from "@tauri-apps/plugin-store";
+import { api, onRunProgress, onSyncsChanged } from "./api";
+import { clear, h } from "./dom";
+import {
+  countsSummary,
+  errorTitle,
+  formatBytes,
+  formatCount,
+  formatDuration,
+  formatLocalTime,
+  MODE_HELP,
+  progressFraction,
+  progressLabel,
+  relativeTime,
+  STATUS_LABEL,
+  toApiError,
+  zoneLabel,
+} from "./format";
+import type { ApiError, RunProgress, RunReport, SyncSummary, WorkspaceInfo } from "./types";
+
+type Tab = "check" | "preview" | "run" | "history";
+const TABS: { id: Tab; label: string }[] = [
+  { id: "check", label: "Check" },
+  { id: "preview", label: "Preview" },
+  { id: "run", label: "Run now" },
+  { id: "history", label: "History" },
+];
+
+const root = document.getElementById("app")!;
+let info: WorkspaceInfo | null = null;
+let prefs: Store | null = null;
+let view: { name: "list" } | { name: "sync"; file: string; tab: Tab } = { name: "list" };
+/** Live progress of runs started from the app, by file. */
+const progress = new Map<string, RunProgress>();
+/** Re-renders the open run panel on progress, if one is shown. */
+let onProgress: (() => void) | null = null;
+
+// ---------- shared pieces ----------
+
+function errorBox(e: ApiError): HTMLElement {
+  return h(
+    "div",
+    { class: "error", role: "alert" },
+    h("strong", {}, errorTitle(e.code)),
+    h("p", {}, e.message),
+    h("small", { class: "muted" }, `code: ${e.code}`),
+  );
+}
+
+function loading(what: string): HTMLElement {
+  return h("p", { class: "loading", role: "status" }, h("span", { class: "spinner", "aria-hidden": "true" }), what);
+}
+
+function statusBadge(s: SyncSummary["lastStatus"], running = false): HTMLElement {
+  if (running) return h("span", { class: "badge running" }, "Running");
+  if (!s) return h("span", { class: "badge none" }, "Never run");
+  return h("span", { class: `badge ${s}` }, STATUS_LABEL[s]);
+}
+
+function table(headers: string[], rows: (Node | string)[][], caption?: string): HTMLElement {
+  return h(
+    "div",
+    { class: "table-wrap", tabindex: 0 },
+    h(
+      "table",
+      {},
+      caption ? h("caption", {}, caption) : null,
+      h("thead", {}, h("tr", {}, headers.map((x) => h("th", { scope: "col" }, x)))),
+      h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c) => h("td", {}, c))))),
+    ),
+  );
+}
+
+/** Runs `load` and shows loading, then its result or its error, in `el`. */
+async function fill<T>(el: HTMLElement, what: string, load: () => Promise<T>, show: (v: T) => Node) {
+  clear(el, loading(what));
+  try {
+    const v = await load();
+    clear(el, show(v));
+  } catch (e) {
+    clear(el, errorBox(toApiError(e)));
+  }
+}
+
+// ---------- Syncs list ----------
+
+async function trayNotice(): Promise<HTMLElement | null> {
+  if (!prefs) return null;
+  const seen = await prefs.get<boolean>("trayNoticeDismissed").catch(() => false);
+  if (seen) return null;
+  const box = h(
+    "div",
+    { class: "notice", role: "note" },
+    h("p", {}, "Closing this window keeps Dropsync running in the tray, so scheduled syncs keep running. Quit from the tray menu."),
+  );
+  box.append(
+    h(
+      "button",
+      {
+        type: "button",
+        onclick: async () => {
+          box.remove();
+          await prefs?.set("trayNoticeDismissed", true);
+          await prefs?.save();
+        },
+      },
+      "Got it",
+    ),
+  );
+  return box;
+}
+
+function syncRow(s: SyncSummary): HTMLElement {
+  const open = () => navigate({ name: "sync", file: s.file, tab: "check" });
+  if (s.error) {
+    return h(
+      "tr",
+      { class: "broken" },
+      h("td", {}, h("button", { type: "button", class: "link", onclick: open }, s.file)),
+      h("td", { colspan: 5 }, h("span", { class: "badge failed" }, "Does not load"), " ", s.error),
+    );
+  }
+  return h(
+    "tr",
+    {},
+    h(
+      "td",
+      {},
+      h("button", { type: "button", class: "link", onclick: open, "aria-label": `Open sync ${s.syncId}` }, s.syncId ?? s.file),
+      h("div", { class: "muted small" }, s.file, s.model ? ` · model ${s.model}` : ""),
+    ),
+    h("td", { title: s.mode ? MODE_HELP[s.mode] : "" }, s.mode ?? "–", s.format ? h("span", { class: "muted" }, ` · ${s.format}`) : null),
+    h("td", {}, s.destination ?? "–"),
+    h("td", {}, s.schedule ?? "–"),
+    h(
+      "td",
+      {},
+      s.nextRun ? [formatLocalTime(s.nextRun), h("div", { class: "muted small" }, relativeTime(s.nextRun))] : h("span", { class: "muted" }, "manual"),
+    ),
+    h(
+      "td",
+      {},
+      statusBadge(s.lastStatus, s.running),
+      s.lastRun ? h("div", { class: "muted small" }, formatLocalTime(s.lastRun)) : null,
+    ),
+  );
+}
+
+async function renderList() {
+  const body = h("div", {});
+  const notice = await trayNotice();
+  const page = h(
+    "main",
+    { id: "main" },
+    h(
+      "header",
+      { class: "page-head" },
+      h("h1", {}, "Syncs"),
+      h("button", { type: "button", onclick: () => render() }, "Refresh"),
+    ),
+    info ? h("p", { class: "muted small" }, "Workspace: ", h("code", {}, info.workspace), ` · times in ${zoneLabel()}`) : null,
+    info?.startupError ? errorBox(info.startupError) : null,
+    info?.demoCreated
+      ? h("p", { class: "notice" }, "This is a demo workspace: a sample shop database and syncs to a local folder. Try Preview and Run now on any of them.")
+      : null,
+    notice,
+    body,
+  );
+  clear(root, page);
+  await fill(body, "Loading syncs…", api.listSyncs, (syncs) => {
+    if (syncs.length === 0) {
+      return h(
+        "div",
+        { class: "empty" },
+        h("h2", {}, "No syncs yet"),
+        h("p", {}, "A sync is a TOML file in the workspace folder. Put one there (the same file `dropsync run` takes) and it appears here."),
+      );
+    }
+    return syncTable(syncs);
+  });
+}
+
+function syncTable(syncs: SyncSummary[]): HTMLElement {
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      { class: "syncs" },
+      h("caption", { class: "sr-only" }, "Syncs in the workspace"),
+      h(
+        "thead",
+        {},
+        h("tr", {}, ["Sync", "Mode", "Destination", "Schedule", "Next run", "Last run"].map((x) => h("th", { scope: "col" }, x))),
+      ),
+      h("tbody", {}, syncs.map(syncRow)),
+    ),
+  );
+}
+
+// ---------- one sync ----------
+
+function renderSync(file: string, tab: Tab) {
+  const panel = h("section", { id: "panel", role: "tabpanel", "aria-labelledby": `tab-${tab}`, tabindex: 0 });
+  const tabs = h(
+    "div",
+    { role: "tablist", "aria-label": "Sync views", class: "tabs" },
+    TABS.map((t) =>
+      h(
+        "button",
+        {
+          type: "button",
+          role: "tab",
+          id: `tab-${t.id}`,
+          "aria-selected": String(t.id === tab),
+          "aria-controls": "panel",
+          tabindex: t.id === tab ? 0 : -1,
+          onclick: () => navigate({ name: "sync", file, tab: t.id }),
+          onkeydown: (e: Event) => {
+            const k = (e as KeyboardEvent).key;
+            const i = TABS.findIndex((x) => x.id === tab);
+            const next = k === "ArrowRight" ? (i + 1) % TABS.length : k === "ArrowLeft" ? (i + TABS.length - 1) % TABS.length : -1;
+            if (next >= 0) {
+              navigate({ name: "sync", file, tab: TABS[next].id });
+              document.getElementById(`tab-${TABS[next].id}`)?.focus();
+            }
+          },
+        },
+        t.label,
+      ),
+    ),
+  );
+  clear(
+    root,
+    h(
+      "main",
+      { id: "main" },
+      h("nav", {}, h("button", { type: "button", class: "link", onclick: () => navigate({ name: "list" }) }, "← All syncs")),
+      h("header", { class: "page-head" }, h("h1", {}, file)),
+      tabs,
+      panel,
+    ),
+  );
+  onProgress = null;
+  switch (tab) {
+    case "check":
+      return showCheck(panel, file);
+    case "preview":
+      return showPreview(panel, file);
+    case "run":
+      return showRun(panel, file);
+    case "history":
+      return showHistory(panel, file);
+  }
+}
+
+function dl(items: [string, Node | string][]): HTMLElement {
+  return h("dl", { class: "facts" }, items.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+}
+
+function showCheck(panel: HTMLElement, file: string) {
+  void fill(panel, "Checking the sync (reads the model, writes nothing)…", () => api.checkSync(file), (c) =>
+    h(
+      "div",
+      {},
+      h("p", { class: "ok" }, "✓ The sync is valid: keys are present and unique, the mapping and the filename resolve."),
+      dl([
+        ["Source", c.source],
+        ["Destination", c.destination],
+        ["Rows now", formatCount(c.rows)],
+        ["Primary key", c.primary_key.join(", ")],
+        ["Files a run writes", h("ul", {}, c.files.map((f) => h("li", {}, h("code", {}, f))))],
+        ["Schedule", c.schedule],
+        ["Next runs", c.next_runs.length ? c.next_runs.map(formatLocalTime).join(" · ") : "manual"],
+        ["Alerts", c.alerts.length ? c.alerts.join(", ") : "none"],
+      ]),
+      h("h2", {}, "Columns in the files"),
+      h("p", {}, c.output_columns.flatMap((name, i) => [i ? ", " : "", h("code", {}, name)])),
+      h("h2", {}, "Columns the model returns"),
+      table(
+        ["Column", "Declared type", "Seen in the data"],
+        c.columns.map((col) => [col.name, col.declared_type ?? "–", col.observed_type]),
+      ),
+    ),
+  );
+}
+
+function showPreview(panel: HTMLElement, file: string) {
+  void fill(panel, "Computing the files a run would write now…", () => api.previewSync(file, 20), (r) => {
+    if (r.files.length === 0) return h("p", { class: "empty" }, "A run now would write no files.");
+    return h(
+      "div",
+      {},
+      h("p", {}, `A run now would write ${r.files.length} file(s) — ${countsSummary(r)}. Nothing is delivered by a preview.`),
+      r.files.map((f) =>
+        h(
+          "article",
+          { class: "file" },
+          h(
+            "h2",
+            {},
+            h("code", {}, f.path),
+            " ",
+            h("span", { class: "muted small" }, `${f.kind} · ${formatCount(f.rows)} rows${f.skipped ? " · skipped (empty)" : ""}`),
+          ),
+          f.preview
+            ? [
+                f.preview.rows.length
+                  ? table(f.preview.columns, f.preview.rows, `First ${f.preview.rows.length} of ${formatCount(f.rows)} rows`)
+                  : h("p", { class: "muted" }, "No rows."),
+                h("details", {}, h("summary", {}, "Raw file text"), h("pre", { tabindex: 0 }, f.preview.text)),
+              ]
+            : null,
+        ),
+      ),
+    );
+  });
+}
+
+function runResult(r: RunReport): HTMLElement {
+  return h(
+    "div",
+    { class: r.status === "success" ? "ok" : "" },
+    h("p", {}, statusBadge(r.status), ` Run #${r.run_id}: ${countsSummary(r)} in ${formatDuration(r.started_at, r.finished_at)}.`),
+    r.error ? errorBox({ code: (r.error_code as ApiError["code"]) ?? "internal", message: r.error }) : null,
+    r.files.length ? table(["File", "Kind", "Rows", "Size"], r.files.map((f) => [f.path, f.kind, formatCount(f.rows), f.skipped ? "skipped" : formatBytes(f.bytes)])) : null,
+  );
+}
+
+function showRun(panel: HTMLElement, file: string) {
+  const bar = h("progress", { max: 1, value: 0, "aria-label": "Run progress" });
+  const label = h("p", { class: "muted", role: "status" });
+  const out = h("div", {});
+  let expected: number | null = null;
+  const runBtn = h("button", { type: "button", class: "primary" }, "Run now");
+  const cancelBtn = h("button", { type: "button", disabled: true }, "Cancel");
+  const update = () => {
+    const p = progress.get(file);
+    if (!p) return;
+    bar.value = progressFraction(p, expected);
+    label.textContent = progressLabel(p);
+  };
+  onProgress = update;
+  runBtn.addEventListener("click", async () => {
+    runBtn.disabled = true;
+    cancelBtn.disabled = false;
+    clear(out);
+    bar.value = 0;
+    label.textContent = "Starting…";
+    // The last run's row count makes the reading stage move.
+    expected = await api.syncHistory(file, 1).then((h) => h[0]?.rows.queried ?? null, () => null);
+    try {
+      const r = await api.runSync(file);
+      bar.value = r.status === "success" ? 1 : bar.value;
+      label.textContent = r.status === "success" ? "Done." : "The run did not complete; nothing was delivered.";
+      clear(out, runResult(r));
+    } catch (e) {
+      label.textContent = "";
+      clear(out, errorBox(toApiError(e)));
+    } finally {
+      progress.delete(file);
+      runBtn.disabled = false;
+      cancelBtn.disabled = true;
+    }
+  });
+  cancelBtn.addEventListener("click", async () => {
+    cancelBtn.disabled = true;
+    label.textContent = "Cancelling…";
+    await api.cancelRun(file).catch(() => false);
+  });
+  clear(
+    panel,
+    h(
+      "div",
+      {},
+      h("p", {}, "Runs the sync once now: queries the model, writes the files, delivers them, and advances the snapshot only if every file arrived."),
+      h("div", { class: "actions" }, runBtn, cancelBtn),
+      bar,
+      label,
+      out,
+    ),
+  );
+}
+
+function showHistory(panel: HTMLElement, file: string) {
+  void fill(panel, "Loading history…", () => api.syncHistory(file, 100), (runs) => {
+    if (runs.length === 0) return h("div", { class: "empty" }, h("h2", {}, "No runs yet"), h("p", {}, "Use Run now, or wait for the schedule."));
+    return h(
+      "div",
+      {},
+      h("p", { class: "muted small" }, `Times in ${zoneLabel()}; stored in UTC.`),
+      table(
+        ["Run", "Status", "Started", "Duration", "Added", "Changed", "Removed", "Files", "Error"],
+        runs.map((r) => [
+          `#${r.run_id}`,
+          statusBadge(r.status),
+          formatLocalTime(r.started_at),
+          formatDuration(r.started_at, r.finished_at),
+          formatCount(r.rows.added),
+          formatCount(r.rows.changed),
+          formatCount(r.rows.removed),
+          h("ul", { class: "plain" }, r.files.map((f) => h("li", {}, h("code", {}, f.path), ` ${formatCount(f.rows)} rows, ${f.skipped ? "skipped" : formatBytes(f.bytes)}`))),
+          r.error ? h("details", {}, h("summary", {}, errorTitle(r.error_code)), h("p", {}, r.error)) : "",
+        ]),
+      ),
+    );
+  });
+}
+
+// ---------- routing ----------
+
+function navigate(v: typeof view) {
+  view = v;
+  void render();
+}
+
+async function render() {
+  if (view.name === "list") {
+    onProgress = null;
+    await renderList();
+  } else {
+    renderSync(view.file, view.tab);
+  }
+}
+
+async function start() {
+  clear(root, loading("Starting Dropsync…"));
+  try {
+    info = await api.workspaceInfo();
+  } catch (e) {
+    clear(root, errorBox(toApiError(e)));
+    return;
+  }
+  prefs = await load("prefs.json", { autoSave: false, defaults: {} }).catch(() => null);
+  await onRunProgress((p) => {
+    progress.set(p.file, p);
+    onProgress?.();
+  });
+  await onSyncsChanged(() => {
+    if (view.name === "list") void renderList();
+  });
+  await render();
+}
+
+void start();
