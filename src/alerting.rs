@@ -28,8 +28,11 @@ pub fn run_and_alert(
     opts: &RunOptions,
     control: &RunControl,
 ) -> Result<RunReport> {
+    // Timed here: with `--at` the report's start is the stamped instant,
+    // not when the run began.
+    let began = std::time::Instant::now();
     let mut report = crate::run::run(spec, state_dir, opts, control)?;
-    match after_run(spec, state_dir, &report) {
+    match after_run(spec, state_dir, &report, Some(began.elapsed())) {
         Ok(sent) => report.alerts = sent,
         // Alerting trouble is logged; the run's outcome stands.
         Err(e) => tracing::warn!(sync = %spec.sync.id, error = %e, "could not record alerts"),
@@ -37,8 +40,14 @@ pub fn run_and_alert(
     Ok(report)
 }
 
-/// The alerts a finished run calls for, given whether the sync was failing.
-pub fn alerts_for(spec: &SyncSpec, report: &RunReport, was_failing: bool) -> Vec<Alert> {
+/// The alerts a finished run calls for, given whether the sync was failing
+/// and how long the run really took.
+pub fn alerts_for(
+    spec: &SyncSpec,
+    report: &RunReport,
+    was_failing: bool,
+    took: Option<std::time::Duration>,
+) -> Vec<Alert> {
     let alert = |kind, message: String| Alert {
         kind,
         sync_id: spec.sync.id.clone(),
@@ -72,8 +81,7 @@ pub fn alerts_for(spec: &SyncSpec, report: &RunReport, was_failing: bool) -> Vec
             ),
         ));
     }
-    if let (Some(limit), Some(end)) = (spec.alert_when.run_longer_than, report.finished_at) {
-        let took = (end - report.started_at).to_std().unwrap_or_default();
+    if let (Some(limit), Some(took)) = (spec.alert_when.run_longer_than, took) {
         if took > limit {
             out.push(alert(
                 AlertKind::Warning,
@@ -113,10 +121,11 @@ pub fn after_run(
     spec: &SyncSpec,
     state_dir: &Path,
     report: &RunReport,
+    took: Option<std::time::Duration>,
 ) -> Result<Vec<AlertDelivery>> {
     let store = SyncStore::open(state_dir, &spec.sync.id)?;
     let was_failing = store.meta(STATE_KEY)?.as_deref() == Some(FAILING);
-    let wanted = alerts_for(spec, report, was_failing);
+    let wanted = alerts_for(spec, report, was_failing, took);
     let mut sent = Vec::new();
     let mut failure_reached_someone = spec.alerts.is_empty();
     for alert in &wanted {

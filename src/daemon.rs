@@ -25,6 +25,8 @@ pub struct FolderHost {
     dir: PathBuf,
     state_dir: PathBuf,
     known: Mutex<BTreeMap<PathBuf, Known>>,
+    /// The daemon logs each file it (re)loads; one-off listings do not.
+    log_loads: bool,
 }
 
 /// The sync files (`*.toml`) of a folder, sorted.
@@ -38,7 +40,9 @@ pub fn sync_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// When the sync last started, from its history, without creating state.
+/// When the sync last ran, from its history, without creating state: the
+/// real end of its last run (a run stamped with `--at` started "at" another
+/// time), else its start.
 pub fn last_started(state_dir: &Path, sync_id: &str) -> Option<DateTime<Utc>> {
     if !crate::store::exists(state_dir, sync_id) {
         return None;
@@ -47,7 +51,7 @@ pub fn last_started(state_dir: &Path, sync_id: &str) -> Option<DateTime<Utc>> {
     history::list(&store, sync_id, 1)
         .ok()?
         .first()
-        .map(|r| r.started_at)
+        .map(|r| r.finished_at.unwrap_or(r.started_at))
 }
 
 impl FolderHost {
@@ -56,6 +60,7 @@ impl FolderHost {
             dir: dir.to_path_buf(),
             state_dir: state_dir.to_path_buf(),
             known: Mutex::new(BTreeMap::new()),
+            log_loads: true,
         }
     }
 
@@ -99,17 +104,21 @@ impl Host for FolderHost {
             let spec = match SyncSpec::load(&path) {
                 Ok(spec) => {
                     let last = last_started(&self.state_dir, &spec.sync.id);
-                    tracing::info!(
-                        file = %path.display(),
-                        sync = %spec.sync.id,
-                        schedule = %spec.sync.schedule,
-                        "sync file loaded"
-                    );
+                    if self.log_loads {
+                        tracing::info!(
+                            file = %path.display(),
+                            sync = %spec.sync.id,
+                            schedule = %spec.sync.schedule,
+                            "sync file loaded"
+                        );
+                    }
                     plan.set(&key, spec.sync.schedule.clone(), last, now);
                     Some(spec)
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "sync file not scheduled until it is fixed");
+                    if self.log_loads {
+                        tracing::error!(error = %e, "sync file not scheduled until it is fixed");
+                    }
                     plan.remove(&key);
                     None
                 }
@@ -201,7 +210,8 @@ pub fn next_runs(
     state_dir: &Path,
     now: DateTime<Utc>,
 ) -> std::io::Result<Vec<NextRun>> {
-    let host = FolderHost::new(dir, state_dir);
+    let mut host = FolderHost::new(dir, state_dir);
+    host.log_loads = false;
     let mut plan = Plan::default();
     host.reload(&mut plan, now);
     let planned = plan.planned();

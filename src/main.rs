@@ -559,22 +559,21 @@ fn daemon(dir: &Path, state: &Path, max_concurrent: usize, poll: f64) -> Result<
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let shutdown = async {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        use tokio::signal::unix::{signal, SignalKind};
+        // Listening before the first run starts: a signal that came before
+        // the first await would otherwise kill the process mid-run.
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        let shutdown = async move {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = async {
-                    match term.as_mut() {
-                        Some(t) => { t.recv().await; }
-                        None => std::future::pending::<()>().await,
-                    }
-                } => {}
+                _ = term.recv() => {}
+                _ = int.recv() => {}
             }
             tracing::info!("stop requested; finishing");
         };
         dropsync::daemon::serve_now(dir, state, &opts, shutdown).await;
-    });
+        anyhow::Ok(())
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -62,6 +62,9 @@ struct Entry {
     schedule: Schedule,
     next: Option<DateTime<Utc>>,
     running: bool,
+    /// Removed while running: kept until the run ends, so that adding it
+    /// back meanwhile cannot start a second run beside the first.
+    removed: bool,
 }
 
 /// A sync's place in the plan, for `dropsync next` and the app.
@@ -91,6 +94,12 @@ impl Plan {
         now: DateTime<Utc>,
     ) {
         if let Some(e) = self.entries.get_mut(key) {
+            if e.removed {
+                e.removed = false;
+                e.next = schedule.next_after(now);
+                e.schedule = schedule;
+                return;
+            }
             if e.schedule == schedule {
                 return;
             }
@@ -107,16 +116,26 @@ impl Plan {
                 schedule,
                 next,
                 running: false,
+                removed: false,
             },
         );
     }
 
     pub fn remove(&mut self, key: &str) {
-        self.entries.remove(key);
+        match self.entries.get_mut(key) {
+            Some(e) if e.running => e.removed = true,
+            _ => {
+                self.entries.remove(key);
+            }
+        }
     }
 
     pub fn keys(&self) -> Vec<String> {
-        self.entries.keys().cloned().collect()
+        self.live().map(|(k, _)| k.clone()).collect()
+    }
+
+    fn live(&self) -> impl Iterator<Item = (&String, &Entry)> {
+        self.entries.iter().filter(|(_, e)| !e.removed)
     }
 
     /// Syncs whose slot has come and that are not running; they are marked
@@ -124,7 +143,7 @@ impl Plan {
     pub fn take_due(&mut self, now: DateTime<Utc>) -> Vec<String> {
         let mut due = Vec::new();
         for (key, e) in &mut self.entries {
-            if !e.running && e.next.is_some_and(|n| n <= now) {
+            if !e.running && !e.removed && e.next.is_some_and(|n| n <= now) {
                 e.running = true;
                 due.push(key.clone());
             }
@@ -134,6 +153,10 @@ impl Plan {
 
     /// A run ended at `at`: the next slot is the first one after it.
     pub fn finished(&mut self, key: &str, at: DateTime<Utc>) {
+        if self.entries.get(key).is_some_and(|e| e.removed) {
+            self.entries.remove(key);
+            return;
+        }
         if let Some(e) = self.entries.get_mut(key) {
             e.running = false;
             e.next = e.schedule.next_after(at);
@@ -142,16 +165,14 @@ impl Plan {
 
     /// The earliest slot of a sync that is not running.
     pub fn next_wake(&self) -> Option<DateTime<Utc>> {
-        self.entries
-            .values()
-            .filter(|e| !e.running)
-            .filter_map(|e| e.next)
+        self.live()
+            .filter(|(_, e)| !e.running)
+            .filter_map(|(_, e)| e.next)
             .min()
     }
 
     pub fn planned(&self) -> Vec<Planned> {
-        self.entries
-            .iter()
+        self.live()
             .map(|(key, e)| Planned {
                 key: key.clone(),
                 schedule: e.schedule.to_string(),
@@ -221,11 +242,15 @@ impl Scheduler {
                     if let Ok(_permit) = limit.acquire_owned().await {
                         if !control.is_cancelled() {
                             tracing::info!(sync = %key, "scheduled run starting");
-                            host.run(Job {
+                            // Its own task, so that a run that panics still
+                            // ends here and the sync is scheduled again.
+                            let run = tokio::spawn(host.run(Job {
                                 key: key.clone(),
                                 control,
-                            })
-                            .await;
+                            }));
+                            if let Err(e) = run.await {
+                                tracing::error!(sync = %key, error = %e, "scheduled run panicked");
+                            }
                         }
                     }
                     let _ = done_tx.send(key);

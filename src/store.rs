@@ -178,13 +178,18 @@ pub fn write_meta(conn: &Connection, key: &str, value: &str) -> rusqlite::Result
 }
 
 fn migrate(conn: &mut Connection, version: usize) -> rusqlite::Result<()> {
-    for (i, step) in MIGRATIONS.iter().enumerate().skip(version) {
-        let tx = conn.transaction()?;
+    if version >= MIGRATIONS.len() {
+        return Ok(());
+    }
+    // Another process (the daemon, the app, a CLI command) may be opening
+    // the same new state: take the write lock first, then look again.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
         tx.execute_batch(step)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
     }
-    Ok(())
+    tx.commit()
 }
 
 #[cfg(test)]
