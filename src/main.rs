@@ -603,10 +603,13 @@ fn next(dir: &Path, state: &Path, json: bool) -> Result<ExitCode> {
             (None, Some(id)) => println!(
                 "{name} (sync {id}, {}): next {}{}",
                 r.schedule.as_deref().unwrap_or("manual"),
-                r.next_run.map_or("never (manual)".to_string(), |t| format!(
-                    "{} local",
-                    local(t)
-                )),
+                r.next_run.map_or("never (manual)".to_string(), |t| {
+                    if t <= chrono::Utc::now() {
+                        format!("due now (the {} local slot was missed)", local(t))
+                    } else {
+                        format!("{} local", local(t))
+                    }
+                }),
                 r.last_run
                     .map_or(String::new(), |t| format!(", last run {} local", local(t)))
             ),
