@@ -215,6 +215,7 @@ const RUN_KEYS: &[&str] = &[
     "finished_at",
     "rows",
     "files",
+    "alerts",
 ];
 const ROW_KEYS: &[&str] = &["queried", "added", "changed", "removed"];
 const FILE_KEYS: &[&str] = &["path", "kind", "rows", "bytes", "skipped"];
@@ -223,6 +224,8 @@ const FILE_KEYS: &[&str] = &["path", "kind", "rows", "bytes", "skipped"];
 fn assert_run_shape(r: &Json) {
     assert_eq!(keys(r), set(RUN_KEYS), "run keys: {r:#}");
     assert!(r["run_id"].is_i64(), "{r:#}");
+    // No [[alerts]] channels in these syncs: nothing was sent.
+    assert_eq!(r["alerts"], serde_json::json!([]), "{r:#}");
     assert!(r["sync_id"].is_string(), "{r:#}");
     assert!(
         ["success", "failed", "interrupted"].contains(&r["status"].as_str().unwrap()),
