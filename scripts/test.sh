@@ -26,4 +26,12 @@ status=0
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
 # One closing line for the whole suite (cargo ends with its empty doc-test run).
 awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
-exit "$status"
+
+# The desktop app end to end: the real built app in a real window under Xvfb,
+# driven through WebDriver (tauri-driver + WebKitWebDriver).
+echo "== e2e: the desktop app under Xvfb through WebDriver"
+e2e=0
+dbus-run-session -- bash e2e/run.sh || e2e=$?
+[[ $e2e -eq 0 ]] && echo "e2e: passed" || echo "e2e: FAILED"
+[[ $status -ne 0 ]] && exit "$status"
+exit "$e2e"

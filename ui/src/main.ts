@@ -125,7 +125,7 @@ function syncRow(s: SyncSummary): HTMLElement {
   }
   return h(
     "tr",
-    {},
+    { "data-testid": `sync-${s.syncId ?? s.file}` },
     h(
       "td",
       {},
@@ -142,7 +142,7 @@ function syncRow(s: SyncSummary): HTMLElement {
     ),
     h(
       "td",
-      {},
+      { "data-testid": "last-status" },
       statusBadge(s.lastStatus, s.running),
       s.lastRun ? h("div", { class: "muted small" }, formatLocalTime(s.lastRun)) : null,
     ),
@@ -323,7 +323,7 @@ function showPreview(panel: HTMLElement, file: string) {
 function runResult(r: RunReport): HTMLElement {
   return h(
     "div",
-    { class: r.status === "success" ? "ok" : "" },
+    { class: r.status === "success" ? "ok" : "", "data-testid": "run-result" },
     h("p", {}, statusBadge(r.status), ` Run #${r.run_id}: ${countsSummary(r)} in ${formatDuration(r.started_at, r.finished_at)}.`),
     r.error ? errorBox({ code: (r.error_code as ApiError["code"]) ?? "internal", message: r.error }) : null,
     r.files.length ? table(["File", "Kind", "Rows", "Size"], r.files.map((f) => [f.path, f.kind, formatCount(f.rows), f.skipped ? "skipped" : formatBytes(f.bytes)])) : null,

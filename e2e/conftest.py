@@ -1,0 +1,84 @@
+"""Shared fixtures: one WebDriver session (= one app process) per test module,
+screenshots, and waits. Started by e2e/run.sh, which sets the E2E_* variables and
+DROPSYNC_WORKSPACE / DROPSYNC_STATE_DIR for the app."""
+
+import os
+import pathlib
+import time
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.options import ArgOptions
+from selenium.webdriver.remote.client_config import ClientConfig
+from selenium.webdriver.remote.remote_connection import RemoteConnection
+from selenium.webdriver.support.ui import WebDriverWait
+
+SHOTS = pathlib.Path(os.environ.get("E2E_SCREENSHOTS", "target/screenshots"))
+TIMEOUT = float(os.environ.get("E2E_TIMEOUT", "30"))
+
+
+def env(name):
+    v = os.environ.get(name)
+    if not v:
+        pytest.exit(f"{name} is not set: run the tests through e2e/run.sh", returncode=2)
+    return v
+
+
+@pytest.fixture(scope="module")
+def driver():
+    opts = ArgOptions()
+    opts.set_capability("browserName", "wry")
+    opts.set_capability("tauri:options", {"application": env("E2E_APP")})
+    # keep_alive: tauri-driver resets clients that send `Connection: close`.
+    config = ClientConfig(remote_server_addr=env("E2E_DRIVER_URL"), keep_alive=True, timeout=120)
+    d = webdriver.Remote(command_executor=RemoteConnection(client_config=config), options=opts)
+    try:
+        yield d
+    finally:
+        d.quit()  # ends the app too
+
+
+@pytest.fixture(scope="module")
+def workspace():
+    return pathlib.Path(env("DROPSYNC_WORKSPACE"))
+
+
+def wait(d, cond, what, timeout=TIMEOUT):
+    """Waits until cond(d) is truthy (exceptions count as not yet) and returns it."""
+    return WebDriverWait(d, timeout, poll_frequency=0.2, ignored_exceptions=(Exception,)).until(
+        cond, f"timed out after {timeout}s waiting for {what}"
+    )
+
+
+def shoot(d, name):
+    """Screenshot of the window, after a short pause so the frame matches the DOM."""
+    time.sleep(0.5)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"e2e-{name}.png"
+    d.save_screenshot(str(path))
+    return path
+
+
+def table_rows(el):
+    """A table's body as dicts keyed by header text."""
+    headers = [th.text.strip() for th in el.find_elements(By.CSS_SELECTOR, "thead th")]
+    return [
+        dict(zip(headers, (td.text.strip() for td in tr.find_elements(By.CSS_SELECTOR, "td"))))
+        for tr in el.find_elements(By.CSS_SELECTOR, "tbody tr")
+    ]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    rep = yield
+    if rep.when == "call" and rep.failed:
+        d = item.funcargs.get("driver")
+        if d is not None:
+            try:
+                SHOTS.mkdir(parents=True, exist_ok=True)
+                d.save_screenshot(str(SHOTS / f"e2e-FAILED-{item.name}.png"))
+                (SHOTS / f"e2e-FAILED-{item.name}.html").write_text(d.page_source)
+            except Exception:
+                pass
+    return rep
