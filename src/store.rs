@@ -144,17 +144,28 @@ impl SyncStore {
             .write(true)
             .open(&self.lock_path)
             .map_err(|e| Error::io(format!("cannot open {}", self.lock_path.display()), e))?;
-        match file.try_lock() {
-            Ok(()) => Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy {
-                sync_id: self.sync_id.clone(),
-                lock: self.lock_path.clone(),
-            }),
-            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(
-                format!("cannot lock {}", self.lock_path.display()),
-                e,
-            )),
+        // A lock just released can look held for a moment: a process forked
+        // elsewhere in this program holds a copy of the descriptor until its
+        // exec closes it. A real run holds it far longer than this wait.
+        for attempt in 0..20 {
+            match file.try_lock() {
+                Ok(()) => return Ok(file),
+                Err(std::fs::TryLockError::WouldBlock) if attempt < 19 => {
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => break,
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(Error::io(
+                        format!("cannot lock {}", self.lock_path.display()),
+                        e,
+                    ))
+                }
+            }
         }
+        Err(Error::Busy {
+            sync_id: self.sync_id.clone(),
+            lock: self.lock_path.clone(),
+        })
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
