@@ -132,6 +132,41 @@ def test_history_shows_the_run(driver):
     shoot(driver, "history")
 
 
+def test_reset_snapshot_then_run_delivers_everything_again(driver):
+    # Still on History: reset through the in-page confirmation.
+    one(driver, "[data-testid='reset-snapshot']").click()
+    confirm = wait(driver, lambda d: one(d, "#reset-confirm").is_displayed() and one(d, "#reset-confirm"), "the confirmation")
+    assert "next run then delivers every row as added" in confirm.text
+    assert driver.switch_to.active_element.text == "Cancel"  # focus moves into the confirmation
+    one(driver, "[data-testid='reset-confirm-button']").click()
+    message = wait(
+        driver,
+        lambda d: "Snapshot reset" in (t := one(d, "[data-testid='reset-message']").text) and t,
+        "the reset message",
+    )
+    assert "2,500 rows forgotten" in message and "next run delivers every row as added" in message
+    assert not one(driver, "#reset-confirm").is_displayed()
+
+    open_tab(driver, "run")
+    one(driver, "#panel button.primary").click()
+    result = wait(driver, lambda d: one(d, "[data-testid='run-result']"), "the second run's result", timeout=120)
+    assert "Run #2: 2,500 added, 0 changed, 0 removed" in result.text, result.text
+    wait(driver, lambda d: one(d, "#panel button.primary").is_enabled(), "Run now enabled again")
+
+    open_tab(driver, "history")
+    table = wait(driver, lambda d: no_loading(d) and one(d, "#panel table"), "the history table")
+    runs = {r["Run"]: r for r in table_rows(table)}
+    assert sorted(runs) == ["#1", "#2"], runs
+    assert runs["#2"]["Status"] == "Succeeded"
+    assert (runs["#2"]["Added"], runs["#2"]["Changed"], runs["#2"]["Removed"]) == ("2,500", "0", "0")
+    chart = one(driver, "[data-testid='history-chart'] svg")
+    assert chart.get_attribute("role") == "img"
+    assert "run #1: 2,500 added" in chart.get_attribute("aria-label")
+    assert "run #2: 2,500 added" in chart.get_attribute("aria-label")
+    assert len(chart.find_elements(By.CSS_SELECTOR, "rect.bar-added")) == 2
+    shoot(driver, "history-chart")
+
+
 def test_syncs_list_shows_last_status(driver):
     one(driver, "nav button.link").click()
     wait(driver, lambda d: one(d, "h1").text == "Syncs", "the Syncs screen")
@@ -150,17 +185,15 @@ def test_syncs_list_shows_last_status(driver):
 def test_run_wrote_the_files(workspace):
     out = workspace / "out"
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert files == [
-        "diff/run-1/customers_added.csv",
-        "diff/run-1/customers_changed.csv",
-        "diff/run-1/customers_removed.csv",
-    ]
+    # Run 1, then run 2 after the snapshot reset: both deliver every row as added.
+    assert files == [f"diff/run-{n}/customers_{k}.csv" for n in (1, 2) for k in ("added", "changed", "removed")]
     header = ";".join(OUTPUT_COLUMNS)
-    for name, rows in [("added", CUSTOMERS), ("changed", 0), ("removed", 0)]:
-        text = (out / f"diff/run-1/customers_{name}.csv").read_text(encoding="utf-8-sig")
-        lines = text.splitlines()
-        assert len(lines) == rows + 1, (name, len(lines))  # header + one line per row
-        assert lines[0] == header
-    added = (out / "diff/run-1/customers_added.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
-    assert len({line.split(";")[0] for line in added}) == CUSTOMERS  # unique customer ids
-    assert all(line.split(";")[3] == "EMEA" for line in added)
+    for n in (1, 2):
+        for name, rows in [("added", CUSTOMERS), ("changed", 0), ("removed", 0)]:
+            text = (out / f"diff/run-{n}/customers_{name}.csv").read_text(encoding="utf-8-sig")
+            lines = text.splitlines()
+            assert len(lines) == rows + 1, (n, name, len(lines))  # header + one line per row
+            assert lines[0] == header
+        added = (out / f"diff/run-{n}/customers_added.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
+        assert len({line.split(";")[0] for line in added}) == CUSTOMERS  # unique customer ids
+        assert all(line.split(";")[3] == "EMEA" for line in added)

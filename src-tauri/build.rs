@@ -9,6 +9,7 @@ const COMMANDS: &[&str] = &[
     "run_sync",
     "cancel_run",
     "sync_history",
+    "reset_snapshot",
     "workspace_info",
 ];
 

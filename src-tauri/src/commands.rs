@@ -192,6 +192,28 @@ pub async fn sync_history(
     .await
 }
 
+/// What `reset_snapshot` returns.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResetReport {
+    /// Rows the forgotten snapshot held.
+    pub rows_forgotten: u64,
+}
+
+/// Forgets a sync's snapshot (history is kept): the next run delivers every
+/// row as added.
+#[tauri::command]
+pub async fn reset_snapshot(state: State<'_, AppState>, file: String) -> ApiResult<ResetReport> {
+    let state = state.inner().clone();
+    blocking(move || {
+        let spec = load(&state, &file)?;
+        let mut store = dropsync::store::SyncStore::open(&state.paths.state_dir, &spec.sync.id)?;
+        let rows_forgotten = dropsync::history::reset(&mut store)?;
+        Ok(ResetReport { rows_forgotten })
+    })
+    .await
+}
+
 /// What `run-progress` events carry.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

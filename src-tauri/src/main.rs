@@ -115,6 +115,7 @@ fn main() {
             commands::run_sync,
             commands::cancel_run,
             commands::sync_history,
+            commands::reset_snapshot,
         ])
         .build(tauri::generate_context!("../tauri.conf.json"));
     let app = match app {

@@ -22,6 +22,7 @@ export const api = {
   cancelRun: (file: string) => call<boolean>("cancel_run", { file }),
   syncHistory: (file: string, limit: number) =>
     call<RunReport[]>("sync_history", { file, limit }),
+  resetSnapshot: (file: string) => call<{ rowsForgotten: number }>("reset_snapshot", { file }),
 };
 
 export function onRunProgress(f: (p: RunProgress) => void): Promise<UnlistenFn> {

@@ -3,6 +3,7 @@
 
 import { load, type Store } from "@tauri-apps/plugin-store";
 import { api, onRunProgress, onSyncsChanged } from "./api";
+import { barGeometry, chartSummary, ROW_KINDS } from "./chart";
 import { clear, h } from "./dom";
 import {
   countsSummary,
@@ -37,6 +38,8 @@ let view: { name: "list" } | { name: "sync"; file: string; tab: Tab } = { name: 
 const progress = new Map<string, RunProgress>();
 /** Re-renders the open run panel on progress, if one is shown. */
 let onProgress: (() => void) | null = null;
+/** A run the next Run tab starts at once (History's Retry), by file. */
+let pendingRun: string | null = null;
 
 // ---------- shared pieces ----------
 
@@ -383,6 +386,114 @@ function showRun(panel: HTMLElement, file: string) {
       out,
     ),
   );
+  if (pendingRun === file) {
+    pendingRun = null;
+    runBtn.click();
+  }
+}
+
+/** Starts a run of `file` the way Run now does, on the Run tab. */
+function retryRun(file: string) {
+  pendingRun = file;
+  navigate({ name: "sync", file, tab: "run" });
+  document.getElementById("tab-run")?.focus();
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, ...children: Node[]) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  el.append(...children);
+  return el;
+}
+
+/** Rows per run as stacked bars, with the same facts as text for screen readers. */
+function historyChart(runs: RunReport[]): HTMLElement {
+  const W = 600;
+  const H = 120;
+  const { bars, max } = barGeometry(runs, { width: W, height: H, gap: 0.3 });
+  const summary = chartSummary(runs);
+  const chart = svg(
+    "svg",
+    { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": summary, preserveAspectRatio: "none" },
+    svg("title", {}, document.createTextNode(summary)),
+    svg("line", { x1: 0, y1: H, x2: W, y2: H, class: "chart-axis" }),
+    ...bars.flatMap((b) =>
+      b.segments.map((seg) =>
+        svg(
+          "rect",
+          { x: b.x, y: seg.y, width: b.width, height: seg.height, class: `bar bar-${seg.kind}`, "data-run": b.runId },
+          svg("title", {}, document.createTextNode(`Run #${b.runId}: ${formatCount(seg.value)} ${seg.kind}`)),
+        ),
+      ),
+    ),
+  );
+  return h(
+    "figure",
+    { class: "chart-box", "data-testid": "history-chart" },
+    chart,
+    h(
+      "figcaption",
+      { class: "muted small" },
+      `Rows per run, oldest on the left (tallest: ${formatCount(max)}). `,
+      ROW_KINDS.map((k) => h("span", { class: "legend" }, h("span", { class: `swatch bar-${k}`, "aria-hidden": "true" }), k)),
+    ),
+  );
+}
+
+/** "Reset snapshot" with an in-page confirmation (Cancel / Reset; Escape cancels). */
+function resetControl(file: string): HTMLElement {
+  const message = h("div", { role: "status", "data-testid": "reset-message" });
+  const start = h("button", { type: "button", "data-testid": "reset-snapshot", "aria-expanded": "false", "aria-controls": "reset-confirm" }, "Reset snapshot…");
+  const cancel = h("button", { type: "button", "data-testid": "reset-cancel" }, "Cancel");
+  const confirm = h("button", { type: "button", class: "danger", "data-testid": "reset-confirm-button" }, "Reset");
+  const box = h(
+    "div",
+    { id: "reset-confirm", class: "confirm", role: "group", "aria-labelledby": "reset-confirm-text", hidden: true },
+    h("p", { id: "reset-confirm-text" }, "Forget the snapshot of this sync? The next run then delivers every row as added. The run history is kept."),
+    h("div", { class: "actions" }, cancel, confirm),
+  );
+  const close = (focusStart: boolean) => {
+    box.hidden = true;
+    start.setAttribute("aria-expanded", "false");
+    start.disabled = false;
+    if (focusStart) start.focus();
+  };
+  start.addEventListener("click", () => {
+    clear(message);
+    box.hidden = false;
+    start.setAttribute("aria-expanded", "true");
+    start.disabled = true;
+    cancel.focus();
+  });
+  cancel.addEventListener("click", () => close(true));
+  box.addEventListener("keydown", (e) => {
+    if ((e as KeyboardEvent).key === "Escape") close(true);
+  });
+  confirm.addEventListener("click", async () => {
+    cancel.disabled = true;
+    confirm.disabled = true;
+    clear(message, loading("Resetting the snapshot…"));
+    try {
+      const r = await api.resetSnapshot(file);
+      clear(
+        message,
+        h(
+          "p",
+          { class: "ok" },
+          `✓ Snapshot reset (${formatCount(r.rowsForgotten)} rows forgotten). The next run delivers every row as added.`,
+        ),
+      );
+    } catch (e) {
+      clear(message, errorBox(toApiError(e)));
+    } finally {
+      cancel.disabled = false;
+      confirm.disabled = false;
+      close(true);
+    }
+  });
+  return h("div", { class: "reset" }, h("div", { class: "actions" }, start), box, message);
 }
 
 function showHistory(panel: HTMLElement, file: string) {
@@ -391,6 +502,8 @@ function showHistory(panel: HTMLElement, file: string) {
     return h(
       "div",
       {},
+      resetControl(file),
+      historyChart(runs),
       h("p", { class: "muted small" }, `Times in ${zoneLabel()}; stored in UTC.`),
       table(
         ["Run", "Status", "Started", "Duration", "Added", "Changed", "Removed", "Files", "Error"],
@@ -403,7 +516,16 @@ function showHistory(panel: HTMLElement, file: string) {
           formatCount(r.rows.changed),
           formatCount(r.rows.removed),
           h("ul", { class: "plain" }, r.files.map((f) => h("li", {}, h("code", {}, f.path), ` ${formatCount(f.rows)} rows, ${f.skipped ? "skipped" : formatBytes(f.bytes)}`))),
-          r.error ? h("details", {}, h("summary", {}, errorTitle(r.error_code)), h("p", {}, r.error)) : "",
+          r.error || r.status === "failed"
+            ? h(
+                "div",
+                {},
+                r.error ? h("details", {}, h("summary", {}, errorTitle(r.error_code)), h("p", {}, r.error)) : null,
+                r.status === "failed"
+                  ? h("button", { type: "button", "data-testid": "retry", "aria-label": `Retry run #${r.run_id}`, onclick: () => retryRun(file) }, "Retry")
+                  : null,
+              )
+            : "",
         ]),
       ),
     );
