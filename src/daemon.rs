@@ -17,7 +17,8 @@ use std::time::{Duration, SystemTime};
 /// What the daemon knows of one sync file.
 struct Known {
     fingerprint: (Option<SystemTime>, u64),
-    spec: Option<SyncSpec>,
+    /// The loaded sync, or why the file does not load.
+    spec: std::result::Result<SyncSpec, String>,
 }
 
 /// The sync files of one folder, as a scheduler host.
@@ -44,14 +45,7 @@ pub fn sync_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 /// real end of its last run (a run stamped with `--at` started "at" another
 /// time), else its start.
 pub fn last_started(state_dir: &Path, sync_id: &str) -> Option<DateTime<Utc>> {
-    if !crate::store::exists(state_dir, sync_id) {
-        return None;
-    }
-    let store = crate::store::SyncStore::open(state_dir, sync_id).ok()?;
-    history::list(&store, sync_id, 1)
-        .ok()?
-        .first()
-        .map(|r| r.finished_at.unwrap_or(r.started_at))
+    history::last_run(state_dir, sync_id).map(|r| r.finished_at.unwrap_or(r.started_at))
 }
 
 impl FolderHost {
@@ -66,7 +60,7 @@ impl FolderHost {
 
     fn spec(&self, key: &str) -> Option<SyncSpec> {
         let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        known.get(Path::new(key)).and_then(|k| k.spec.clone())
+        known.get(Path::new(key)).and_then(|k| k.spec.clone().ok())
     }
 }
 
@@ -113,14 +107,14 @@ impl Host for FolderHost {
                         );
                     }
                     plan.set(&key, spec.sync.schedule.clone(), last, now);
-                    Some(spec)
+                    Ok(spec)
                 }
                 Err(e) => {
                     if self.log_loads {
                         tracing::error!(error = %e, "sync file not scheduled until it is fixed");
                     }
                     plan.remove(&key);
-                    None
+                    Err(e.to_string())
                 }
             };
             known.insert(path, Known { fingerprint, spec });
@@ -219,9 +213,11 @@ pub fn next_runs(
     let mut out = Vec::new();
     for path in sync_files(dir)? {
         let key = path.to_string_lossy().into_owned();
-        let spec = known.get(&path).and_then(|k| k.spec.as_ref());
-        out.push(match spec {
-            Some(spec) => NextRun {
+        let Some(known) = known.get(&path) else {
+            continue;
+        };
+        out.push(match &known.spec {
+            Ok(spec) => NextRun {
                 file: path.clone(),
                 sync_id: Some(spec.sync.id.clone()),
                 schedule: Some(spec.sync.schedule.to_string()),
@@ -229,13 +225,13 @@ pub fn next_runs(
                 next_run: planned.iter().find(|p| p.key == key).and_then(|p| p.next),
                 error: None,
             },
-            None => NextRun {
+            Err(e) => NextRun {
                 file: path.clone(),
                 sync_id: None,
                 schedule: None,
                 last_run: None,
                 next_run: None,
-                error: SyncSpec::load(&path).err().map(|e| e.to_string()),
+                error: Some(e.clone()),
             },
         });
     }

@@ -289,6 +289,15 @@ pub fn list(store: &SyncStore, sync_id: &str, limit: usize) -> Result<Vec<RunRep
     Ok(runs)
 }
 
+/// A sync's last run, without creating state for a sync that never ran.
+pub fn last_run(state_dir: &std::path::Path, sync_id: &str) -> Option<RunReport> {
+    if !crate::store::exists(state_dir, sync_id) {
+        return None;
+    }
+    let store = SyncStore::open(state_dir, sync_id).ok()?;
+    list(&store, sync_id, 1).ok()?.into_iter().next()
+}
+
 /// Forgets the snapshot: the next run behaves like a first run. History stays.
 pub fn reset(store: &mut SyncStore) -> Result<u64> {
     let _lock = store.lock()?;

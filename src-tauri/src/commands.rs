@@ -9,7 +9,7 @@ use dropsync::history::{RunReport, RunStatus};
 use dropsync::run::{Progress, RunControl, RunOptions};
 use dropsync::SyncSpec;
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tauri::{AppHandle, Emitter, State};
@@ -69,18 +69,6 @@ pub struct SyncSummary {
     pub error: Option<String>,
 }
 
-/// The last run of a sync, without creating state for a sync that never ran.
-fn last_run(state_dir: &Path, sync_id: &str) -> Option<RunReport> {
-    if !dropsync::store::exists(state_dir, sync_id) {
-        return None;
-    }
-    let store = dropsync::store::SyncStore::open(state_dir, sync_id).ok()?;
-    dropsync::history::list(&store, sync_id, 1)
-        .ok()?
-        .into_iter()
-        .next()
-}
-
 pub fn list(state: &AppState) -> ApiResult<Vec<SyncSummary>> {
     let paths = &state.paths;
     let next = dropsync::daemon::next_runs(&paths.workspace, &paths.state_dir, Utc::now())
@@ -110,7 +98,7 @@ pub fn list(state: &AppState) -> ApiResult<Vec<SyncSummary>> {
             let last = n
                 .sync_id
                 .as_deref()
-                .and_then(|id| last_run(&paths.state_dir, id));
+                .and_then(|id| dropsync::history::last_run(&paths.state_dir, id));
             SyncSummary {
                 running: running.contains(&file),
                 file,
