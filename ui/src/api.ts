@@ -3,7 +3,23 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { toApiError } from "./format";
-import type { CheckReport, RunProgress, RunReport, SyncSummary, WorkspaceInfo } from "./types";
+import type {
+  AlertDelivery,
+  CheckReport,
+  DraftInspection,
+  DropboxAccount,
+  DropboxListing,
+  KeyCheck,
+  ModelProbe,
+  RunProgress,
+  RunReport,
+  SourceDraft,
+  SourceTest,
+  SyncDraft,
+  SyncSummary,
+  WorkspaceInfo,
+  WorkspaceModel,
+} from "./types";
 
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
   try {
@@ -23,6 +39,39 @@ export const api = {
   syncHistory: (file: string, limit: number) =>
     call<RunReport[]>("sync_history", { file, limit }),
   resetSnapshot: (file: string) => call<{ rowsForgotten: number }>("reset_snapshot", { file }),
+
+  // Editing syncs. `file` is a workspace file name such as "orders.toml".
+  /** A new sync's starting point (the demo database as its source when there is one). */
+  newDraft: () => call<SyncDraft>("new_draft"),
+  loadDraft: (file: string) => call<SyncDraft>("load_draft", { file }),
+  /** Live feedback; cheap enough to call on every (debounced) edit. `file`: the file being edited, if any. */
+  inspectDraft: (draft: SyncDraft, file: string | null) =>
+    call<DraftInspection>("inspect_draft", { draft, file }),
+  /** Validates and writes the file (new: `<sync.id>.toml`; edit: the same file). Returns the file name. */
+  saveDraft: (draft: SyncDraft, file: string | null) => call<string>("save_draft", { draft, file }),
+  deleteSync: (file: string) => call<void>("delete_sync", { file }),
+  /** Sends a test message to alert `index` of the draft. */
+  testAlert: (draft: SyncDraft, index: number) =>
+    call<AlertDelivery[]>("test_alert", { draft, index }),
+
+  // Sources and models. Relative paths resolve against the workspace folder.
+  testSource: (source: SourceDraft) => call<SourceTest>("test_source", { source }),
+  probeModel: (source: SourceDraft, sql: string | null, limit: number) =>
+    call<ModelProbe>("probe_model", { source, sql, limit }),
+  checkPrimaryKey: (source: SourceDraft, sql: string | null, primaryKey: string[]) =>
+    call<KeyCheck>("check_primary_key", { source, sql, primaryKey }),
+  workspaceModels: () => call<WorkspaceModel[]>("workspace_models"),
+
+  // Dropbox.
+  dropboxAccounts: () => call<DropboxAccount[]>("dropbox_accounts"),
+  /** Opens the system browser and resolves when the account is connected (emits "oauth-url" first). */
+  dropboxConnect: () => call<DropboxAccount>("dropbox_connect"),
+  dropboxCancelConnect: () => call<void>("dropbox_cancel_connect"),
+  dropboxDisconnect: (accountId: string) => call<void>("dropbox_disconnect", { accountId }),
+  dropboxList: (path: string, account: string | null) =>
+    call<DropboxListing>("dropbox_list", { path, account }),
+  dropboxCreateFolder: (path: string, account: string | null) =>
+    call<void>("dropbox_create_folder", { path, account }),
 };
 
 export function onRunProgress(f: (p: RunProgress) => void): Promise<UnlistenFn> {
@@ -31,4 +80,9 @@ export function onRunProgress(f: (p: RunProgress) => void): Promise<UnlistenFn> 
 
 export function onSyncsChanged(f: () => void): Promise<UnlistenFn> {
   return listen("syncs-changed", () => f());
+}
+
+/** The authorization address, sent when `dropboxConnect` starts (show it in case no browser opens). */
+export function onOAuthUrl(f: (url: string) => void): Promise<UnlistenFn> {
+  return listen<{ url: string }>("oauth-url", (e) => f(e.payload.url));
 }

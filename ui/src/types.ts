@@ -104,3 +104,182 @@ export type Stage =
   | { stage: "committing" };
 
 export type RunProgress = Stage & { file: string };
+
+// ---------------------------------------------------------------------------
+// Editing. A SyncDraft is the sync TOML file, key for key (snake_case as in
+// the file): what `load_draft` reads and `save_draft` writes. Relative paths
+// stay relative to the workspace folder, as in the file.
+
+export interface SourceDraft {
+  type: "sqlite" | "csv";
+  path?: string;
+  /** csv only: "," ";" "|" "~" or "\t" */
+  delimiter?: string;
+  /** csv only: the file's first line names the columns (default true) */
+  header?: boolean;
+}
+
+export interface ModelDraft {
+  id?: string;
+  name: string;
+  /** sqlite only; a csv source takes no query */
+  sql?: string;
+  primary_key: string | string[];
+}
+
+export interface DestinationDraft {
+  type: "folder" | "dropbox";
+  /** folder: a local path; dropbox: "/exports" or "/" */
+  path: string;
+  /** dropbox only: which connected account (email or account id) */
+  account?: string;
+}
+
+/** One `[[sync.columns]]`: exactly one of from / value / template. */
+export interface ColumnDraft {
+  from?: string;
+  value?: string | number | boolean;
+  template?: string;
+  to?: string;
+}
+
+export interface CsvDraft {
+  delimiter?: string;
+  header?: boolean;
+  bom?: boolean;
+}
+
+export type Format = "csv" | "json" | "ndjson";
+
+export interface SyncSettingsDraft {
+  id?: string;
+  mode: Mode;
+  format?: Format;
+  filename?: string;
+  filename_offset?: number;
+  skip_empty_files?: boolean;
+  csv?: CsvDraft;
+  /** absent: every column as the model returns it */
+  columns?: ColumnDraft[];
+  /** "manual", "every 15m", or a 6-field cron "0 0 * * * *" (UTC) */
+  schedule?: string;
+  schedule_start?: string;
+}
+
+/** Secrets may be literal or "env:NAME". */
+export type AlertDraft =
+  | { type: "slack"; webhook_url: string }
+  | { type: "pagerduty"; routing_key: string; events_url?: string; severity?: string }
+  | { type: "sms"; account_sid: string; auth_token: string; from: string; to: string[]; api_url?: string }
+  | { type: "email"; smtp_url: string; password?: string; from: string; to: string[] };
+
+export interface AlertWhenDraft {
+  run_longer_than?: string;
+  removed_more_than_percent?: number;
+}
+
+export interface SyncDraft {
+  source: SourceDraft;
+  model: ModelDraft;
+  destination: DestinationDraft;
+  sync: SyncSettingsDraft;
+  alerts?: AlertDraft[];
+  alert_when?: AlertWhenDraft;
+}
+
+/** A problem with one field of a draft; `field` as the file names it, e.g. "[sync] filename". */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** Live feedback on a draft while it is edited; every part is computed by the core. */
+export interface DraftInspection {
+  /** The first problem that stops the file from loading, or null when it would save. */
+  error: FieldError | null;
+  /** The filename template resolved now (offset applied), or why it does not resolve. */
+  filename: { resolved: string | null; error: string | null };
+  /** The files a run would write now (one for all/insert, three for diff). */
+  files: string[];
+  /** The model's columns (from the source, without reading rows), or why they are unknown. */
+  modelColumns: ColumnInfo[] | null;
+  modelError: string | null;
+  /** The output header after the column mapping, or why the mapping fails. */
+  header: string[] | null;
+  headerError: string | null;
+  /** The next three scheduled runs (UTC ISO 8601); empty for manual. */
+  nextRuns: string[];
+  scheduleError: string | null;
+}
+
+/** Result of running a model's query for the Models screen. */
+export interface ModelProbe {
+  columns: ColumnInfo[];
+  /** The first rows as display text; null for SQL NULL. */
+  rows: (string | null)[][];
+  /** More rows exist beyond those returned. */
+  more: boolean;
+}
+
+/** Primary key check over every row of the model. */
+export interface KeyCheck {
+  ok: boolean;
+  /** Rows read (when the check got through them all). */
+  rows: number | null;
+  /** What is wrong (NULL keys with row numbers, duplicates with examples), or null. */
+  message: string | null;
+}
+
+export interface SourceTest {
+  ok: boolean;
+  /** e.g. "SQLite 3.46, 4 tables" or the error that names the fix */
+  message: string;
+  /** sqlite: tables and views; csv: the header's column names */
+  tables: string[];
+}
+
+/** A model as found in the workspace's sync files. */
+export interface WorkspaceModel {
+  file: string;
+  syncId: string | null;
+  source: SourceDraft;
+  model: ModelDraft;
+}
+
+export type AccountState = "connected" | "reconnect_needed" | "unreachable";
+
+export interface DropboxAccount {
+  accountId: string;
+  email: string;
+  name: string;
+  /** Where the refresh token is kept: "keyring" or "file" */
+  store: string;
+  state: AccountState;
+  /** Why the state is not "connected", with what to do. */
+  message: string | null;
+}
+
+export interface DropboxEntry {
+  name: string;
+  /** Full path as Dropbox displays it, e.g. "/Exports/orders.csv" */
+  path: string;
+  kind: "folder" | "file";
+  size: number | null;
+  modified: string | null;
+}
+
+export interface DropboxListing {
+  path: string;
+  entries: DropboxEntry[];
+}
+
+export interface AlertDelivery {
+  /** failure | recovery | warning | test */
+  kind: string;
+  /** e.g. "slack", "sms +15550002222", "email ops@example.com" */
+  channel: string;
+  ok: boolean;
+  attempts: number;
+  error: string | null;
+  at: string;
+}
