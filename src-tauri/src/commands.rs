@@ -19,6 +19,21 @@ const PREVIEW_ROWS_MAX: usize = 500;
 /// Runs a history request returns at most.
 const HISTORY_MAX: usize = 500;
 
+/// Every command the UI may call. Each also needs its name in `build.rs`
+/// and a permission in `capabilities/`.
+pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        workspace_info,
+        list_syncs,
+        check_sync,
+        preview_sync,
+        run_sync,
+        cancel_run,
+        sync_history,
+        reset_snapshot,
+    ]
+}
+
 /// Runs blocking core work off the IPC thread.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> ApiResult<T> + Send + 'static,

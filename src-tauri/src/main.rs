@@ -107,16 +107,7 @@ fn main() {
                 }
             }
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::workspace_info,
-            commands::list_syncs,
-            commands::check_sync,
-            commands::preview_sync,
-            commands::run_sync,
-            commands::cancel_run,
-            commands::sync_history,
-            commands::reset_snapshot,
-        ])
+        .invoke_handler(commands::handler())
         .build(tauri::generate_context!("../tauri.conf.json"));
     let app = match app {
         Ok(app) => app,
