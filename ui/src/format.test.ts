@@ -116,3 +116,19 @@ describe("progress", () => {
     expect(countsSummary({ mode: "diff", rows })).toBe("10 added, 3 changed, 1 removed");
   });
 });
+
+describe("errorHint and nextRunsLocal", () => {
+  it("sends reconnect_needed to Connections", async () => {
+    const { errorHint } = await import("./format");
+    expect(errorHint("reconnect_needed")?.go).toBe("connections");
+    expect(errorHint("internal")).toBeNull();
+  });
+  it("shows next runs in the given zone with distance", async () => {
+    const { nextRunsLocal } = await import("./format");
+    const now = Date.parse("2026-03-01T10:00:00Z");
+    expect(nextRunsLocal(["2026-03-01T10:15:00Z", "2026-03-01T13:00:00Z"], now, 60)).toEqual([
+      "2026-03-01 11:15:00 (in 15 min)",
+      "2026-03-01 14:00:00 (in 3 h)",
+    ]);
+  });
+});

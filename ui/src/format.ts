@@ -184,3 +184,31 @@ export function countsSummary(r: Pick<RunReport, "mode" | "rows">): string {
   if (r.mode === "insert") return `${formatCount(added)} added of ${formatCount(queried)}`;
   return `${formatCount(added)} added, ${formatCount(changed)} changed, ${formatCount(removed)} removed`;
 }
+
+/** What a person can do about an error, by code (shown under its message), or null. */
+export function errorHint(code: ErrorCode | string | null | undefined): { text: string; go?: "connections" | "models" } | null {
+  switch (code) {
+    case "reconnect_needed":
+      return { text: "Open Connections and reconnect the Dropbox account.", go: "connections" };
+    case "dropbox":
+      return { text: "Check the account under Connections; the message above says what Dropbox answered.", go: "connections" };
+    case "source":
+      return { text: "Check the source's path and test it under Connections.", go: "connections" };
+    case "query":
+      return { text: "Open the model under Models and run its SQL to see the error there.", go: "models" };
+    case "primary_key":
+      return { text: "Choose a unique, non-empty key column under Models (Check key).", go: "models" };
+    case "busy":
+      return { text: "Wait for the running run to finish, then try again." };
+    default:
+      return null;
+  }
+}
+
+/** Next scheduled runs (UTC) as local times with how far away they are. */
+export function nextRunsLocal(runs: string[], now: number = Date.now(), tzOffsetMinutes?: number): string[] {
+  return runs.map((r) => {
+    const rel = relativeTime(r, now);
+    return `${formatLocalTime(r, tzOffsetMinutes)}${rel ? ` (${rel})` : ""}`;
+  });
+}
