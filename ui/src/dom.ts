@@ -26,6 +26,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return el;
 }
 
-export function clear(el: Element, ...children: Node[]): void {
-  el.replaceChildren(...children);
+/** Replaces `el`'s children (text goes in as text); null / false / undefined are skipped. */
+export function clear(el: Element, ...children: (Node | string | null | false | undefined)[]): void {
+  el.replaceChildren(...children.filter((c): c is Node | string => c instanceof Node || typeof c === "string"));
 }

@@ -1,0 +1,53 @@
+// Which screen is shown, and how to go to another. Screens call `navigate`;
+// main.ts installs the renderer.
+
+import type { SourceDraft, ModelDraft } from "./types";
+
+export type Tab = "check" | "preview" | "run" | "history";
+
+export type View =
+  | { name: "list" }
+  | { name: "sync"; file: string; tab: Tab }
+  /** The sync editor: `file` null for a new sync; `preset` fills a new draft's model. */
+  | { name: "editor"; file: string | null; preset?: { source: SourceDraft; model: ModelDraft } }
+  | { name: "models" }
+  /** The model editor: `id` of a listed model, or null for a new one. */
+  | { name: "model"; id: string | null }
+  | { name: "connections" };
+
+export type Area = "syncs" | "models" | "connections";
+
+export function areaOf(v: View): Area {
+  if (v.name === "models" || v.name === "model") return "models";
+  if (v.name === "connections") return "connections";
+  return "syncs";
+}
+
+let view: View = { name: "list" };
+let renderer: (v: View) => void | Promise<void> = () => {};
+/** Asked before leaving a screen (the editor's unsaved changes); false stays. */
+let leaveGuard: ((target: View) => boolean) | null = null;
+
+export function currentView(): View {
+  return view;
+}
+
+export function setRenderer(f: (v: View) => void | Promise<void>): void {
+  renderer = f;
+}
+
+export function setLeaveGuard(f: ((target: View) => boolean) | null): void {
+  leaveGuard = f;
+}
+
+export function navigate(v: View): void {
+  if (leaveGuard && !leaveGuard(v)) return;
+  leaveGuard = null;
+  view = v;
+  void renderer(v);
+}
+
+/** Re-renders the current screen. */
+export function refresh(): void {
+  void renderer(view);
+}

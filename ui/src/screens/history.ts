@@ -1,0 +1,143 @@
+// A sync's History tab: runs in local time, a rows-per-run chart, Reset
+// snapshot (with an inline confirmation) and Retry on failed runs.
+
+import { api } from "../api";
+import { barGeometry, chartSummary, ROW_KINDS } from "../chart";
+import { clear, h } from "../dom";
+import { errorTitle, formatBytes, formatCount, formatDuration, formatLocalTime, toApiError, zoneLabel } from "../format";
+import type { RunReport } from "../types";
+import { empty, errorBox, fill, loading, statusBadge, table } from "../ui";
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, ...children: Node[]) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  el.append(...children);
+  return el;
+}
+
+/** Rows per run as stacked bars, with the same facts as text for screen readers. */
+function historyChart(runs: RunReport[]): HTMLElement {
+  const W = 600;
+  const H = 120;
+  const { bars, max } = barGeometry(runs, { width: W, height: H, gap: 0.3 });
+  const summary = chartSummary(runs);
+  const chart = svg(
+    "svg",
+    { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": summary, preserveAspectRatio: "none" },
+    svg("title", {}, document.createTextNode(summary)),
+    svg("line", { x1: 0, y1: H, x2: W, y2: H, class: "chart-axis" }),
+    ...bars.flatMap((b) =>
+      b.segments.map((seg) =>
+        svg(
+          "rect",
+          { x: b.x, y: seg.y, width: b.width, height: seg.height, class: `bar bar-${seg.kind}`, "data-run": b.runId },
+          svg("title", {}, document.createTextNode(`Run #${b.runId}: ${formatCount(seg.value)} ${seg.kind}`)),
+        ),
+      ),
+    ),
+  );
+  return h(
+    "figure",
+    { class: "chart-box", "data-testid": "history-chart" },
+    chart,
+    h(
+      "figcaption",
+      { class: "muted small" },
+      `Rows per run, oldest on the left (tallest: ${formatCount(max)}). `,
+      ROW_KINDS.map((k) => h("span", { class: "legend" }, h("span", { class: `swatch bar-${k}`, "aria-hidden": "true" }), k)),
+    ),
+  );
+}
+
+/** "Reset snapshot" with an in-page confirmation (Cancel / Reset; Escape cancels). */
+function resetControl(file: string): HTMLElement {
+  const message = h("div", { role: "status", "data-testid": "reset-message" });
+  const start = h("button", { type: "button", "data-testid": "reset-snapshot", "aria-expanded": "false", "aria-controls": "reset-confirm" }, "Reset snapshot…");
+  const cancel = h("button", { type: "button", "data-testid": "reset-cancel" }, "Cancel");
+  const confirm = h("button", { type: "button", class: "danger", "data-testid": "reset-confirm-button" }, "Reset");
+  const box = h(
+    "div",
+    { id: "reset-confirm", class: "confirm", role: "group", "aria-labelledby": "reset-confirm-text", hidden: true },
+    h("p", { id: "reset-confirm-text" }, "Forget the snapshot of this sync? The next run then delivers every row as added. The run history is kept."),
+    h("div", { class: "actions" }, cancel, confirm),
+  );
+  const close = (focusStart: boolean) => {
+    box.hidden = true;
+    start.setAttribute("aria-expanded", "false");
+    start.disabled = false;
+    if (focusStart) start.focus();
+  };
+  start.addEventListener("click", () => {
+    clear(message);
+    box.hidden = false;
+    start.setAttribute("aria-expanded", "true");
+    start.disabled = true;
+    cancel.focus();
+  });
+  cancel.addEventListener("click", () => close(true));
+  box.addEventListener("keydown", (e) => {
+    if ((e as KeyboardEvent).key === "Escape") close(true);
+  });
+  confirm.addEventListener("click", async () => {
+    cancel.disabled = true;
+    confirm.disabled = true;
+    clear(message, loading("Resetting the snapshot…"));
+    try {
+      const r = await api.resetSnapshot(file);
+      clear(
+        message,
+        h(
+          "p",
+          { class: "ok" },
+          `✓ Snapshot reset (${formatCount(r.rowsForgotten)} rows forgotten). The next run delivers every row as added.`,
+        ),
+      );
+    } catch (e) {
+      clear(message, errorBox(toApiError(e)));
+    } finally {
+      cancel.disabled = false;
+      confirm.disabled = false;
+      close(true);
+    }
+  });
+  return h("div", { class: "reset" }, h("div", { class: "actions" }, start), box, message);
+}
+
+export function showHistory(panel: HTMLElement, file: string, retryRun: (file: string) => void) {
+  void fill(panel, "Loading history…", () => api.syncHistory(file, 100), (runs) => {
+    if (runs.length === 0) return empty("No runs yet", "Use Run now, or wait for the schedule.");
+    return h(
+      "div",
+      {},
+      resetControl(file),
+      historyChart(runs),
+      h("p", { class: "muted small" }, `Times in ${zoneLabel()}; stored in UTC.`),
+      table(
+        ["Run", "Status", "Started", "Duration", "Added", "Changed", "Removed", "Files", "Error"],
+        runs.map((r) => [
+          `#${r.run_id}`,
+          statusBadge(r.status),
+          formatLocalTime(r.started_at),
+          formatDuration(r.started_at, r.finished_at),
+          formatCount(r.rows.added),
+          formatCount(r.rows.changed),
+          formatCount(r.rows.removed),
+          h("ul", { class: "plain" }, r.files.map((f) => h("li", {}, h("code", {}, f.path), ` ${formatCount(f.rows)} rows, ${f.skipped ? "skipped" : formatBytes(f.bytes)}`))),
+          r.error || r.status === "failed"
+            ? h(
+                "div",
+                {},
+                r.error ? h("details", {}, h("summary", {}, errorTitle(r.error_code)), h("p", {}, r.error)) : null,
+                r.status === "failed"
+                  ? h("button", { type: "button", "data-testid": "retry", "aria-label": `Retry run #${r.run_id}`, onclick: () => retryRun(file) }, "Retry")
+                  : null,
+              )
+            : "",
+        ]),
+      ),
+    );
+  });
+}
+

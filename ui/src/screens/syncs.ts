@@ -1,0 +1,124 @@
+// The Syncs screen: every sync file of the workspace with its mode,
+// destination, schedule, next run and last status.
+
+import { h } from "../dom";
+import { formatLocalTime, MODE_HELP, relativeTime, zoneLabel } from "../format";
+import { navigate, refresh } from "../nav";
+import { prefs } from "../prefs";
+import type { SyncSummary, WorkspaceInfo } from "../types";
+import { api } from "../api";
+import { button, empty, errorBox, fill, page, statusBadge } from "../ui";
+
+async function trayNotice(): Promise<HTMLElement | null> {
+  const seen = await prefs.trayNoticeDismissed().catch(() => false);
+  if (seen) return null;
+  const box = h(
+    "div",
+    { class: "notice", role: "note" },
+    h("p", {}, "Closing this window keeps Dropsync running in the tray, so scheduled syncs keep running. Quit from the tray menu."),
+  );
+  box.append(
+    button("Got it", "tray-notice-dismiss", async () => {
+      box.remove();
+      await prefs.dismissTrayNotice();
+    }),
+  );
+  return box;
+}
+
+function syncRow(s: SyncSummary): HTMLElement {
+  const open = () => navigate({ name: "sync", file: s.file, tab: "check" });
+  if (s.error) {
+    return h(
+      "tr",
+      { class: "broken", "data-testid": `sync-file-${s.file}` },
+      h("td", {}, h("button", { type: "button", class: "link", onclick: open }, s.file)),
+      h(
+        "td",
+        { colspan: 5 },
+        h("span", { class: "badge failed" }, "Does not load"),
+        " ",
+        s.error,
+        " ",
+        h("button", { type: "button", class: "link", onclick: () => navigate({ name: "editor", file: s.file }) }, "Edit"),
+      ),
+    );
+  }
+  return h(
+    "tr",
+    { "data-testid": `sync-${s.syncId ?? s.file}` },
+    h(
+      "td",
+      {},
+      h("button", { type: "button", class: "link", onclick: open, "aria-label": `Open sync ${s.syncId}` }, s.syncId ?? s.file),
+      h("div", { class: "muted small" }, s.file, s.model ? ` · model ${s.model}` : ""),
+    ),
+    h("td", { title: s.mode ? MODE_HELP[s.mode] : "" }, s.mode ?? "–", s.format ? h("span", { class: "muted" }, ` · ${s.format}`) : null),
+    h("td", {}, s.destination ?? "–"),
+    h("td", {}, s.schedule ?? "–"),
+    h(
+      "td",
+      {},
+      s.nextRun ? [formatLocalTime(s.nextRun), h("div", { class: "muted small" }, relativeTime(s.nextRun))] : h("span", { class: "muted" }, "manual"),
+    ),
+    h(
+      "td",
+      { "data-testid": "last-status" },
+      statusBadge(s.lastStatus, s.running),
+      s.lastRun ? h("div", { class: "muted small" }, formatLocalTime(s.lastRun)) : null,
+    ),
+  );
+}
+
+function syncTable(syncs: SyncSummary[]): HTMLElement {
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      { class: "syncs" },
+      h("caption", { class: "sr-only" }, "Syncs in the workspace"),
+      h(
+        "thead",
+        {},
+        h("tr", {}, ["Sync", "Mode", "Destination", "Schedule", "Next run", "Last run"].map((x) => h("th", { scope: "col" }, x))),
+      ),
+      h("tbody", {}, syncs.map(syncRow)),
+    ),
+  );
+}
+
+export async function renderSyncs(info: WorkspaceInfo | null): Promise<void> {
+  const body = h("div", {});
+  const notice = await trayNotice();
+  page(
+    h(
+      "header",
+      { class: "page-head" },
+      h("h1", {}, "Syncs"),
+      h(
+        "div",
+        { class: "actions tight" },
+        button("Refresh", "syncs-refresh", refresh),
+        button("New sync", "new-sync", () => navigate({ name: "editor", file: null }), "primary"),
+      ),
+    ),
+    info ? h("p", { class: "muted small" }, "Workspace: ", h("code", {}, info.workspace), ` · times in ${zoneLabel()}`) : null,
+    info?.startupError ? errorBox(info.startupError) : null,
+    info?.demoCreated
+      ? h("p", { class: "notice" }, "This is a demo workspace: a sample shop database and syncs to a local folder. Try Preview and Run now on any of them.")
+      : null,
+    notice,
+    body,
+  );
+  await fill(body, "Loading syncs…", api.listSyncs, (syncs) => {
+    if (syncs.length === 0) {
+      return empty(
+        "No syncs yet",
+        "A sync sends a model's rows to Dropbox or a folder as CSV or JSON, on demand or on a schedule.",
+        h("p", {}, button("Create your first sync", "new-sync-empty", () => navigate({ name: "editor", file: null }), "primary")),
+      );
+    }
+    return syncTable(syncs);
+  });
+}
