@@ -1,0 +1,276 @@
+// @vitest-environment happy-dom
+// The screens in a DOM with the commands mocked: what the user does reaches
+// the commands with the right arguments, and what they answer is shown.
+
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import type { DraftInspection, SyncDraft } from "./types";
+
+const calls: { cmd: string; args: unknown[] }[] = [];
+const log = (cmd: string, ...args: unknown[]) => calls.push({ cmd, args: JSON.parse(JSON.stringify(args)) });
+
+let oauthListener: ((url: string) => void) | null = null;
+let resolveConnect: ((v: unknown) => void) | null = null;
+
+function inspect(d: SyncDraft): DraftInspection {
+  const f = d.sync.filename ?? "";
+  const bad = f.includes("{bad}");
+  const cols = [
+    { name: "id", declared_type: "INTEGER", observed_type: "integer" },
+    { name: "email", declared_type: "TEXT", observed_type: "text" },
+  ];
+  const header = d.sync.columns ? d.sync.columns.map((c) => c.to ?? c.from ?? "?") : cols.map((c) => c.name);
+  return {
+    error: bad ? { field: "[sync] filename", message: "unknown variable {bad}" } : null,
+    filename: { resolved: bad ? null : f.replace("{YYYY}", "2026"), error: bad ? "unknown variable {bad}" : null },
+    files: bad ? [] : [f.replace("{YYYY}", "2026")],
+    modelColumns: cols,
+    modelError: null,
+    header,
+    headerError: null,
+    nextRuns: d.sync.schedule === "every 15m" ? ["2026-03-01T10:15:00Z", "2026-03-01T10:30:00Z", "2026-03-01T10:45:00Z"] : [],
+    scheduleError: null,
+  };
+}
+
+vi.mock("./api", () => ({
+  api: {
+    workspaceInfo: async () => ({ workspace: "/ws", stateDir: "/st", demoCreated: false, startupError: null }),
+    listSyncs: async () => [],
+    newDraft: async () => ({
+      source: { type: "sqlite", path: "demo.db" },
+      model: { id: "customers", name: "customers", sql: "select * from customers", primary_key: "id" },
+      destination: { type: "folder", path: "out" },
+      sync: { id: "new-sync", mode: "all", format: "csv", filename: "{YYYY}.csv" },
+    }),
+    loadDraft: async () => {
+      throw { code: "not_found", message: "gone" };
+    },
+    inspectDraft: async (d: SyncDraft, file: string | null) => {
+      log("inspectDraft", d, file);
+      return inspect(d);
+    },
+    saveDraft: async (d: SyncDraft, file: string | null) => {
+      log("saveDraft", d, file);
+      return `${d.sync.id}.toml`;
+    },
+    checkSync: async () => new Promise(() => {}),
+    workspaceModels: async () => [],
+    dropboxAccounts: async () => [{ accountId: "dbid:1", email: "me@example.com", name: "Me", store: "keyring", state: "connected", message: null }],
+    dropboxList: async (path: string, account: string | null) => {
+      log("dropboxList", path, account);
+      if (path === "/")
+        return {
+          path,
+          entries: [
+            { name: "report.csv", path: "/report.csv", kind: "file", size: 2048, modified: null },
+            { name: "Exports", path: "/Exports", kind: "folder", size: null, modified: null },
+          ],
+        };
+      return { path, entries: [] };
+    },
+    dropboxCreateFolder: async (path: string, account: string | null) => log("dropboxCreateFolder", path, account),
+    dropboxConnect: () =>
+      new Promise((res) => {
+        resolveConnect = res;
+        setTimeout(() => oauthListener?.("https://www.dropbox.com/oauth2/authorize?x=1"), 0);
+      }),
+    dropboxCancelConnect: async () => {},
+    testSource: async (s: unknown) => {
+      log("testSource", s);
+      return { ok: true, message: "SQLite 3.46, 2 tables", tables: ["customers", "orders"] };
+    },
+    probeModel: async (s: unknown, sql: string | null, limit: number) => {
+      log("probeModel", s, sql, limit);
+      return { columns: [{ name: "id", declared_type: "INTEGER", observed_type: "integer" }, { name: "email", declared_type: null, observed_type: "text" }], rows: [["1", null]], more: true };
+    },
+    checkPrimaryKey: async (s: unknown, sql: string | null, key: string[]) => {
+      log("checkPrimaryKey", s, sql, key);
+      return { ok: true, rows: 2500, message: null };
+    },
+  },
+  onRunProgress: async () => () => {},
+  onSyncsChanged: async () => () => {},
+  onOAuthUrl: async (f: (u: string) => void) => {
+    oauthListener = f;
+    return () => (oauthListener = null);
+  },
+}));
+vi.mock("@tauri-apps/plugin-store", () => ({ load: async () => { throw new Error("no store in tests"); } }));
+vi.mock("@tauri-apps/plugin-dialog", () => ({ open: async () => null }));
+vi.mock("@tauri-apps/plugin-opener", () => ({ openUrl: async () => {} }));
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string, root: ParentNode = document) =>
+  root.querySelector<T>(`[data-testid='${id}']`);
+const $$ = <T extends HTMLElement = HTMLElement>(id: string, root: ParentNode = document) =>
+  [...root.querySelectorAll<T>(`[data-testid='${id}']`)];
+
+async function until<T>(f: () => T | null | undefined | false, what: string, ms = 2000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${document.body.innerHTML.slice(0, 3000)}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function type(el: HTMLInputElement | HTMLTextAreaElement, text: string) {
+  el.value = text;
+  el.dispatchEvent(new Event("input", { bubbles: true }));
+}
+
+function choose(el: HTMLSelectElement | HTMLInputElement, value?: string) {
+  if (el instanceof HTMLSelectElement) el.value = value!;
+  else el.checked = true;
+  el.dispatchEvent(new Event("change", { bubbles: true }));
+}
+
+/** Navigates, leaving an edited screen without saving. */
+function go(v: import("./nav").View) {
+  nav.navigate(v);
+  $("leave-confirm")?.click();
+}
+
+const lastInspected = () => calls.filter((c) => c.cmd === "inspectDraft").at(-1)!.args[0] as SyncDraft;
+
+let nav: typeof import("./nav");
+
+beforeAll(async () => {
+  document.body.innerHTML = '<div id="app"></div>';
+  await import("./main");
+  nav = await import("./nav");
+  await until(() => $("nav-syncs"), "the sidebar");
+});
+
+afterEach(() => {
+  calls.length = 0;
+});
+
+describe("sync editor", () => {
+  it("shows the resolved filename live, blocks Save on an error, and saves the draft", async () => {
+    $("new-sync")!.click();
+    const input = await until(() => $<HTMLInputElement>("filename-input"), "the editor");
+    await until(() => $("filename-resolved")!.textContent?.includes("2026.csv"), "the first inspection");
+    expect($<HTMLButtonElement>("save-sync")!.disabled).toBe(false);
+
+    type(input, "{bad}.csv");
+    await until(() => $("filename-error")!.textContent === "unknown variable {bad}", "the filename error");
+    expect($<HTMLButtonElement>("save-sync")!.disabled).toBe(true);
+    expect($("draft-error")!.textContent).toContain("File name");
+    expect($("section-error-filename")!.textContent).toContain("unknown variable");
+
+    // A variable inserts at the caret.
+    type(input, "x-.csv");
+    input.setSelectionRange(2, 2);
+    $$("filename-var").find((b) => b.dataset.var === "{YYYY}")!.click();
+    expect(input.value).toBe("x-{YYYY}.csv");
+    await until(() => $("filename-resolved")!.textContent?.includes("x-2026.csv"), "the new name");
+    expect($("filename-error")!.textContent).toBe("");
+
+    choose($<HTMLInputElement>("draft-mode-diff")!);
+    choose($<HTMLSelectElement>("schedule-kind")!, "every");
+    await until(() => $$("next-runs li").length === 0 && $("next-runs")!.children.length === 3, "three next runs");
+    expect(lastInspected().sync.schedule).toBe("every 15m");
+
+    $<HTMLButtonElement>("save-sync")!.click();
+    await until(() => calls.some((c) => c.cmd === "saveDraft"), "save");
+    const [saved, file] = calls.find((c) => c.cmd === "saveDraft")!.args as [SyncDraft, string | null];
+    expect(file).toBeNull();
+    expect(saved.sync).toMatchObject({ mode: "diff", filename: "x-{YYYY}.csv", schedule: "every 15m" });
+    await until(() => document.querySelector("h1")?.textContent === "new-sync.toml", "the sync page");
+    expect($("edit-sync")).not.toBeNull();
+  });
+
+  it("browses Dropbox folders and uses one", async () => {
+    go({ name: "editor", file: null });
+    const radio = await until(() => $<HTMLInputElement>("dest-type-dropbox"), "the editor");
+    choose(radio);
+    await until(() => $$("dbx-entry").length === 2, "the root listing");
+    const [folder, file] = $$("dbx-entry");
+    expect([folder.dataset.kind, file.dataset.kind]).toEqual(["folder", "file"]);
+    expect(file.textContent).toContain("2.0 KB");
+    expect($<HTMLSelectElement>("dropbox-account")!.value).toBe("me@example.com");
+    folder.click();
+    await until(() => $("dbx-empty"), "the empty folder");
+    expect(calls.some((c) => c.cmd === "dropboxList" && c.args[0] === "/Exports" && c.args[1] === "me@example.com")).toBe(true);
+    expect($$("dbx-breadcrumb-1")[0].textContent).toBe("Exports");
+
+    type($<HTMLInputElement>("dbx-new-folder-name")!, "a/b");
+    $("dbx-new-folder-create")!.click();
+    expect($("dbx-new-folder-error")!.textContent).toMatch(/cannot contain/);
+    type($<HTMLInputElement>("dbx-new-folder-name")!, "2026");
+    $("dbx-new-folder-create")!.click();
+    await until(() => calls.some((c) => c.cmd === "dropboxCreateFolder"), "create folder");
+    expect(calls.find((c) => c.cmd === "dropboxCreateFolder")!.args).toEqual(["/Exports/2026", "me@example.com"]);
+
+    $("dbx-use-folder")!.click();
+    expect($("dest-dropbox-path")!.textContent).toContain("/Exports");
+    await until(() => lastInspected().destination.path === "/Exports", "the draft's new path");
+    expect(lastInspected().destination).toMatchObject({ type: "dropbox", account: "me@example.com" });
+
+    $("dbx-breadcrumb-0")!.click();
+    await until(() => $$("dbx-entry").length === 2, "the root again");
+  });
+
+  it("maps columns: choose, reorder, constant", async () => {
+    go({ name: "editor", file: null });
+    await until(() => $("columns-mode-pick"), "the editor");
+    await until(() => calls.some((c) => c.cmd === "inspectDraft"), "the first inspection");
+    await until(() => $("output-header")!.textContent === "idemail", "the header");
+    choose($<HTMLInputElement>("columns-mode-pick")!);
+    expect($$("column-row").length).toBe(2);
+    $$("column-down")[0].click();
+    await until(() => JSON.stringify(lastInspected().sync.columns) === JSON.stringify([{ from: "email" }, { from: "id" }]), "reordered columns");
+    $("column-add-constant")!.click();
+    const row = $$("column-row")[2];
+    type($<HTMLInputElement>("column-value", row)!, "shop");
+    type($<HTMLInputElement>("column-to", row)!, "origin");
+    await until(() => $("output-header")!.textContent === "emailidorigin", "the new header");
+    $$("column-remove")[0].click();
+    await until(() => lastInspected().sync.columns?.length === 2, "a removed row");
+    choose($<HTMLInputElement>("columns-mode-all")!);
+    await until(() => lastInspected().sync.columns === undefined, "all columns");
+  });
+});
+
+describe("models", () => {
+  it("runs the query, shows types, checks the chosen key", async () => {
+    go({ name: "model", id: null });
+    const sql = await until(() => $<HTMLTextAreaElement>("model-sql"), "the model editor");
+    type(sql, "select id, email from customers");
+    sql.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", ctrlKey: true, bubbles: true }));
+    await until(() => $("model-results")!.querySelector("table"), "the results");
+    expect(calls.find((c) => c.cmd === "probeModel")!.args.slice(1)).toEqual(["select id, email from customers", 100]);
+    expect($$("column-type").map((e) => e.textContent)).toEqual(["INTEGER / integer", "text"]);
+    expect($("model-more")).not.toBeNull();
+    choose($<HTMLInputElement>("model-key-id")!);
+    $("model-check-key")!.click();
+    await until(() => $("key-result")!.textContent?.includes("2,500"), "the key check");
+    expect(calls.find((c) => c.cmd === "checkPrimaryKey")!.args[2]).toEqual(["id"]);
+    // Leaving with unsaved changes asks first.
+    $("nav-syncs")!.click();
+    expect($("leave-confirm")).not.toBeNull();
+    $("leave-stay")!.click();
+    expect($("model-sql")).not.toBeNull();
+  });
+});
+
+describe("connections", () => {
+  it("connects Dropbox showing the address, and tests a source", async () => {
+    $("nav-connections")!.click();
+    $("leave-confirm")?.click();
+    await until(() => $$("dropbox-account").length === 1, "the account list");
+    $("dropbox-connect")!.click();
+    await until(() => ($("dropbox-oauth-url") as HTMLInputElement | null)?.value.startsWith("https://www.dropbox.com/oauth2"), "the OAuth address");
+    expect($("dropbox-waiting")!.textContent).toContain("Waiting for you to allow access");
+    resolveConnect!({ accountId: "dbid:2", email: "two@example.com", name: "Two", store: "file", state: "connected", message: null });
+    await until(() => $("dropbox-connect-result")?.textContent?.includes("two@example.com"), "connected");
+
+    $("source-add")!.click();
+    type($<HTMLInputElement>("source-path")!, "data/shop.db");
+    $("source-test")!.click();
+    await until(() => $("source-test-result"), "the test result");
+    expect($("source-test-result")!.textContent).toContain("customers");
+    expect(calls.find((c) => c.cmd === "testSource")!.args[0]).toEqual({ type: "sqlite", path: "data/shop.db" });
+  });
+});
