@@ -144,6 +144,11 @@ describe("drafts", () => {
     expect(t.destination.account).toBeUndefined();
     expect(t.sync.csv).toBeUndefined();
     expect(d.alerts).toEqual([]);
+    const e = draft();
+    e.sync.csv = {};
+    expect(tidyDraft(e).sync.csv).toBeUndefined();
+    e.sync.csv = { bom: false };
+    expect(tidyDraft(e).sync.csv).toEqual({ bom: false });
   });
 });
 

@@ -263,6 +263,7 @@ export function tidyDraft(d: SyncDraft): SyncDraft {
   }
   if (out.destination.type !== "dropbox") delete out.destination.account;
   if (out.sync.format !== undefined && out.sync.format !== "csv") delete out.sync.csv;
+  if (out.sync.csv && Object.values(out.sync.csv).every((v) => v === undefined)) delete out.sync.csv;
   if (out.model.id === "") delete out.model.id;
   if (out.sync.filename === "") delete out.sync.filename;
   return out;

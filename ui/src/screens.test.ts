@@ -189,7 +189,7 @@ describe("sync editor", () => {
     const [folder, file] = $$("dbx-entry");
     expect([folder.dataset.kind, file.dataset.kind]).toEqual(["folder", "file"]);
     expect(file.textContent).toContain("2.0 KB");
-    expect($<HTMLSelectElement>("dropbox-account")!.value).toBe("me@example.com");
+    expect($<HTMLSelectElement>("dest-dropbox-account")!.value).toBe("me@example.com");
     folder.click();
     await until(() => $("dbx-empty"), "the empty folder");
     expect(calls.some((c) => c.cmd === "dropboxList" && c.args[0] === "/Exports" && c.args[1] === "me@example.com")).toBe(true);

@@ -523,7 +523,7 @@ function dropboxPart(draft: SyncDraft, changed: () => void): HTMLElement {
         );
         return;
       }
-      const sel = h("select", { "data-testid": "dropbox-account" });
+      const sel = h("select", { "data-testid": "dest-dropbox-account" });
       const fill = (list: DropboxAccount[]) => {
         const cur = draft.destination.account;
         if (cur && !list.some((a) => a.email === cur || a.accountId === cur)) sel.append(option(cur, `${cur} (not connected)`, true));
