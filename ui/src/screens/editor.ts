@@ -199,12 +199,17 @@ function buildEditor(main: HTMLElement, file: string | null, draft: SyncDraft, m
   const showModelInfo = () =>
     clear(modelInfo, h("span", {}, describeSource(draft.source), ` · key ${keyList(draft.model.primary_key).join(", ") || "–"}`));
   showModelInfo();
+  const own = { source: draft.source, model: draft.model };
   modelSel.addEventListener("change", () => {
-    if (modelSel.value === "") return;
-    const m = models[Number(modelSel.value)];
-    const md: ModelDraft = { id: m.id, name: m.name, primary_key: m.primary_key };
-    if (m.source.type === "sqlite" && m.sql !== undefined) md.sql = m.sql;
-    const next = applyModel(draft, m.source, md);
+    let next: SyncDraft;
+    if (modelSel.value === "") {
+      next = applyModel(draft, own.source, own.model);
+    } else {
+      const m = models[Number(modelSel.value)];
+      const md: ModelDraft = { id: m.id, name: m.name, primary_key: m.primary_key };
+      if (m.source.type === "sqlite" && m.sql !== undefined) md.sql = m.sql;
+      next = applyModel(draft, m.source, md);
+    }
     draft.source = next.source;
     draft.model = next.model;
     showModelInfo();

@@ -7,6 +7,8 @@ import { navigate, type Tab } from "../nav";
 import type { ApiError, RunProgress, RunReport } from "../types";
 import { button, dl, errorBox, fill, page, statusBadge, table } from "../ui";
 import { showHistory } from "./history";
+import { webUrl } from "../dropboxPath";
+import { openExternal } from "../pickers";
 
 const TABS: { id: Tab; label: string }[] = [
   { id: "check", label: "Check" },
@@ -31,6 +33,20 @@ export function runProgressed(p: RunProgress): void {
 /** The run panel stops listening when another screen is shown. */
 export function leaveSync(): void {
   onProgress = null;
+}
+
+/** "Open in Dropbox" for a sync delivering to Dropbox (hidden otherwise or while unknown). */
+function openDestination(file: string): HTMLElement {
+  const slot = h("span", {});
+  void api.loadDraft(file).then(
+    (d) => {
+      if (d.destination.type !== "dropbox") return;
+      const url = webUrl(d.destination.path);
+      clear(slot, button("Open in Dropbox", "open-in-dropbox", () => void openExternal(url), undefined, { title: url }));
+    },
+    () => {},
+  );
+  return slot;
 }
 
 export function renderSync(file: string, tab: Tab) {
@@ -69,7 +85,7 @@ export function renderSync(file: string, tab: Tab) {
       "header",
       { class: "page-head" },
       h("h1", {}, file),
-      h("div", { class: "actions tight" }, button("Edit", "edit-sync", () => navigate({ name: "editor", file }))),
+      h("div", { class: "actions tight" }, openDestination(file), button("Edit", "edit-sync", () => navigate({ name: "editor", file }))),
     ),
     tabs,
     panel,
