@@ -105,9 +105,12 @@ let connecting = false;
 async function connect(area: HTMLElement, reload: () => void) {
   if (connecting) return;
   connecting = true;
+  const starters = [...document.querySelectorAll<HTMLButtonElement>("[data-testid='dropbox-connect'], [data-testid='dropbox-reconnect']")];
+  starters.forEach((b) => (b.disabled = true));
   const urlBox = h("div", { class: "oauth-url" });
   const cancel = button("Cancel", "dropbox-cancel-connect", async () => {
     cancel.disabled = true;
+    cancel.textContent = "Cancelling…";
     await api.dropboxCancelConnect().catch(() => {});
   });
   clear(
@@ -159,6 +162,7 @@ async function connect(area: HTMLElement, reload: () => void) {
   } finally {
     unlisten?.();
     connecting = false;
+    starters.forEach((b) => (b.disabled = false));
   }
 }
 

@@ -6,7 +6,9 @@
 import { api } from "../api";
 import { describeSource, mergeModels, modelIdOf, type ModelEntry } from "../catalog";
 import {
+  alertIndexOf,
   applyModel,
+  columnIndexOf,
   buildSchedule,
   errorSummary,
   insertAt,
@@ -133,7 +135,13 @@ function buildEditor(main: HTMLElement, file: string | null, draft: SyncDraft, m
     if (i.error) {
       const sec = sectionOf(i.error.field);
       const slot = sectionErrors.get(sec) ?? sectionErrors.get("general")!;
-      clear(slot, h("p", { class: "field-error", role: "alert" }, i.error.field ? h("code", {}, i.error.field) : null, i.error.field ? " " : "", i.error.message));
+      // Shown once: fields with their own message in place (filename, schedule, a column row, an alert) need no repeat.
+      const shownInPlace =
+        (sec === "filename" && i.filename.error === i.error.message) ||
+        (sec === "schedule" && i.scheduleError === i.error.message) ||
+        columnIndexOf(i.error.field) !== null ||
+        alertIndexOf(i.error.field) !== null;
+      if (!shownInPlace) clear(slot, h("p", { class: "field-error", role: "alert" }, i.error.field ? h("code", {}, i.error.field) : null, i.error.field ? " " : "", i.error.message));
       sections.get(sec)?.classList.add("has-error");
       clear(
         summary,

@@ -56,7 +56,7 @@ export function folderBrowser(opts: {
         tabindex: -1,
         title: isFolder ? `Open ${e.name}` : `${e.name} (a file; it is overwritten if a sync writes the same name)`,
       },
-      h("span", { class: "dbx-icon", "aria-hidden": "true" }, isFolder ? "📁" : "📄"),
+      h("span", { class: `dbx-icon ${e.kind}`, "aria-hidden": "true" }),
       h("span", { class: "dbx-name" }, e.name),
       !isFolder ? h("span", { class: "dbx-size muted small" }, e.size !== null ? formatBytes(e.size) : "") : null,
     );

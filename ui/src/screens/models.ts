@@ -256,7 +256,7 @@ export async function renderModelEditor(id: string | null): Promise<void> {
           h(
             "div",
             { class: k.ok ? "ok" : "error", "data-ok": String(k.ok) },
-            h("p", {}, k.ok ? `✓ ${f.key.join(", ")} is present and unique${k.rows !== null ? ` in all ${formatCount(k.rows)} rows` : ""}.` : "✗ The key is not usable."),
+            h("p", {}, k.ok ? `✓ The key (${f.key.join(", ")}) is present and unique${k.rows !== null ? ` in all ${formatCount(k.rows)} rows` : ""}.` : `✗ The key (${f.key.join(", ")}) is not usable.`),
             k.message ? h("p", { class: "pre" }, k.message) : null,
           ),
         );

@@ -1,0 +1,194 @@
+// A stand-in for the Tauri runtime so the UI runs in a plain browser with
+// made-up data: `npm run dev`, then open /dev/mock.html. For looking at the
+// screens while the Rust side is elsewhere; not part of the app's build.
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+import type { DraftInspection, SyncDraft } from "../src/types";
+
+const callbacks = new Map<number, (x: unknown) => void>();
+const listeners = new Map<string, number[]>();
+let nextId = 1;
+let cancelConnect: (() => void) | null = null;
+
+function emit(event: string, payload: unknown) {
+  for (const id of listeners.get(event) ?? []) callbacks.get(id)?.({ event, id, payload });
+}
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const COLS = [
+  { name: "customer_id", declared_type: "INTEGER", observed_type: "integer" },
+  { name: "first_name", declared_type: "TEXT", observed_type: "text" },
+  { name: "last_name", declared_type: "TEXT", observed_type: "text" },
+  { name: "email", declared_type: "TEXT", observed_type: "text" },
+  { name: "region", declared_type: "TEXT", observed_type: "text" },
+];
+
+const DRAFT: SyncDraft = {
+  source: { type: "sqlite", path: "demo/shop.db" },
+  model: { id: "customers", name: "customers", sql: "select * from customers", primary_key: "customer_id" },
+  destination: { type: "folder", path: "out/diff" },
+  sync: {
+    id: "demo-customers-diff",
+    mode: "diff",
+    format: "csv",
+    filename: "run-{sync.run.id}/customers.csv",
+    csv: { delimiter: ";", bom: true },
+    columns: [
+      { from: "customer_id" },
+      { template: "{{ first_name }} {{ last_name }}", to: "full_name" },
+      { from: "email", to: "Email" },
+      { from: "region" },
+    ],
+    schedule: "every 15m",
+  },
+  alerts: [{ type: "slack", webhook_url: "env:SLACK_WEBHOOK" }],
+};
+
+function inspect(d: SyncDraft): DraftInspection {
+  const f = d.sync.filename ?? "";
+  const m = /\{([^}]*)\}/g;
+  const known = ["YYYY", "YY", "MM", "DD", "HH", "mm", "ss", "ms", "X", "x", "model.id", "model.name", "sync.id", "sync.run.id"];
+  const unknown = [...f.matchAll(m)].map((x) => x[1]).find((v) => !known.includes(v));
+  const resolved = unknown !== undefined ? null : f.replace("{YYYY}", "2026").replace("{MM}", "03").replace("{DD}", "01").replace("{sync.run.id}", "3").replace("{model.id}", d.model.id ?? d.model.name).replace("{sync.id}", d.sync.id ?? "");
+  const fnErr = unknown !== undefined ? `unknown variable {${unknown}}; use one of {YYYY} {MM} {DD} …` : f === "" ? "the filename is empty" : null;
+  const dir = d.destination.path.replace(/\/$/, "");
+  const files = resolved ? (d.sync.mode === "diff" ? ["added", "changed", "removed"].map((k) => `${dir}/${resolved.replace(/(\.[^.]*)$/, `_${k}$1`)}`) : [`${dir}/${resolved}`]) : [];
+  const names = d.sync.columns ? d.sync.columns.map((c) => c.to ?? c.from ?? "?") : COLS.map((c) => c.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  const sched = d.sync.schedule ?? "manual";
+  const schedErr = sched === "manual" || /^every \d+[smhd]$/.test(sched) || sched.split(/\s+/).length === 6 ? null : `"${sched}": a cron expression has 6 fields (second minute hour day month weekday)`;
+  const base = Date.now();
+  const nextRuns = sched === "manual" || schedErr ? [] : [1, 2, 3].map((i) => new Date(Math.ceil(base / 900000) * 900000 + (i - 1) * 900000).toISOString());
+  const error = fnErr
+    ? { field: "[sync] filename", message: fnErr }
+    : dup
+      ? { field: `[[sync.columns]] #${names.lastIndexOf(dup) + 1}`, message: `output name "${dup}" is used twice` }
+      : schedErr
+        ? { field: "[sync] schedule", message: schedErr }
+        : !d.destination.path
+          ? { field: "[destination] path", message: "missing; choose a folder" }
+          : null;
+  return {
+    error,
+    filename: { resolved, error: fnErr },
+    files,
+    modelColumns: COLS,
+    modelError: null,
+    header: dup ? null : names,
+    headerError: dup ? `output name "${dup}" is used twice` : null,
+    nextRuns,
+    scheduleError: schedErr,
+  };
+}
+
+const DBX: Record<string, { name: string; kind: "folder" | "file"; size: number | null }[]> = {
+  "/": [
+    { name: "Exports", kind: "folder", size: null },
+    { name: "Reports", kind: "folder", size: null },
+    { name: "notes.txt", kind: "file", size: 1834 },
+  ],
+  "/Exports": [
+    { name: "2026", kind: "folder", size: null },
+    { name: "customers_added.csv", kind: "file", size: 182_334 },
+  ],
+};
+
+async function handle(cmd: string, a: any): Promise<unknown> {
+  await wait(120);
+  switch (cmd) {
+    case "plugin:event|listen": {
+      const l = listeners.get(a.event) ?? [];
+      l.push(a.handler);
+      listeners.set(a.event, l);
+      return a.handler;
+    }
+    case "plugin:event|unlisten":
+      return null;
+    case "workspace_info":
+      return { workspace: "/home/me/.local/share/dropsync/workspace", stateDir: "/home/me/.local/state/dropsync", demoCreated: true, startupError: null };
+    case "list_syncs":
+      return [
+        { file: "customers-diff.toml", syncId: "demo-customers-diff", model: "customers", mode: "diff", format: "csv", destination: "folder out/diff", schedule: "every 15m", nextRun: new Date(Date.now() + 600000).toISOString(), lastRun: null, lastStatus: null, running: false, error: null },
+        { file: "orders-dropbox.toml", syncId: "orders-dropbox", model: "orders", mode: "insert", format: "json", destination: "dropbox /Exports", schedule: "manual", nextRun: null, lastRun: new Date(Date.now() - 3600000).toISOString(), lastStatus: "failed", running: false, error: null },
+      ];
+    case "new_draft":
+      return { ...JSON.parse(JSON.stringify(DRAFT)), sync: { id: "new-sync", mode: "all", format: "csv", filename: "{model.id}-{YYYY}-{MM}-{DD}.csv" }, alerts: undefined };
+    case "load_draft":
+      return JSON.parse(JSON.stringify(a.file === "orders-dropbox.toml" ? { ...DRAFT, destination: { type: "dropbox", path: "/Exports", account: "me@example.com" } } : DRAFT));
+    case "inspect_draft":
+      return inspect(a.draft);
+    case "save_draft":
+      return `${a.draft.sync.id}.toml`;
+    case "delete_sync":
+      return null;
+    case "test_alert":
+      return [{ kind: "test", channel: a.draft.alerts[a.index].type, ok: a.index === 0, attempts: 1, error: a.index === 0 ? null : "HTTP 403 from the webhook: invalid token", at: new Date().toISOString() }];
+    case "workspace_models":
+      return [
+        { file: "customers-diff.toml", syncId: "demo-customers-diff", source: DRAFT.source, model: DRAFT.model },
+        { file: "orders-dropbox.toml", syncId: "orders-dropbox", source: DRAFT.source, model: { id: "orders", name: "orders", sql: "select * from orders", primary_key: ["order_id", "line"] } },
+      ];
+    case "test_source":
+      return a.source.path?.endsWith(".db") ? { ok: true, message: "SQLite 3.46, 2 tables", tables: ["customers", "orders"] } : { ok: false, message: `${a.source.path}: no such file; check the path`, tables: [] };
+    case "probe_model":
+      if (/error/i.test(a.sql ?? "")) throw { code: "query", message: 'near "error": syntax error' };
+      return { columns: COLS, rows: Array.from({ length: 12 }, (_, i) => [String(i + 1), "Ada", i % 3 ? "Lovelace" : null, `ada${i}@example.com`, "EMEA"]), more: true };
+    case "check_primary_key":
+      return a.primaryKey.includes("customer_id") ? { ok: true, rows: 2500, message: null } : { ok: false, rows: 2500, message: `${a.primaryKey.join(", ")} is not unique: "EMEA" appears 2,500 times` };
+    case "dropbox_accounts":
+      return [
+        { accountId: "dbid:1", email: "me@example.com", name: "Me Example", store: "keyring", state: "connected", message: null },
+        { accountId: "dbid:2", email: "old@example.com", name: "Old", store: "file", state: "reconnect_needed", message: "The refresh token was revoked; reconnect to keep delivering." },
+      ];
+    case "dropbox_connect":
+      setTimeout(() => emit("oauth-url", { url: "https://www.dropbox.com/oauth2/authorize?client_id=abc&response_type=code&code_challenge=xyz" }), 200);
+      await new Promise<void>((res, rej) => {
+        cancelConnect = () => rej({ code: "cancelled", message: "Connecting was cancelled." });
+        setTimeout(res, 60_000);
+      });
+      return { accountId: "dbid:3", email: "new@example.com", name: "New", store: "keyring", state: "connected", message: null };
+    case "dropbox_cancel_connect":
+      cancelConnect?.();
+      return null;
+    case "dropbox_disconnect":
+      return null;
+    case "dropbox_list": {
+      const p = a.path === "" ? "/" : a.path;
+      if (p === "/Reports") throw { code: "reconnect_needed", message: "Dropbox refused the token for me@example.com." };
+      return { path: p, entries: (DBX[p] ?? []).map((e) => ({ ...e, path: (p === "/" ? "" : p) + "/" + e.name, modified: null })) };
+    }
+    case "dropbox_create_folder": {
+      const parent = a.path.replace(/\/[^/]*$/, "") || "/";
+      (DBX[parent] ??= []).push({ name: a.path.split("/").pop(), kind: "folder", size: null });
+      return null;
+    }
+    case "check_sync":
+    case "preview_sync":
+    case "sync_history":
+      return cmd === "sync_history" ? [] : new Promise(() => {});
+    default:
+      throw { code: "internal", message: `mock: no command ${cmd}` };
+  }
+}
+
+(window as any).__TAURI_INTERNALS__ = {
+  invoke: (cmd: string, args: any) => handle(cmd, args ?? {}),
+  transformCallback: (cb: (x: unknown) => void) => {
+    const id = nextId++;
+    callbacks.set(id, cb);
+    return id;
+  },
+  unregisterCallback: (id: number) => callbacks.delete(id),
+};
+(window as any).__TAURI_EVENT_PLUGIN_INTERNALS__ = { unregisterListener: () => {} };
+
+// Open a screen from the address: mock.html?models (or #models), #connections, #editor, #editor=customers-diff.toml, #model
+const hash = decodeURIComponent(location.search.slice(1) || location.hash.slice(1));
+await import("../src/main");
+const { navigate } = await import("../src/nav");
+await wait(400);
+if (hash === "models") navigate({ name: "models" });
+else if (hash === "connections") navigate({ name: "connections" });
+else if (hash === "model") navigate({ name: "model", id: "customers" });
+else if (hash.startsWith("editor")) navigate({ name: "editor", file: hash.includes("=") ? hash.split("=")[1] : null });
