@@ -42,8 +42,14 @@ vi.mock("./api", () => ({
       destination: { type: "folder", path: "out" },
       sync: { id: "new-sync", mode: "all", format: "csv", filename: "{YYYY}.csv" },
     }),
-    loadDraft: async () => {
-      throw { code: "not_found", message: "gone" };
+    loadDraft: async (file: string) => {
+      if (file !== "orders.toml") throw { code: "not_found", message: "gone" };
+      return {
+        source: { type: "sqlite", path: "demo.db" },
+        model: { id: "orders", name: "orders", sql: "select * from orders", primary_key: "id" },
+        destination: { type: "dropbox", path: "/Exports", account: "me@example.com" },
+        sync: { id: "orders", mode: "insert", format: "json", filename: "{YYYY}.json", schedule: "0 0 6 * * *" },
+      };
     },
     inspectDraft: async (d: SyncDraft, file: string | null) => {
       log("inspectDraft", d, file);
@@ -54,6 +60,11 @@ vi.mock("./api", () => ({
       return `${d.sync.id}.toml`;
     },
     checkSync: async () => new Promise(() => {}),
+    deleteSync: async (file: string) => log("deleteSync", file),
+    testAlert: async (d: SyncDraft, index: number) => {
+      log("testAlert", d, index);
+      return [{ kind: "test", channel: "slack", ok: false, attempts: 2, error: "HTTP 404: no such webhook", at: "2026-03-01T10:00:00Z" }];
+    },
     workspaceModels: async () => [],
     dropboxAccounts: async () => [{ accountId: "dbid:1", email: "me@example.com", name: "Me", store: "keyring", state: "connected", message: null }],
     dropboxList: async (path: string, account: string | null) => {
@@ -273,5 +284,50 @@ describe("connections", () => {
     await until(() => $("source-test-result"), "the test result");
     expect($("source-test-result")!.textContent).toContain("customers");
     expect(calls.find((c) => c.cmd === "testSource")!.args[0]).toEqual({ type: "sqlite", path: "data/shop.db" });
+  });
+});
+
+describe("sync editor, existing file", () => {
+  it("warns about a new id, sends a test alert, uses the keyboard in the folder browser, deletes with confirmation", async () => {
+    go({ name: "editor", file: "orders.toml" });
+    const id = await until(() => $<HTMLInputElement>("draft-sync-id"), "the editor");
+    // (happy-dom mis-reads a select's value from a `selected` option past the second; read the option)
+    expect($("schedule-kind")!.querySelector<HTMLOptionElement>("option[selected]")!.value).toBe("cron");
+    expect($<HTMLInputElement>("schedule-cron")!.value).toBe("0 0 6 * * *");
+    expect($("csv-delimiter")).toBeNull(); // json: no CSV options
+    type(id, "orders-2");
+    expect($("sync-id-warning")!.textContent).toMatch(/fresh snapshot/);
+
+    // The folder browser opens at the file's folder; arrows move, Backspace goes up.
+    await until(() => $("dbx-breadcrumb-1")?.textContent === "Exports" && calls.some((c) => c.cmd === "dropboxList" && c.args[0] === "/Exports"), "the Exports folder");
+    await until(() => $("dbx-empty"), "its listing");
+    $("dbx-list")!.dispatchEvent(new KeyboardEvent("keydown", { key: "Backspace", bubbles: true }));
+    await until(() => $$("dbx-entry").length === 2, "the root");
+    expect(document.activeElement?.getAttribute("data-path")).toBe("/Exports");
+    document.activeElement!.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowDown", bubbles: true }));
+    expect(document.activeElement?.getAttribute("data-path")).toBe("/report.csv");
+    document.activeElement!.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowUp", bubbles: true }));
+    expect(document.activeElement?.getAttribute("data-path")).toBe("/Exports");
+
+    $<HTMLSelectElement>("alert-add-type")!.value = "slack";
+    $("alert-add")!.click();
+    const ch = $("alert-channel")!;
+    expect($<HTMLInputElement>("alert-webhook_url", ch)!.type).toBe("password");
+    type($<HTMLInputElement>("alert-webhook_url", ch)!, "env:SLACK_URL");
+    $("alert-test", ch)!.click();
+    await until(() => $("alert-test-result", ch)!.textContent?.includes("HTTP 404"), "the test result");
+    const [sent, index] = calls.find((c) => c.cmd === "testAlert")!.args as [SyncDraft, number];
+    expect(index).toBe(0);
+    expect(sent.alerts).toEqual([{ type: "slack", webhook_url: "env:SLACK_URL" }]);
+
+    $("delete-sync")!.click();
+    expect(document.activeElement?.getAttribute("data-testid")).toBe("delete-sync-cancel");
+    document.activeElement!.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    expect(document.activeElement?.getAttribute("data-testid")).toBe("delete-sync");
+    expect(calls.some((c) => c.cmd === "deleteSync")).toBe(false);
+    $("delete-sync")!.click();
+    $("delete-sync-confirm")!.click();
+    await until(() => calls.some((c) => c.cmd === "deleteSync" && c.args[0] === "orders.toml"), "the delete");
+    await until(() => document.querySelector("h1")?.textContent === "Syncs", "the Syncs list");
   });
 });

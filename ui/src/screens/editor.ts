@@ -71,6 +71,7 @@ export async function renderEditor(file: string | null, preset?: { source: Sourc
     draft = d;
     models = mergeModels(savedModels, ws);
   } catch (e) {
+    if (!main.isConnected) return;
     clear(
       main,
       h("header", { class: "page-head" }, h("h1", {}, file ? `Edit ${file}` : "New sync")),
@@ -79,6 +80,8 @@ export async function renderEditor(file: string | null, preset?: { source: Sourc
     );
     return;
   }
+  // Another screen was opened while this one loaded.
+  if (!main.isConnected) return;
   if (preset) {
     draft = applyModel(draft, preset.source, preset.model);
     if (!file && preset.model.id && !draft.sync.id) draft.sync.id = preset.model.id;

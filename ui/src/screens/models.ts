@@ -108,6 +108,8 @@ export async function renderModelEditor(id: string | null): Promise<void> {
     clear(main, errorBox(toApiError(e)));
     return;
   }
+  // Another screen was opened while this one loaded.
+  if (!main.isConnected) return;
   const entry = id === null ? null : (cat.models.find((m) => m.id === id) ?? null);
   if (id !== null && !entry) {
     clear(main, empty("Model not found", `No model with id "${id}".`), button("All models", "back-to-models", () => navigate({ name: "models" })));
