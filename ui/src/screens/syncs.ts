@@ -3,7 +3,7 @@
 
 import { h } from "../dom";
 import { formatLocalTime, MODE_HELP, relativeTime, zoneLabel } from "../format";
-import { navigate, refresh } from "../nav";
+import { currentView, navigate, refresh } from "../nav";
 import { prefs } from "../prefs";
 import type { SyncSummary, WorkspaceInfo } from "../types";
 import { api } from "../api";
@@ -91,6 +91,8 @@ function syncTable(syncs: SyncSummary[]): HTMLElement {
 export async function renderSyncs(info: WorkspaceInfo | null): Promise<void> {
   const body = h("div", {});
   const notice = await trayNotice();
+  // The user may have opened another screen meanwhile.
+  if (currentView().name !== "list") return;
   page(
     h(
       "header",
