@@ -203,7 +203,7 @@ function buildEditor(main: HTMLElement, file: string | null, draft: SyncDraft, m
   const modelSel = h("select", { "data-testid": "draft-model" });
   const currentId = modelIdOf(draft.model);
   const inList = models.some((m) => m.id === currentId && sameSource(m.source, draft.source));
-  if (!inList) modelSel.append(option("", `${draft.model.name || "(unnamed)"} — this file's model`, true));
+  if (!inList) modelSel.append(option("", `${draft.model.name || "(unnamed)"} — ${file ? "as in this file" : "suggested"} (${describeSource(draft.source)})`, true));
   models.forEach((m, k) => modelSel.append(option(String(k), `${m.name} (${m.id}) — ${describeSource(m.source)}`, inList && m.id === currentId && sameSource(m.source, draft.source))));
   const modelInfo = h("div", { class: "muted small", "data-testid": "draft-model-info" });
   const modelErr = h("div", { "data-testid": "draft-model-error" });

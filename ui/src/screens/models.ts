@@ -72,7 +72,7 @@ function modelItem(m: ModelEntry): HTMLElement {
               " · used by ",
               ...m.usedBy.flatMap((u, i) => [
                 i ? ", " : "",
-                h("button", { type: "button", class: "link small", onclick: () => navigate({ name: "sync", file: u.file, tab: "check" }) }, u.syncId ?? u.file),
+                h("button", { type: "button", class: "link small", "data-testid": "model-used-by", "data-file": u.file, onclick: () => navigate({ name: "sync", file: u.file, tab: "check" }) }, u.syncId ?? u.file),
               ]),
             ]
           : " · not used by any sync",
