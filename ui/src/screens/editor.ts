@@ -322,7 +322,7 @@ function buildEditor(main: HTMLElement, file: string | null, draft: SyncDraft, m
   const destSec = destinationSection(draft, changed, section);
 
   // ---------- filename ----------
-  const fname = h("input", { type: "text", class: "mono wide", value: draft.sync.filename ?? "", "data-testid": "filename-input", placeholder: "{model.id}-{YYYY}-{MM}-{DD}.csv", spellcheck: "false", autocomplete: "off" });
+  const fname = h("input", { type: "text", class: "mono wide", value: draft.sync.filename ?? "", "data-testid": "filename-input", placeholder: "empty: the default name (shown below)", spellcheck: "false", autocomplete: "off" });
   fname.addEventListener("input", () => {
     draft.sync.filename = fname.value;
     changed();
