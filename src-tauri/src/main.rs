@@ -7,6 +7,9 @@
 
 mod api;
 mod commands;
+mod health;
+mod notify;
+mod prefs;
 mod scheduling;
 mod tray;
 mod workspace;
@@ -15,7 +18,7 @@ use api::ApiError;
 use dropsync::run::RunControl;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use tauri::{Manager, RunEvent, WindowEvent};
+use tauri::{Listener, Manager, RunEvent, WindowEvent};
 use workspace::Paths;
 
 /// What every command shares. Cheap to clone.
@@ -24,7 +27,8 @@ pub struct AppState {
     pub paths: Paths,
     pub demo_created: bool,
     pub startup_error: Option<ApiError>,
-    /// Runs started from the app (not the scheduler), by sync file name.
+    /// Runs going on, by sync file name: started from the UI or the tray,
+    /// or by the scheduler (`scheduling`), so that each can be cancelled.
     runs: Arc<Mutex<BTreeMap<String, Arc<RunControl>>>>,
 }
 
@@ -33,7 +37,7 @@ impl AppState {
         self.runs.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Registers a run; false when that file already runs from the app.
+    /// Registers a run; false when that file already runs.
     pub fn start_run(&self, file: &str, control: Arc<RunControl>) -> bool {
         let mut runs = self.runs();
         if runs.contains_key(file) {
@@ -77,6 +81,9 @@ pub fn show_main(app: &tauri::AppHandle) {
     }
 }
 
+/// Start in the tray, window hidden: how start at login launches the app.
+const HIDDEN_ARG: &str = "--hidden";
+
 fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -87,15 +94,33 @@ fn main() {
         .init();
 
     let app = tauri::Builder::default()
+        // First: a second launch shows this instance's window and ends.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
             show_main(app)
         }))
         .plugin(tauri_plugin_store::Builder::default().build())
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_notification::init())
+        // Started at login, the app goes straight to the tray.
+        .plugin(
+            tauri_plugin_autostart::Builder::new()
+                .arg(HIDDEN_ARG)
+                .build(),
+        )
         .setup(|app| {
             let state = prepare(app.handle());
+            app.manage(state.clone());
             tray::create(app.handle())?;
+            // Runs starting or ending, from anywhere, and edited syncs.
+            let handle = app.handle().clone();
+            app.listen_any("syncs-changed", move |_| tray::refresh(&handle));
             scheduling::start(app.handle(), &state);
-            app.manage(state);
+            if std::env::args().any(|a| a == HIDDEN_ARG) {
+                if let Some(w) = app.get_webview_window("main") {
+                    let _ = w.hide();
+                }
+            }
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -104,6 +129,7 @@ fn main() {
                 if window.label() == "main" {
                     api.prevent_close();
                     let _ = window.hide();
+                    notify::first_close_to_tray(window.app_handle());
                 }
             }
         })

@@ -1,26 +1,59 @@
-//! The tray icon: Open, Run all now, Quit.
+//! The tray icon: its health icon and tooltip, and its menu (Open, Run all
+//! now, one item per sync with its last status, Pause schedules, Start at
+//! login, Quit). Rebuilt when runs start or end, when the workspace changes,
+//! and every so often for the "2 min ago" ages; only when something shown
+//! changed, so that an open menu is not replaced for nothing.
 
+use crate::health::{self, Health, SyncLine, SyncState};
 use crate::AppState;
-use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use chrono::Utc;
+use serde::Serialize;
+use std::sync::Mutex;
+use tauri::image::Image;
+use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
-use tauri::{AppHandle, Manager};
+use tauri::{AppHandle, Emitter, Manager};
+use tauri_plugin_autostart::ManagerExt;
+
+const TRAY_ID: &str = "main";
+/// Menu ids of the syncs' items start with this, then the file name.
+const SYNC_PREFIX: &str = "sync:";
+
+const ICON_HEALTHY: Image<'static> = tauri::include_image!("icons/tray-healthy.png");
+const ICON_RUNNING: Image<'static> = tauri::include_image!("icons/tray-running.png");
+const ICON_FAILING: Image<'static> = tauri::include_image!("icons/tray-failing.png");
+
+/// What clicking a sync in the tray sends to the UI, as event `open-sync`.
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenSync {
+    /// The sync's file name in the workspace, as in `list_syncs`.
+    pub file: String,
+}
+
+/// Everything the tray shows; compared with what it shows now.
+#[derive(Debug, Clone, PartialEq)]
+struct View {
+    /// (file, menu label) per sync.
+    syncs: Vec<(String, String)>,
+    health: Health,
+    tooltip: String,
+    paused: bool,
+    autostart: bool,
+}
+
+/// What the tray shows now; `None` forces the next refresh to apply.
+#[derive(Default)]
+struct Shown(Mutex<Option<View>>);
 
 pub fn create(app: &AppHandle) -> tauri::Result<()> {
-    let open = MenuItem::with_id(app, "open", "Open Dropsync", true, None::<&str>)?;
-    let run_all = MenuItem::with_id(app, "run_all", "Run all now", true, None::<&str>)?;
-    let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
-    let sep = PredefinedMenuItem::separator(app)?;
-    let menu = Menu::with_items(app, &[&open, &run_all, &sep, &quit])?;
-    let mut tray = TrayIconBuilder::with_id("main")
+    app.manage(Shown::default());
+    let menu = menu(app, &[], false, false)?;
+    TrayIconBuilder::with_id(TRAY_ID)
+        .icon(ICON_HEALTHY)
         .tooltip("Dropsync")
         .menu(&menu)
         .show_menu_on_left_click(false)
-        .on_menu_event(|app, event| match event.id().as_ref() {
-            "open" => crate::show_main(app),
-            "run_all" => run_all_now(app),
-            "quit" => crate::scheduling::quit(app),
-            _ => {}
-        })
+        .on_menu_event(|app, event| on_menu(app, event.id().as_ref()))
         .on_tray_icon_event(|tray, event| {
             if let TrayIconEvent::Click {
                 button: MouseButton::Left,
@@ -30,15 +63,204 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
             {
                 crate::show_main(tray.app_handle());
             }
-        });
-    if let Some(icon) = app.default_window_icon() {
-        tray = tray.icon(icon.clone());
-    }
-    tray.build(app)?;
+        })
+        .build(app)?;
     Ok(())
 }
 
-/// Runs every sync of the workspace once, one after the other.
+fn on_menu(app: &AppHandle, id: &str) {
+    match id {
+        "open" => crate::show_main(app),
+        "run_all" => run_all_now(app),
+        "pause" => {
+            let paused = !crate::scheduling::paused(app);
+            crate::scheduling::set_paused(app, paused);
+            refresh_now(app);
+        }
+        "autostart" => {
+            toggle_autostart(app);
+            refresh_now(app);
+        }
+        "quit" => crate::scheduling::quit(app),
+        _ => {
+            if let Some(file) = id.strip_prefix(SYNC_PREFIX) {
+                crate::show_main(app);
+                let _ = app.emit(
+                    "open-sync",
+                    OpenSync {
+                        file: file.to_string(),
+                    },
+                );
+            }
+        }
+    }
+}
+
+fn toggle_autostart(app: &AppHandle) {
+    let launch = app.autolaunch();
+    let result = match launch.is_enabled() {
+        Ok(true) => launch.disable(),
+        _ => launch.enable(),
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "cannot change start at login");
+    }
+}
+
+fn menu(
+    app: &AppHandle,
+    syncs: &[(String, String)],
+    paused: bool,
+    autostart: bool,
+) -> tauri::Result<Menu<tauri::Wry>> {
+    let menu = Menu::new(app)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        "open",
+        "Open Dropsync",
+        true,
+        None::<&str>,
+    )?)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        "run_all",
+        "Run all now",
+        true,
+        None::<&str>,
+    )?)?;
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    if syncs.is_empty() {
+        menu.append(&MenuItem::with_id(
+            app,
+            "none",
+            "No syncs",
+            false,
+            None::<&str>,
+        )?)?;
+    }
+    for (file, label) in syncs {
+        let id = format!("{SYNC_PREFIX}{file}");
+        menu.append(&MenuItem::with_id(app, id, label, true, None::<&str>)?)?;
+    }
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    menu.append(&CheckMenuItem::with_id(
+        app,
+        "pause",
+        "Pause schedules",
+        true,
+        paused,
+        None::<&str>,
+    )?)?;
+    menu.append(&CheckMenuItem::with_id(
+        app,
+        "autostart",
+        "Start at login",
+        true,
+        autostart,
+        None::<&str>,
+    )?)?;
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    menu.append(&MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?)?;
+    Ok(menu)
+}
+
+/// Each sync of the workspace with its state, for the menu.
+fn lines(state: &AppState) -> Vec<SyncLine> {
+    let paths = &state.paths;
+    let running = state.running_files();
+    let next = match dropsync::daemon::next_runs(&paths.workspace, &paths.state_dir, Utc::now()) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "tray: cannot read the workspace");
+            return Vec::new();
+        }
+    };
+    next.into_iter()
+        .map(|n| {
+            let file = n
+                .file
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            match n.sync_id {
+                Some(id) => {
+                    let last = dropsync::history::last_run(&paths.state_dir, &id);
+                    SyncLine {
+                        state: SyncState::from_last_run(last.as_ref(), running.contains(&file)),
+                        file,
+                        name: id,
+                    }
+                }
+                None => SyncLine {
+                    name: file.clone(),
+                    file,
+                    state: SyncState::Broken,
+                },
+            }
+        })
+        .collect()
+}
+
+/// Brings the tray up to date, off the caller's thread (it reads every
+/// sync's history).
+pub fn refresh(app: &AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let Some(state) = app.try_state::<AppState>() else {
+            return;
+        };
+        let lines = lines(&state);
+        let now = Utc::now();
+        let paused = crate::scheduling::paused(&app);
+        let view = View {
+            syncs: lines
+                .iter()
+                .map(|l| (l.file.clone(), health::label(l, now)))
+                .collect(),
+            health: health::health(&lines),
+            tooltip: health::tooltip(&lines, paused),
+            paused,
+            autostart: app.autolaunch().is_enabled().unwrap_or(false),
+        };
+        // Held while applying, so that two refreshes apply in order.
+        let shown = app.state::<Shown>();
+        let mut shown = shown.0.lock().unwrap_or_else(|e| e.into_inner());
+        if shown.as_ref() == Some(&view) {
+            return;
+        }
+        match apply(&app, &view) {
+            Ok(()) => *shown = Some(view),
+            Err(e) => tracing::warn!(error = %e, "cannot update the tray"),
+        }
+    });
+}
+
+/// A refresh that applies even when nothing seems to have changed: after a
+/// check item was clicked, whose tick the menu toggled by itself.
+fn refresh_now(app: &AppHandle) {
+    if let Some(shown) = app.try_state::<Shown>() {
+        *shown.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+    refresh(app);
+}
+
+fn apply(app: &AppHandle, view: &View) -> tauri::Result<()> {
+    let Some(tray) = app.tray_by_id(TRAY_ID) else {
+        return Ok(());
+    };
+    let icon = match view.health {
+        Health::Healthy => ICON_HEALTHY,
+        Health::Running => ICON_RUNNING,
+        Health::Failing => ICON_FAILING,
+    };
+    tray.set_icon(Some(icon))?;
+    tray.set_tooltip(Some(&view.tooltip))?;
+    tray.set_menu(Some(menu(app, &view.syncs, view.paused, view.autostart)?))?;
+    Ok(())
+}
+
+/// Runs every sync of the workspace once, one after the other, and
+/// notifies when one starts failing or recovers.
 fn run_all_now(app: &AppHandle) {
     let Some(state) = app.try_state::<AppState>() else {
         return;
@@ -57,10 +279,30 @@ fn run_all_now(app: &AppHandle) {
             let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
                 continue;
             };
+            let previous = previous_outcome(&state, &path).await;
             match crate::commands::run_file(app.clone(), state.clone(), name.clone()).await {
-                Ok(r) => tracing::info!(file = %name, status = r.status.as_str(), "run all: done"),
+                Ok(r) => {
+                    tracing::info!(file = %name, status = r.status.as_str(), "run all: done");
+                    crate::notify::after_run(&app, previous, &r);
+                }
                 Err(e) => tracing::warn!(file = %name, error = %e, "run all: not run"),
             }
         }
     });
+}
+
+/// The sync's last telling outcome before a run, read off the async runtime.
+async fn previous_outcome(
+    state: &AppState,
+    path: &std::path::Path,
+) -> Option<crate::notify::Outcome> {
+    let state_dir = state.paths.state_dir.clone();
+    let path = path.to_path_buf();
+    tauri::async_runtime::spawn_blocking(move || {
+        let spec = dropsync::SyncSpec::load(&path).ok()?;
+        crate::notify::previous_outcome(&state_dir, &spec.sync.id)
+    })
+    .await
+    .ok()
+    .flatten()
 }
