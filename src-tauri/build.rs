@@ -11,6 +11,22 @@ const COMMANDS: &[&str] = &[
     "sync_history",
     "reset_snapshot",
     "workspace_info",
+    "new_draft",
+    "load_draft",
+    "inspect_draft",
+    "save_draft",
+    "delete_sync",
+    "test_alert",
+    "test_source",
+    "probe_model",
+    "check_primary_key",
+    "workspace_models",
+    "dropbox_accounts",
+    "dropbox_connect",
+    "dropbox_cancel_connect",
+    "dropbox_disconnect",
+    "dropbox_list",
+    "dropbox_create_folder",
 ];
 
 fn main() {

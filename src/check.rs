@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::filename::NameContext;
 use crate::mapping::Mapping;
 use crate::run::{planned_files, preview, RunOptions};
-use crate::source::{self, RowBatch};
+use crate::source;
 use serde::Serialize;
 use std::path::Path;
 
@@ -47,20 +47,7 @@ pub fn check(spec: &SyncSpec, state_dir: &Path) -> Result<CheckReport> {
     let mut src = source::open(&spec.source, &spec.model)?;
     let columns = src.columns().to_vec();
     let mapping = Mapping::compile(&columns, spec.sync.columns.as_deref())?;
-    let mut observed: Vec<Option<&'static str>> = vec![None; columns.len()];
-    let mut seen = 0;
-    src.stream(SAMPLE_ROWS, &mut |batch| {
-        for i in 0..batch.len() {
-            let row = batch.decode_row(i)?;
-            for (o, v) in observed.iter_mut().zip(&row) {
-                if o.is_none() && !v.is_null() {
-                    *o = Some(v.type_name());
-                }
-            }
-        }
-        seen += batch.len();
-        Ok((seen < SAMPLE_ROWS).then(RowBatch::default))
-    })?;
+    let observed = crate::probe::sample(src.as_mut(), SAMPLE_ROWS)?.observed;
 
     // The key, mapping and filename checks are the run's own: a preview of
     // every row in All mode touches no snapshot and writes nothing.
@@ -80,15 +67,7 @@ pub fn check(spec: &SyncSpec, state_dir: &Path) -> Result<CheckReport> {
         sync_id: spec.sync.id.clone(),
         source: spec.source.describe(),
         destination: spec.destination.describe(),
-        columns: columns
-            .into_iter()
-            .zip(observed)
-            .map(|(c, o)| ColumnInfo {
-                name: c.name,
-                declared_type: c.declared_type,
-                observed_type: o.unwrap_or("null").to_string(),
-            })
-            .collect(),
+        columns: crate::probe::column_info(&columns, &observed),
         output_columns: mapping.output().to_vec(),
         primary_key: spec.model.primary_key.clone(),
         rows: dry.rows.queried,

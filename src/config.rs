@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::filename::FilenameTemplate;
 use crate::schedule::Schedule;
 use crate::value::Value;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -162,90 +162,245 @@ pub struct AlertWhen {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
-    source: RawSource,
-    model: RawModel,
-    destination: RawDestination,
-    sync: RawSync,
+    source: SourceDraft,
+    model: ModelDraft,
+    destination: DestinationDraft,
+    sync: SyncSettingsDraft,
     #[serde(default)]
     alerts: Vec<crate::alerts::ChannelSpec>,
-    alert_when: Option<RawAlertWhen>,
+    alert_when: Option<AlertWhenDraft>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawAlertWhen {
-    run_longer_than: Option<String>,
-    removed_more_than_percent: Option<f64>,
+pub struct AlertWhenDraft {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_longer_than: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed_more_than_percent: Option<f64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawSource {
+pub struct SourceDraft {
     #[serde(rename = "type")]
-    kind: String,
-    path: Option<String>,
-    delimiter: Option<String>,
-    header: Option<bool>,
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(untagged)]
-enum RawKey {
+pub enum KeyDraft {
     One(String),
     Many(Vec<String>),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawModel {
-    id: Option<String>,
-    name: String,
-    sql: Option<String>,
-    primary_key: RawKey,
+pub struct ModelDraft {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sql: Option<String>,
+    pub primary_key: KeyDraft,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawDestination {
+pub struct DestinationDraft {
     #[serde(rename = "type")]
-    kind: String,
-    path: String,
-    account: Option<String>,
+    pub kind: String,
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawSync {
-    id: Option<String>,
-    mode: String,
-    #[serde(default)]
-    format: Option<String>,
-    filename: Option<String>,
-    #[serde(default)]
-    filename_offset: i64,
-    #[serde(default)]
-    skip_empty_files: bool,
-    csv: Option<RawCsv>,
-    columns: Option<Vec<RawColumn>>,
-    schedule: Option<String>,
-    schedule_start: Option<String>,
+pub struct SyncSettingsDraft {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub mode: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub filename_offset: i64,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub skip_empty_files: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csv: Option<CsvDraft>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<ColumnDraft>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_start: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawCsv {
-    delimiter: Option<String>,
-    header: Option<bool>,
-    bom: Option<bool>,
+pub struct CsvDraft {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bom: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawColumn {
-    from: Option<String>,
-    value: Option<toml::Value>,
-    template: Option<String>,
-    to: Option<String>,
+pub struct ColumnDraft {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<toml::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+}
+
+impl SourceDraft {
+    /// The source this table describes; relative paths resolve against the
+    /// folder of `file` (the sync file, or a file in the workspace folder).
+    pub fn resolve(&self, file: &Path) -> Result<SourceSpec> {
+        let bad = |key: &str, message: String| Error::Field {
+            file: file.to_path_buf(),
+            field: key.to_string(),
+            message,
+        };
+        let base = file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let resolve = |p: &str| -> PathBuf {
+            let p = Path::new(p);
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
+        Ok(match self.kind.as_str() {
+            "sqlite" => {
+                let path = self
+                    .path
+                    .as_deref()
+                    .filter(|p| !p.trim().is_empty())
+                    .ok_or_else(|| {
+                        bad(
+                            "[source] path",
+                            "missing; set it to the SQLite database file".into(),
+                        )
+                    })?;
+                for (key, set) in [
+                    ("delimiter", self.delimiter.is_some()),
+                    ("header", self.header.is_some()),
+                ] {
+                    if set {
+                        return Err(bad(
+                            &format!("[source] {key}"),
+                            "only applies to type = \"csv\"; remove it".into(),
+                        ));
+                    }
+                }
+                SourceSpec::Sqlite {
+                    path: resolve(path),
+                }
+            }
+            "csv" => {
+                let path = self
+                    .path
+                    .as_deref()
+                    .filter(|p| !p.trim().is_empty())
+                    .ok_or_else(|| {
+                        bad("[source] path", "missing; set it to the CSV file".into())
+                    })?;
+                let delimiter = match self.delimiter.as_deref() {
+                    Some(d) => parse_delimiter(d).map_err(|m| bad("[source] delimiter", m))?,
+                    None => b',',
+                };
+                SourceSpec::Csv {
+                    path: resolve(path),
+                    delimiter,
+                    header: self.header.unwrap_or(true),
+                }
+            }
+            other => {
+                return Err(bad(
+                    "[source] type",
+                    format!("{other:?} is not supported; use \"sqlite\" or \"csv\""),
+                ))
+            }
+        })
+    }
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A sync file as written: what an editor reads, changes and writes back.
+/// Its validation is the file's own: [`SyncSpec::from_draft`] writes the
+/// TOML and parses it, so a draft that validates is a file that loads.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncDraft {
+    pub source: SourceDraft,
+    pub model: ModelDraft,
+    pub destination: DestinationDraft,
+    pub sync: SyncSettingsDraft,
+    /// `[[alerts]]` tables as written; checked when the draft is validated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<toml::Table>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_when: Option<AlertWhenDraft>,
+}
+
+impl SyncDraft {
+    pub fn load(path: &Path) -> Result<SyncDraft> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("cannot read sync file {}", path.display()), e))?;
+        toml::from_str(&text).map_err(|e| Error::config(path, e.to_string()))
+    }
+
+    /// The file's text. Comments of a hand-written file are not kept.
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string(self)
+            .map_err(|e| Error::Internal(format!("cannot write the sync as TOML: {e}")))
+    }
+
+    /// Validates the draft as the file `path` and writes it atomically (a
+    /// temporary file renamed over the old one), so a reader never sees
+    /// half a file.
+    pub fn save(&self, path: &Path) -> Result<SyncSpec> {
+        let text = self.to_toml()?;
+        let spec = SyncSpec::parse(&text, path)?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let io =
+            |e: std::io::Error| Error::io(format!("cannot write sync file {}", path.display()), e);
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".dropsync-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(io)?;
+        std::io::Write::write_all(&mut tmp, text.as_bytes()).map_err(io)?;
+        tmp.persist(path).map_err(|e| io(e.error))?;
+        Ok(spec)
+    }
 }
 
 impl SyncSpec {
@@ -255,6 +410,11 @@ impl SyncSpec {
         SyncSpec::parse(&text, path)
     }
 
+    /// Validates a draft as if it were the file `path`.
+    pub fn from_draft(draft: &SyncDraft, path: &Path) -> Result<SyncSpec> {
+        SyncSpec::parse(&draft.to_toml()?, path)
+    }
+
     /// Parses `text` as if read from `path` (relative paths resolve against its folder).
     pub fn parse(text: &str, path: &Path) -> Result<SyncSpec> {
         let raw: RawFile = toml::from_str(text).map_err(|e| Error::config(path, e.to_string()))?;
@@ -262,7 +422,11 @@ impl SyncSpec {
     }
 
     fn from_raw(raw: RawFile, file: &Path) -> Result<SyncSpec> {
-        let bad = |key: &str, message: String| Error::config(file, format!("{key}: {message}"));
+        let bad = |key: &str, message: String| Error::Field {
+            file: file.to_path_buf(),
+            field: key.to_string(),
+            message,
+        };
         let base = file
             .parent()
             .map(Path::to_path_buf)
@@ -280,50 +444,7 @@ impl SyncSpec {
             }
         };
 
-        let source = match raw.source.kind.as_str() {
-            "sqlite" => {
-                let path = raw.source.path.ok_or_else(|| {
-                    bad(
-                        "[source] path",
-                        "missing; set it to the SQLite database file".into(),
-                    )
-                })?;
-                for (key, set) in [
-                    ("delimiter", raw.source.delimiter.is_some()),
-                    ("header", raw.source.header.is_some()),
-                ] {
-                    if set {
-                        return Err(bad(
-                            &format!("[source] {key}"),
-                            "only applies to type = \"csv\"; remove it".into(),
-                        ));
-                    }
-                }
-                SourceSpec::Sqlite {
-                    path: resolve(&path),
-                }
-            }
-            "csv" => {
-                let path = raw.source.path.ok_or_else(|| {
-                    bad("[source] path", "missing; set it to the CSV file".into())
-                })?;
-                let delimiter = match raw.source.delimiter {
-                    Some(d) => parse_delimiter(&d).map_err(|m| bad("[source] delimiter", m))?,
-                    None => b',',
-                };
-                SourceSpec::Csv {
-                    path: resolve(&path),
-                    delimiter,
-                    header: raw.source.header.unwrap_or(true),
-                }
-            }
-            other => {
-                return Err(bad(
-                    "[source] type",
-                    format!("{other:?} is not supported; use \"sqlite\" or \"csv\""),
-                ))
-            }
-        };
+        let source = raw.source.resolve(file)?;
 
         let model_id = raw.model.id.unwrap_or_else(|| stem.clone());
         check_id(&model_id).map_err(|m| bad("[model] id", m))?;
@@ -334,8 +455,8 @@ impl SyncSpec {
             ));
         }
         let primary_key = match raw.model.primary_key {
-            RawKey::One(k) => vec![k],
-            RawKey::Many(ks) => ks,
+            KeyDraft::One(k) => vec![k],
+            KeyDraft::Many(ks) => ks,
         };
         if primary_key.is_empty() || primary_key.iter().any(|k| k.trim().is_empty()) {
             return Err(bad(

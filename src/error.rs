@@ -9,6 +9,15 @@ pub enum Error {
     #[error("{file}: {message}")]
     Config { file: PathBuf, message: String },
 
+    /// A sync file's key holds something wrong; `field` names it as the
+    /// file does, e.g. `[sync] filename`, so an editor can point at it.
+    #[error("{file}: {field}: {message}")]
+    Field {
+        file: PathBuf,
+        field: String,
+        message: String,
+    },
+
     #[error("source {source_name}: {message}")]
     Source {
         source_name: String,
@@ -89,7 +98,7 @@ impl Error {
     /// A stable, closed code for the UI and `--json` output to switch on.
     pub fn code(&self) -> &'static str {
         match self {
-            Error::Config { .. } => "config",
+            Error::Config { .. } | Error::Field { .. } => "config",
             Error::Source { .. } => "source",
             Error::Query { .. } => "query",
             Error::MissingKeyColumn { .. } | Error::NullKey { .. } | Error::DuplicateKey { .. } => {

@@ -681,20 +681,23 @@ fn demo(dir: &Path, state: &Path) -> Result<ExitCode> {
 }
 
 fn auth(command: AuthCommand, state: &Path) -> Result<ExitCode> {
-    use dropsync::dropbox::{oauth, tokens, Client, Credentials, Endpoints};
+    use dropsync::dropbox::accounts::{self, AccountState};
+    use dropsync::dropbox::{oauth, tokens, Endpoints};
     match command {
         AuthCommand::Dropbox { no_browser } => {
             let opts = oauth::FlowOptions::from_env(!no_browser)?;
-            let endpoints = Endpoints::from_env();
-            let got = oauth::authorize(&endpoints, &opts, &|msg| eprintln!("{msg}"), &|| {
-                eprint!("code: ");
-                let mut line = String::new();
-                std::io::stdin().read_line(&mut line).ok()?;
-                Some(line)
-            })?;
-            let client = Client::new(endpoints, Credentials::Access(got.access_token.clone()))?;
-            let account = client.current_account()?;
-            let info = tokens::save(state, &account, &opts.app_key, &got.refresh_token)?;
+            let info = accounts::connect(
+                state,
+                &Endpoints::from_env(),
+                &opts,
+                &|msg| eprintln!("{msg}"),
+                &|| {
+                    eprint!("code: ");
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line).ok()?;
+                    Some(line)
+                },
+            )?;
             println!(
                 "Connected Dropbox account {} <{}>; its token is kept in {}",
                 info.display_name,
@@ -708,23 +711,25 @@ fn auth(command: AuthCommand, state: &Path) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         AuthCommand::Status => {
-            let accounts = tokens::list(state)?;
-            if accounts.is_empty() {
+            if tokens::list(state)?.is_empty() {
                 println!("No Dropbox account is connected; run `dropsync auth dropbox`");
                 return Ok(ExitCode::SUCCESS);
             }
             let mut ok = true;
-            for a in accounts {
-                let status = dropsync::dropbox::connect(state, Some(&a.account_id))
-                    .and_then(|c| c.current_account())
-                    .map(|_| "connected".to_string())
-                    .unwrap_or_else(|e| {
-                        ok = false;
-                        format!("reconnect needed: {e}")
-                    });
+            for a in accounts::status(state)? {
+                let status = match (a.state, &a.message) {
+                    (AccountState::Connected, _) => "connected".to_string(),
+                    (AccountState::ReconnectNeeded, m) => {
+                        format!("reconnect needed: {}", m.as_deref().unwrap_or_default())
+                    }
+                    (AccountState::Unreachable, m) => {
+                        format!("unreachable: {}", m.as_deref().unwrap_or_default())
+                    }
+                };
+                ok &= a.state == AccountState::Connected;
                 println!(
                     "{} <{}>  {}  ({})",
-                    a.display_name, a.email, status, a.store
+                    a.info.display_name, a.info.email, status, a.info.store
                 );
             }
             Ok(if ok {
@@ -734,14 +739,10 @@ fn auth(command: AuthCommand, state: &Path) -> Result<ExitCode> {
             })
         }
         AuthCommand::Disconnect { account } => {
-            let info = tokens::find(state, account.as_deref())?;
-            // Revoking is best effort: the account is forgotten either way.
-            if let Ok(client) = dropsync::dropbox::connect(state, Some(&info.account_id)) {
-                if let Err(e) = client.revoke() {
-                    eprintln!("note: Dropbox did not confirm the token was revoked ({e})");
-                }
+            let (info, note) = accounts::disconnect(state, account.as_deref())?;
+            if let Some(note) = note {
+                eprintln!("note: Dropbox did not confirm the token was revoked ({note})");
             }
-            tokens::remove(state, &info.account_id)?;
             println!("Disconnected {} <{}>", info.display_name, info.email);
             Ok(ExitCode::SUCCESS)
         }

@@ -28,17 +28,7 @@ impl Paths {
     /// The sync file a UI request names: a bare `*.toml` name inside the
     /// workspace, never a path that could leave it.
     pub fn sync_file(&self, name: &str) -> ApiResult<PathBuf> {
-        let ok = !name.is_empty()
-            && name.ends_with(".toml")
-            && !name.starts_with('.')
-            && !name.contains(['/', '\\', '\0']);
-        if !ok {
-            return Err(ApiError::new(
-                Code::InvalidArgument,
-                format!("{name:?} is not a sync file name"),
-            ));
-        }
-        let path = self.workspace.join(name);
+        let path = self.sync_path(name)?;
         if !path.is_file() {
             return Err(ApiError::new(
                 Code::NotFound,
@@ -49,6 +39,29 @@ impl Paths {
             ));
         }
         Ok(path)
+    }
+}
+
+impl Paths {
+    /// Where a sync file of that name would be, whether or not it exists yet.
+    pub fn sync_path(&self, name: &str) -> ApiResult<PathBuf> {
+        let ok = !name.is_empty()
+            && name.ends_with(".toml")
+            && !name.starts_with('.')
+            && !name.contains(['/', '\\', '\0']);
+        if !ok {
+            return Err(ApiError::new(
+                Code::InvalidArgument,
+                format!("{name:?} is not a sync file name"),
+            ));
+        }
+        Ok(self.workspace.join(name))
+    }
+
+    /// A file in the workspace folder that relative paths of an unsaved
+    /// draft or source resolve against, as they will once saved.
+    pub fn unsaved(&self) -> PathBuf {
+        self.workspace.join("unsaved.toml")
     }
 }
 

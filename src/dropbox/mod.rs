@@ -1,5 +1,6 @@
 //! Dropbox: the HTTP API v2 client, OAuth 2 with PKCE, and token storage.
 
+pub mod accounts;
 mod arg;
 mod client;
 pub mod content_hash;

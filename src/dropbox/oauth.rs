@@ -24,6 +24,8 @@ pub struct FlowOptions {
     /// Try to open the system browser (else only print the URL).
     pub open_browser: bool,
     pub timeout: Duration,
+    /// Set from elsewhere to stop waiting for the browser (a Cancel button).
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl FlowOptions {
@@ -41,6 +43,7 @@ impl FlowOptions {
             port,
             open_browser,
             timeout: Duration::from_secs(300),
+            cancel: None,
         })
     }
 }
@@ -92,7 +95,12 @@ pub fn authorize(
             if opts.open_browser && webbrowser::open(auth_url.as_str()).is_err() {
                 say("Could not open a browser; open the address above yourself.");
             }
-            wait_for_code(&listener, state.secret(), opts.timeout)?
+            wait_for_code(
+                &listener,
+                state.secret(),
+                opts.timeout,
+                opts.cancel.as_deref(),
+            )?
         }
         None => {
             say(&format!(
@@ -140,6 +148,7 @@ fn wait_for_code(
     listener: &TcpListener,
     expected_state: &str,
     timeout: Duration,
+    cancel: Option<&std::sync::atomic::AtomicBool>,
 ) -> Result<String, DropboxError> {
     let deadline = std::time::Instant::now() + timeout;
     listener
@@ -149,6 +158,11 @@ fn wait_for_code(
             source: e,
         })?;
     loop {
+        if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
+            return Err(DropboxError::Auth(
+                "connecting was cancelled; nothing was stored".into(),
+            ));
+        }
         if std::time::Instant::now() > deadline {
             return Err(DropboxError::Auth(
                 "no answer from the browser within 5 minutes; run `dropsync auth dropbox` again"

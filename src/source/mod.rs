@@ -79,3 +79,20 @@ pub fn open(spec: &SourceSpec, model: &ModelSpec) -> Result<Box<dyn Source>> {
         } => Box::new(CsvSource::open(path, *delimiter, *header)?),
     })
 }
+
+/// Opens the source on its own (no query) and says what it holds: a line
+/// for the user, and the tables (SQLite) or columns (CSV) it offers.
+pub fn inspect(spec: &SourceSpec) -> Result<(String, Vec<String>)> {
+    match spec {
+        SourceSpec::Sqlite { path } => sqlite::inspect(path),
+        SourceSpec::Csv {
+            path,
+            delimiter,
+            header,
+        } => {
+            let src = CsvSource::open(path, *delimiter, *header)?;
+            let names: Vec<String> = src.columns().iter().map(|c| c.name.clone()).collect();
+            Ok((format!("CSV file with {} columns", names.len()), names))
+        }
+    }
+}

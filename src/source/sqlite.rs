@@ -31,8 +31,14 @@ impl SqliteSource {
         // A writer holding the database briefly should not fail a scheduled run.
         let _ = conn.busy_timeout(std::time::Duration::from_secs(10));
         let columns = {
-            let stmt = conn.prepare(sql).map_err(|e| Error::Query {
-                message: sqlite_message(&e),
+            let stmt = conn.prepare(sql).map_err(|e| match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::NotADatabase) => source_err(
+                    "the file is not a SQLite database (or it is encrypted); check [source] path"
+                        .into(),
+                ),
+                _ => Error::Query {
+                    message: sqlite_message(&e),
+                },
             })?;
             if !stmt.readonly() {
                 return Err(Error::Query {
@@ -60,6 +66,32 @@ impl SqliteSource {
             columns,
         })
     }
+}
+
+/// The database's tables and views, as a user would pick them for a query.
+pub fn inspect(path: &Path) -> Result<(String, Vec<String>)> {
+    // The same read-only open a run uses, with a query that always prepares.
+    let src = SqliteSource::open(path, "SELECT name FROM sqlite_master")?;
+    let source_err = |e: rusqlite::Error| Error::Source {
+        source_name: format!("sqlite {}", path.display()),
+        message: format!("cannot list the tables: {e}; is it a SQLite database?"),
+    };
+    let mut stmt = src
+        .conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') \
+             AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+        .map_err(source_err)?;
+    let tables = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .map_err(source_err)?;
+    let message = match tables.len() {
+        1 => format!("SQLite {}, 1 table or view", rusqlite::version()),
+        n => format!("SQLite {}, {n} tables and views", rusqlite::version()),
+    };
+    Ok((message, tables))
 }
 
 fn sqlite_message(e: &rusqlite::Error) -> String {

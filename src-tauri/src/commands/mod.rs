@@ -1,6 +1,9 @@
 //! The commands the UI calls: thin wrappers over the core. Blocking core
 //! work runs on tauri's blocking pool, never on the IPC thread.
 
+mod dropbox;
+mod editor;
+
 use crate::api::{ApiError, ApiResult, Code};
 use crate::AppState;
 use chrono::{DateTime, Utc};
@@ -31,6 +34,22 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         cancel_run,
         sync_history,
         reset_snapshot,
+        editor::new_draft,
+        editor::load_draft,
+        editor::inspect_draft,
+        editor::save_draft,
+        editor::delete_sync,
+        editor::test_alert,
+        editor::test_source,
+        editor::probe_model,
+        editor::check_primary_key,
+        editor::workspace_models,
+        dropbox::dropbox_accounts,
+        dropbox::dropbox_connect,
+        dropbox::dropbox_cancel_connect,
+        dropbox::dropbox_disconnect,
+        dropbox::dropbox_list,
+        dropbox::dropbox_create_folder,
     ]
 }
 

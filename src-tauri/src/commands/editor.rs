@@ -1,0 +1,385 @@
+//! Commands of the editors: sync drafts (load, live inspection, save,
+//! delete, test alert), sources and models (test, probe, key check).
+//! Everything is decided by the core; these only find files and adapt types.
+
+use super::blocking;
+use crate::api::{ApiError, ApiResult, Code};
+use crate::AppState;
+use dropsync::config::{
+    DestinationDraft, KeyDraft, ModelDraft, SourceDraft, SyncDraft, SyncSettingsDraft,
+};
+use dropsync::history::AlertDelivery;
+use dropsync::inspect::{DraftInspection, FieldError};
+use dropsync::probe::{KeyCheck, ModelProbe, SourceTest};
+use dropsync::SyncSpec;
+use serde::Serialize;
+use std::path::PathBuf;
+use tauri::{AppHandle, Emitter, State};
+
+/// JSON `null` means "not set"; TOML has no null, so drop such keys.
+fn strip_nulls(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(strip_nulls);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
+}
+
+fn draft_from_json(mut v: serde_json::Value) -> Result<SyncDraft, FieldError> {
+    strip_nulls(&mut v);
+    serde_json::from_value(v).map_err(|e| FieldError {
+        field: String::new(),
+        message: format!("the sync is incomplete: {e}"),
+    })
+}
+
+fn invalid(e: FieldError) -> ApiError {
+    let message = if e.field.is_empty() {
+        e.message
+    } else {
+        format!("{}: {}", e.field, e.message)
+    };
+    ApiError::new(Code::Config, message)
+}
+
+/// The file a draft is validated as: the file being edited, else the one
+/// it would be saved as.
+fn draft_path(state: &AppState, draft: &SyncDraft, file: Option<&str>) -> ApiResult<PathBuf> {
+    match file {
+        Some(f) => state.paths.sync_path(f),
+        None => Ok(match &draft.sync.id {
+            Some(id) if !id.is_empty() => state
+                .paths
+                .sync_path(&format!("{id}.toml"))
+                .unwrap_or_else(|_| state.paths.unsaved()),
+            _ => state.paths.unsaved(),
+        }),
+    }
+}
+
+/// A new sync: the demo database when the workspace has it, to a local
+/// folder, all rows as CSV, run by hand; an id no file uses yet.
+#[tauri::command]
+pub fn new_draft(state: State<'_, AppState>) -> SyncDraft {
+    let ws = &state.paths.workspace;
+    let demo = ws.join("shop.db").is_file();
+    let id = (1..)
+        .map(|n| match n {
+            1 => "new-sync".to_string(),
+            n => format!("new-sync-{n}"),
+        })
+        .find(|id| !ws.join(format!("{id}.toml")).exists())
+        .unwrap_or_default();
+    SyncDraft {
+        source: SourceDraft {
+            kind: "sqlite".into(),
+            path: Some(if demo {
+                "shop.db".into()
+            } else {
+                String::new()
+            }),
+            delimiter: None,
+            header: None,
+        },
+        model: ModelDraft {
+            id: None,
+            name: if demo {
+                "Customers".into()
+            } else {
+                "New model".into()
+            },
+            sql: Some(if demo {
+                "SELECT * FROM customers".into()
+            } else {
+                String::new()
+            }),
+            primary_key: KeyDraft::One("id".into()),
+        },
+        destination: DestinationDraft {
+            kind: "folder".into(),
+            path: "out".into(),
+            account: None,
+        },
+        sync: SyncSettingsDraft {
+            id: Some(id),
+            mode: "all".into(),
+            format: Some("csv".into()),
+            filename: None,
+            filename_offset: 0,
+            skip_empty_files: false,
+            csv: None,
+            columns: None,
+            schedule: None,
+            schedule_start: None,
+        },
+        alerts: vec![],
+        alert_when: None,
+    }
+}
+
+#[tauri::command]
+pub async fn load_draft(state: State<'_, AppState>, file: String) -> ApiResult<SyncDraft> {
+    let path = state.paths.sync_file(&file)?;
+    blocking(move || Ok(SyncDraft::load(&path)?)).await
+}
+
+#[tauri::command]
+pub async fn inspect_draft(
+    state: State<'_, AppState>,
+    draft: serde_json::Value,
+    file: Option<String>,
+) -> ApiResult<DraftInspection> {
+    let state = state.inner().clone();
+    blocking(move || {
+        let draft = match draft_from_json(draft) {
+            Ok(d) => d,
+            Err(e) => {
+                return Ok(DraftInspection {
+                    error: Some(e),
+                    ..Default::default()
+                })
+            }
+        };
+        let path = draft_path(&state, &draft, file.as_deref())?;
+        let sync_id = draft.sync.id.clone().unwrap_or_default();
+        let next_run_id = dropsync::history::last_run(&state.paths.state_dir, &sync_id)
+            .map_or(1, |r| r.run_id + 1);
+        Ok(dropsync::inspect::inspect(
+            &draft,
+            &path,
+            chrono::Utc::now(),
+            next_run_id,
+        ))
+    })
+    .await
+}
+
+/// Writes the draft: over `file` when editing, else as `<sync.id>.toml`,
+/// never over another sync. Returns the file name.
+#[tauri::command]
+pub async fn save_draft(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    draft: serde_json::Value,
+    file: Option<String>,
+) -> ApiResult<String> {
+    let state = state.inner().clone();
+    let name = blocking(move || {
+        let draft = draft_from_json(draft).map_err(invalid)?;
+        let name = match file {
+            Some(f) => {
+                state.paths.sync_file(&f)?;
+                f
+            }
+            None => {
+                let id = draft
+                    .sync
+                    .id
+                    .clone()
+                    .filter(|id| !id.trim().is_empty())
+                    .ok_or_else(|| {
+                        ApiError::new(
+                            Code::Config,
+                            "[sync] id: give the sync an id; its file is named after it",
+                        )
+                    })?;
+                let name = format!("{id}.toml");
+                if state.paths.sync_path(&name)?.exists() {
+                    return Err(ApiError::new(
+                        Code::Config,
+                        format!("[sync] id: a sync file {name} already exists; choose another id"),
+                    ));
+                }
+                name
+            }
+        };
+        let path = state.paths.sync_path(&name)?;
+        draft
+            .save(&path)
+            .map_err(|e| invalid(FieldError::from(e)))?;
+        tracing::info!(file = %name, "sync saved");
+        Ok(name)
+    })
+    .await?;
+    let _ = app.emit("syncs-changed", ());
+    Ok(name)
+}
+
+/// Removes the sync file. Its history and snapshot stay in the state
+/// folder, so a sync saved again under the same id carries on from them.
+#[tauri::command]
+pub async fn delete_sync(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    file: String,
+) -> ApiResult<()> {
+    let path = state.paths.sync_file(&file)?;
+    if state.running_files().contains(&file) {
+        return Err(ApiError::new(
+            Code::Busy,
+            format!("{file} is running; cancel the run or wait for it to end, then delete"),
+        ));
+    }
+    std::fs::remove_file(&path)
+        .map_err(|e| ApiError::new(Code::Io, format!("cannot delete {}: {e}", path.display())))?;
+    tracing::info!(file = %file, "sync deleted");
+    let _ = app.emit("syncs-changed", ());
+    Ok(())
+}
+
+/// Sends a test message through alert `index` (from 0) of the draft.
+#[tauri::command]
+pub async fn test_alert(
+    state: State<'_, AppState>,
+    draft: serde_json::Value,
+    index: usize,
+) -> ApiResult<Vec<AlertDelivery>> {
+    let state = state.inner().clone();
+    blocking(move || {
+        let mut draft = draft_from_json(draft).map_err(invalid)?;
+        if index >= draft.alerts.len() {
+            return Err(ApiError::new(
+                Code::InvalidArgument,
+                format!("there is no alert #{}", index + 1),
+            ));
+        }
+        draft.alerts = vec![draft.alerts.swap_remove(index)];
+        let path = draft_path(&state, &draft, None)?;
+        let spec = SyncSpec::from_draft(&draft, &path).map_err(|e| invalid(e.into()))?;
+        Ok(dropsync::alerting::send_test(
+            &spec,
+            &state.paths.state_dir,
+        )?)
+    })
+    .await
+}
+
+fn source_spec(state: &AppState, source: &SourceDraft) -> ApiResult<dropsync::config::SourceSpec> {
+    source
+        .resolve(&state.paths.unsaved())
+        .map_err(|e| invalid(e.into()))
+}
+
+/// Opens the source and says what it holds; a source that does not open
+/// is an answer (`ok: false`), shown next to the Test button.
+#[tauri::command]
+pub async fn test_source(state: State<'_, AppState>, source: SourceDraft) -> ApiResult<SourceTest> {
+    let state = state.inner().clone();
+    blocking(move || {
+        let outcome =
+            source_spec(&state, &source).and_then(|spec| Ok(dropsync::probe::test_source(&spec)?));
+        Ok(outcome.unwrap_or_else(|e| SourceTest {
+            ok: false,
+            message: e.message,
+            tables: vec![],
+        }))
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn probe_model(
+    state: State<'_, AppState>,
+    source: SourceDraft,
+    sql: Option<String>,
+    limit: usize,
+) -> ApiResult<ModelProbe> {
+    let state = state.inner().clone();
+    blocking(move || {
+        let spec = source_spec(&state, &source)?;
+        Ok(dropsync::probe::probe(&spec, sql.as_deref(), limit)?)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn check_primary_key(
+    state: State<'_, AppState>,
+    source: SourceDraft,
+    sql: Option<String>,
+    primary_key: Vec<String>,
+) -> ApiResult<KeyCheck> {
+    let state = state.inner().clone();
+    blocking(move || {
+        let spec = source_spec(&state, &source)?;
+        Ok(dropsync::probe::check_key(
+            &spec,
+            sql.as_deref(),
+            &primary_key,
+        )?)
+    })
+    .await
+}
+
+/// A model as a sync file of the workspace holds it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkspaceModel {
+    pub file: String,
+    pub sync_id: Option<String>,
+    pub source: SourceDraft,
+    pub model: ModelDraft,
+}
+
+/// The models of every sync file that loads (broken files are listed, with
+/// their error, by `list_syncs`).
+#[tauri::command]
+pub async fn workspace_models(state: State<'_, AppState>) -> ApiResult<Vec<WorkspaceModel>> {
+    let state = state.inner().clone();
+    blocking(move || {
+        let files = dropsync::daemon::sync_files(&state.paths.workspace).map_err(|e| {
+            ApiError::new(
+                Code::Io,
+                format!(
+                    "cannot read the workspace {}: {e}",
+                    state.paths.workspace.display()
+                ),
+            )
+        })?;
+        Ok(files
+            .into_iter()
+            .filter_map(|path| {
+                let draft = SyncDraft::load(&path).ok()?;
+                Some(WorkspaceModel {
+                    file: path.file_name()?.to_string_lossy().into_owned(),
+                    sync_id: draft
+                        .sync
+                        .id
+                        .clone()
+                        .or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned())),
+                    source: draft.source,
+                    model: draft.model,
+                })
+            })
+            .collect())
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nulls_from_the_ui_mean_not_set() {
+        let v = serde_json::json!({
+            "source": {"type": "sqlite", "path": "shop.db", "delimiter": null},
+            "model": {"name": "M", "sql": "SELECT 1 AS id", "primary_key": "id", "id": null},
+            "destination": {"type": "folder", "path": "out", "account": null},
+            "sync": {"mode": "all", "columns": [{"from": "id", "to": null}], "csv": null},
+            "alerts": []
+        });
+        let d = draft_from_json(v).unwrap();
+        assert_eq!(d.source.delimiter, None);
+        assert_eq!(d.sync.columns.unwrap()[0].to, None);
+    }
+
+    #[test]
+    fn an_incomplete_draft_is_a_field_error_not_a_panic() {
+        let e = draft_from_json(serde_json::json!({"source": {}})).unwrap_err();
+        assert!(e.message.contains("incomplete"), "{}", e.message);
+    }
+}
