@@ -8,12 +8,15 @@
 # Env: E2E_SKIP_INSTALL=1 (no apt/cargo install/pip), E2E_SKIP_BUILD=1 (use the
 # existing build), E2E_PORT (tauri-driver port, default 4444; native = +1),
 # CARGO_TARGET_DIR (where the app binary is). Screenshots: target/screenshots/e2e-*.png
+# The app talks to a Dropbox emulator started here (never to Dropbox), and
+# "opens the browser" with e2e/fake-browser.sh, which follows the OAuth redirect.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
 target="${CARGO_TARGET_DIR:-$repo/target}"
 case "$target" in /*) ;; *) target="$repo/$target" ;; esac
 app="$target/debug/dropsync-desktop"
+emulator="$target/debug/dropbox-emulator"
 port="${E2E_PORT:-4444}"
 native_port=$((port + 1))
 venv="$target/e2e-venv"
@@ -57,9 +60,10 @@ if [ "${E2E_SKIP_BUILD:-}" != 1 ]; then
   log "building the UI"
   (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build >/dev/null)
   log "building the app"
-  cargo build -q -p dropsync-desktop
+  cargo build -q -p dropsync-desktop -p dropbox-emulator
 fi
 [ -x "$app" ] || { echo "no app binary at $app" >&2; exit 2; }
+[ -x "$emulator" ] || { echo "no emulator binary at $emulator" >&2; exit 2; }
 
 # ---------- run ----------
 tmp="$(mktemp -d -t dropsync-e2e.XXXXXX)"
@@ -93,6 +97,22 @@ log "Xvfb on $DISPLAY"
 export DROPSYNC_WORKSPACE="$tmp/workspace" DROPSYNC_STATE_DIR="$tmp/state"
 export XDG_DATA_HOME="$tmp/data" XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache"
 export NO_AT_BRIDGE=1 PYTHONDONTWRITEBYTECODE=1
+
+# The Dropbox emulator, and the OAuth settings that point the app at it.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+oauth_port="$(free_port)"
+mkdir -p "$tmp/dropbox"
+"$emulator" --root "$tmp/dropbox" --port 0 --app-key e2e-app \
+  --redirect-uri "http://127.0.0.1:$oauth_port/dropsync/oauth/callback" >"$tmp/emulator.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q "listening on" "$tmp/emulator.log" && break; sleep 0.1; done
+dropbox_url="$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$tmp/emulator.log" | head -n1)"
+[ -n "$dropbox_url" ] || { echo "the Dropbox emulator did not start" >&2; cat "$tmp/emulator.log" >&2; exit 1; }
+log "Dropbox emulator on $dropbox_url"
+export DROPSYNC_DROPBOX_API_URL="$dropbox_url" DROPSYNC_DROPBOX_CONTENT_URL="$dropbox_url" \
+  DROPSYNC_DROPBOX_OAUTH_URL="$dropbox_url" DROPSYNC_DROPBOX_APP_KEY=e2e-app \
+  DROPSYNC_OAUTH_PORT="$oauth_port" BROWSER="$repo/e2e/fake-browser.sh" \
+  E2E_DROPBOX_ROOT="$tmp/dropbox"
 tauri-driver --port "$port" --native-port "$native_port" >"$tmp/driver.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do
