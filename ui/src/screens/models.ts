@@ -325,7 +325,7 @@ export async function renderModelEditor(id: string | null): Promise<void> {
     h("section", { class: "card" }, h("h2", {}, "Primary key"), keyBox, h("div", { class: "actions" }, checkBtn), keyResult),
     h(
       "div",
-      { class: "actions sticky" },
+      { class: "actions" },
       saveBtn,
       createSync,
       entry?.saved
