@@ -446,11 +446,18 @@ function buildEditor(main: HTMLElement, file: string | null, draft: SyncDraft, m
     ),
     h("header", { class: "page-head" }, h("h1", {}, file ? `Edit ${file}` : "New sync"), inspectStatus),
     toc,
-    // The sections scroll above the save bar, which never covers them (WebDriver clicks included).
-    h("div", { class: "editor-scroll", "data-testid": "editor-sections" }, general, modelSec, modeSec, formatSec, destSec, filenameSec, columnsSec, scheduleSec, alertsSec),
+    general,
+    modelSec,
+    modeSec,
+    formatSec,
+    destSec,
+    filenameSec,
+    columnsSec,
+    scheduleSec,
+    alertsSec,
+    // Not sticky: nothing may cover a control (WebDriver scrolls a control to the very edge, under any overlay).
     h("div", { class: "savebar" }, summary, h("div", { class: "actions" }, saveBtn, cancel, h("span", { class: "spacer" }), del), saveOut),
   );
-  main.classList.add("editor-page");
   main.addEventListener("keydown", (e) => {
     if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "s") {
       e.preventDefault();
