@@ -14,6 +14,7 @@ import {
   rowsToColumns,
   sectionOf,
   splitList,
+  suggestSyncId,
   syncIdChanged,
   tidyDraft,
 } from "./draft";
@@ -160,5 +161,14 @@ describe("text helpers", () => {
   });
   it("split lists on commas and lines", () => {
     expect(splitList("a@x, b@y\n c@z ,")).toEqual(["a@x", "b@y", "c@z"]);
+  });
+});
+
+describe("suggestSyncId", () => {
+  it("takes the model id, or the next free number", () => {
+    expect(suggestSyncId("orders", { syncIds: [], files: [] })).toBe("orders");
+    expect(suggestSyncId("orders", { syncIds: ["orders"], files: ["orders-2.toml"] })).toBe("orders-3");
+    expect(suggestSyncId("Big Spenders!", { syncIds: [null], files: [] })).toBe("big-spenders");
+    expect(suggestSyncId("", { syncIds: [], files: [] })).toBe("sync");
   });
 });

@@ -268,3 +268,13 @@ export function tidyDraft(d: SyncDraft): SyncDraft {
   if (out.sync.filename === "") delete out.sync.filename;
   return out;
 }
+
+/** A sync id from `base` that no existing sync id or file name takes: "orders", "orders-2", … */
+export function suggestSyncId(base: string, taken: { syncIds: (string | null)[]; files: string[] }): string {
+  const clean = base.toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^-+|-+$/g, "") || "sync";
+  const used = (id: string) => taken.syncIds.includes(id) || taken.files.includes(`${id}.toml`);
+  for (let n = 1; ; n++) {
+    const id = n === 1 ? clean : `${clean}-${n}`;
+    if (!used(id)) return id;
+  }
+}

@@ -17,6 +17,7 @@ import {
   SCHEDULE_UNITS,
   sectionOf,
   SECTION_LABEL,
+  suggestSyncId,
   syncIdChanged,
   TEMPLATE_VAR_HELP,
   TEMPLATE_VARS,
@@ -84,7 +85,10 @@ export async function renderEditor(file: string | null, preset?: { source: Sourc
   if (!main.isConnected) return;
   if (preset) {
     draft = applyModel(draft, preset.source, preset.model);
-    if (!file && preset.model.id && !draft.sync.id) draft.sync.id = preset.model.id;
+    // A sync made from a model is named after it (a free id; the core still checks it).
+    const syncs = await api.listSyncs().catch(() => []);
+    if (!main.isConnected) return;
+    draft.sync.id = suggestSyncId(modelIdOf(preset.model), { syncIds: syncs.map((x) => x.syncId), files: syncs.map((x) => x.file) });
   }
   buildEditor(main, file, draft, models);
 }
