@@ -33,5 +33,16 @@ echo "== e2e: the desktop app under Xvfb through WebDriver"
 e2e=0
 dbus-run-session -- bash e2e/run.sh || e2e=$?
 [[ $e2e -eq 0 ]] && echo "e2e: passed" || echo "e2e: FAILED"
+
+# The installable package: built by its one command, installed with apt,
+# started under Xvfb (window up, still running after 5 s), stopped and removed.
+# A release build: see scripts/package-deb.sh for its cost. DROPSYNC_SKIP_PACKAGE=1 skips it.
+pkg=0
+if [[ "${DROPSYNC_SKIP_PACKAGE:-}" != 1 ]]; then
+  echo "== package: build, install and start the .deb"
+  PACKAGE_SKIP_UI=1 dbus-run-session -- bash scripts/package-deb.sh --smoke || pkg=$?
+  [[ $pkg -eq 0 ]] && echo "package: passed" || echo "package: FAILED"
+fi
 [[ $status -ne 0 ]] && exit "$status"
-exit "$e2e"
+[[ $e2e -ne 0 ]] && exit "$e2e"
+exit "$pkg"
