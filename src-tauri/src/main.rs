@@ -94,9 +94,12 @@ fn main() {
         .init();
 
     let app = tauri::Builder::default()
-        // First: a second launch shows this instance's window and ends.
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            show_main(app)
+        // First: a second launch shows this instance's window and ends (a
+        // login start while the app already runs shows nothing).
+        .plugin(tauri_plugin_single_instance::init(|app, args, _cwd| {
+            if !args.iter().any(|a| a == HIDDEN_ARG) {
+                show_main(app)
+            }
         }))
         .plugin(tauri_plugin_store::Builder::default().build())
         .plugin(tauri_plugin_dialog::init())
