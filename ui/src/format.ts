@@ -191,7 +191,7 @@ export function errorHint(code: ErrorCode | string | null | undefined): { text: 
     case "reconnect_needed":
       return { text: "Open Connections and reconnect the Dropbox account.", go: "connections" };
     case "dropbox":
-      return { text: "Check the account under Connections; the message above says what Dropbox answered.", go: "connections" };
+      return { text: "The message above says what Dropbox answered; accounts are under Connections.", go: "connections" };
     case "source":
       return { text: "Check the source's path and test it under Connections.", go: "connections" };
     case "query":

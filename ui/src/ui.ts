@@ -51,6 +51,8 @@ export function page(...children: (Node | null | false | undefined)[]): HTMLElem
 
 export function errorBox(e: ApiError, testid?: string): HTMLElement {
   const hint = errorHint(e.code);
+  // No link to the screen the user is on.
+  const go = hint?.go && hint.go !== areaOf(currentView()) ? hint.go : null;
   return h(
     "div",
     { class: "error", role: "alert", "data-testid": testid ?? null, "data-code": e.code },
@@ -62,16 +64,16 @@ export function errorBox(e: ApiError, testid?: string): HTMLElement {
           { class: "hint" },
           hint.text,
           " ",
-          hint.go
+          go
             ? h(
                 "button",
                 {
                   type: "button",
                   class: "link",
-                  "data-testid": `error-go-${hint.go}`,
-                  onclick: () => navigate(hint.go === "connections" ? { name: "connections" } : { name: "models" }),
+                  "data-testid": `error-go-${go}`,
+                  onclick: () => navigate(go === "connections" ? { name: "connections" } : { name: "models" }),
                 },
-                hint.go === "connections" ? "Open Connections" : "Open Models",
+                go === "connections" ? "Open Connections" : "Open Models",
               )
             : null,
         )
