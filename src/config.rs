@@ -6,6 +6,7 @@
 use crate::error::{Error, Result};
 use crate::filename::FilenameTemplate;
 use crate::schedule::Schedule;
+pub use crate::source::connection::{DatabaseSpec, Engine, Password, TlsMode};
 use crate::value::Value;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -63,6 +64,10 @@ pub enum SourceSpec {
         delimiter: u8,
         header: bool,
     },
+    /// A PostgreSQL server (or one speaking its protocol).
+    Postgres(DatabaseSpec),
+    /// A MySQL or MariaDB server.
+    Mysql(DatabaseSpec),
 }
 
 impl SourceSpec {
@@ -71,7 +76,13 @@ impl SourceSpec {
         match self {
             SourceSpec::Sqlite { path } => format!("sqlite {}", path.display()),
             SourceSpec::Csv { path, .. } => format!("csv {}", path.display()),
+            SourceSpec::Postgres(db) | SourceSpec::Mysql(db) => db.describe(),
         }
+    }
+
+    /// Whether the model is a query (every source but a CSV file).
+    pub fn takes_query(&self) -> bool {
+        !matches!(self, SourceSpec::Csv { .. })
     }
 }
 
@@ -180,7 +191,7 @@ pub struct AlertWhenDraft {
     pub removed_more_than_percent: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceDraft {
     #[serde(rename = "type")]
@@ -191,6 +202,18 @@ pub struct SourceDraft {
     pub delimiter: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header: Option<bool>,
+    /// postgres / mysql: `postgres://user@host:5432/db?sslmode=require`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// postgres / mysql: `env:NAME` or `keyring` (never the password itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// postgres / mysql: how long to wait for the server, e.g. "10s".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<String>,
+    /// postgres / mysql: the server cancels the query after this long, e.g. "30m".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statement_timeout: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -302,6 +325,7 @@ impl SourceDraft {
                             "missing; set it to the SQLite database file".into(),
                         )
                     })?;
+                self.refuse_database_keys(file)?;
                 for (key, set) in [
                     ("delimiter", self.delimiter.is_some()),
                     ("header", self.header.is_some()),
@@ -325,6 +349,7 @@ impl SourceDraft {
                     .ok_or_else(|| {
                         bad("[source] path", "missing; set it to the CSV file".into())
                     })?;
+                self.refuse_database_keys(file)?;
                 let delimiter = match self.delimiter.as_deref() {
                     Some(d) => parse_delimiter(d).map_err(|m| bad("[source] delimiter", m))?,
                     None => b',',
@@ -335,13 +360,102 @@ impl SourceDraft {
                     header: self.header.unwrap_or(true),
                 }
             }
+            "postgres" | "postgresql" => SourceSpec::Postgres(self.database(Engine::Postgres, file)?),
+            "mysql" | "mariadb" => SourceSpec::Mysql(self.database(Engine::Mysql, file)?),
             other => {
                 return Err(bad(
                     "[source] type",
-                    format!("{other:?} is not supported; use \"sqlite\" or \"csv\""),
+                    format!("{other:?} is not supported; use \"sqlite\", \"csv\", \"postgres\" or \"mysql\""),
                 ))
             }
         })
+    }
+
+    /// A file source takes no server keys.
+    fn refuse_database_keys(&self, file: &Path) -> Result<()> {
+        for (key, set) in [
+            ("url", self.url.is_some()),
+            ("password", self.password.is_some()),
+            ("connect_timeout", self.connect_timeout.is_some()),
+            ("statement_timeout", self.statement_timeout.is_some()),
+        ] {
+            if set {
+                return Err(Error::Field {
+                    file: file.to_path_buf(),
+                    field: format!("[source] {key}"),
+                    message: "only applies to type = \"postgres\" or \"mysql\"; remove it".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// `[source]` of a database server: `url`, `password` and the timeouts.
+    fn database(&self, engine: Engine, file: &Path) -> Result<DatabaseSpec> {
+        let bad = |key: &str, message: String| Error::Field {
+            file: file.to_path_buf(),
+            field: format!("[source] {key}"),
+            message,
+        };
+        for (key, set) in [
+            ("path", self.path.is_some()),
+            ("delimiter", self.delimiter.is_some()),
+            ("header", self.header.is_some()),
+        ] {
+            if set {
+                return Err(bad(
+                    key,
+                    format!(
+                        "does not apply to type = \"{}\"; the server is named by url",
+                        engine.name()
+                    ),
+                ));
+            }
+        }
+        let url = self
+            .url
+            .as_deref()
+            .filter(|u| !u.trim().is_empty())
+            .ok_or_else(|| {
+                bad(
+                    "url",
+                    format!(
+                        "missing; set it to the server, e.g. \"{}://user@localhost/database\"",
+                        engine.name()
+                    ),
+                )
+            })?;
+        let base = file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let resolve = |p: &str| {
+            let p = Path::new(p);
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
+        let mut db = DatabaseSpec::parse(engine, url, self.password.as_deref(), resolve)
+            .map_err(|(key, m)| bad(key, m))?;
+        let duration = |key: &str, text: &str| {
+            crate::schedule::parse_period(text.trim())
+                .and_then(|d| d.to_std().ok())
+                .ok_or_else(|| {
+                    bad(
+                        key,
+                        format!("{text:?}: write a number and a unit, e.g. \"30s\" or \"10m\" (units s, m, h, d)"),
+                    )
+                })
+        };
+        if let Some(t) = &self.connect_timeout {
+            db.connect_timeout = duration("connect_timeout", t)?;
+        }
+        if let Some(t) = &self.statement_timeout {
+            db.statement_timeout = Some(duration("statement_timeout", t)?);
+        }
+        Ok(db)
     }
 }
 
@@ -465,14 +579,16 @@ impl SyncSpec {
             ));
         }
         match (&source, &raw.model.sql) {
-            (SourceSpec::Sqlite { .. }, None) => {
+            (s, None) if s.takes_query() => {
                 return Err(bad(
                     "[model] sql",
-                    "missing; a sqlite source needs a query such as \"SELECT * FROM customers\""
-                        .into(),
+                    format!(
+                        "missing; a {} source needs a query such as \"SELECT * FROM customers\"",
+                        raw.source.kind
+                    ),
                 ))
             }
-            (SourceSpec::Sqlite { .. }, Some(sql)) if sql.trim().is_empty() => {
+            (s, Some(sql)) if s.takes_query() && sql.trim().is_empty() => {
                 return Err(bad(
                     "[model] sql",
                     "is empty; write the model's query".into(),

@@ -24,8 +24,10 @@ const NULL: u8 = 0;
 const BOOL: u8 = 1;
 const INT: u8 = 2;
 const FLOAT: u8 = 3;
+const DECIMAL: u8 = 4;
 const TEXT: u8 = 5;
 const BYTES: u8 = 6;
+const JSON: u8 = 7;
 
 fn varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
@@ -111,6 +113,36 @@ impl RowBatch {
                 varint(&mut self.data, s.len() as u64);
                 self.data.extend_from_slice(s.as_bytes());
             }
+        }
+    }
+
+    fn string(&mut self, tag: u8, s: &str) {
+        self.field(tag);
+        varint(&mut self.data, s.len() as u64);
+        self.data.extend_from_slice(s.as_bytes());
+    }
+
+    /// An exact number as its decimal text (database numerics).
+    pub fn push_decimal(&mut self, s: &str) {
+        self.string(DECIMAL, s)
+    }
+
+    /// A JSON document as its text (database json columns, arrays).
+    pub fn push_json(&mut self, s: &str) {
+        self.string(JSON, s)
+    }
+
+    /// Any borrowed value, without allocating.
+    pub fn push_ref(&mut self, v: ValueRef<'_>) {
+        match v {
+            ValueRef::Null => self.push_null(),
+            ValueRef::Bool(b) => self.push_bool(b),
+            ValueRef::Int(i) => self.push_int(i),
+            ValueRef::Float(f) => self.push_float(f),
+            ValueRef::Decimal(s) => self.push_decimal(s),
+            ValueRef::Text(s) => self.string(TEXT, s),
+            ValueRef::Bytes(b) => self.push_bytes(b),
+            ValueRef::Json(s) => self.push_json(s),
         }
     }
 
@@ -283,7 +315,8 @@ mod tests {
                     Value::Float(x) => b.push_float(*x),
                     Value::Text(x) => b.push_text(x.as_bytes()),
                     Value::Bytes(x) => b.push_bytes(x),
-                    other => b.push_value(other).unwrap(),
+                    Value::Decimal(x) => b.push_decimal(x),
+                    Value::Json(x) => b.push_json(x),
                 }
             }
             b.end_row();

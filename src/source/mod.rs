@@ -2,7 +2,12 @@
 //! holding the result set.
 
 mod batch;
+pub mod connection;
 mod csv_file;
+mod mysql;
+mod postgres;
+mod postgres_tls;
+mod postgres_types;
 mod sqlite;
 
 use crate::config::{ModelSpec, SourceSpec};
@@ -11,13 +16,16 @@ use serde::Serialize;
 
 pub use batch::{decode_record, decode_refs, encode_key, encode_record, RowBatch};
 pub use csv_file::CsvSource;
+pub use mysql::MysqlSource;
+pub use postgres::PostgresSource;
 pub use sqlite::SqliteSource;
 
 /// A column of the model as the source describes it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Column {
     pub name: String,
-    /// The type the source declares (SQLite's declared type, "text" for CSV), if any.
+    /// The type the source declares (SQLite's declared type, the server's
+    /// type name for PostgreSQL and MySQL, "text" for CSV), if any.
     pub declared_type: Option<String>,
 }
 
@@ -77,14 +85,25 @@ pub fn open(spec: &SourceSpec, model: &ModelSpec) -> Result<Box<dyn Source>> {
             delimiter,
             header,
         } => Box::new(CsvSource::open(path, *delimiter, *header)?),
+        SourceSpec::Postgres(db) => Box::new(PostgresSource::open(
+            db,
+            model.sql.as_deref().unwrap_or_default(),
+        )?),
+        SourceSpec::Mysql(db) => Box::new(MysqlSource::open(
+            db,
+            model.sql.as_deref().unwrap_or_default(),
+        )?),
     })
 }
 
 /// Opens the source on its own (no query) and says what it holds: a line
-/// for the user, and the tables (SQLite) or columns (CSV) it offers.
+/// for the user, and the tables (SQLite, PostgreSQL, MySQL) or columns
+/// (CSV) it offers.
 pub fn inspect(spec: &SourceSpec) -> Result<(String, Vec<String>)> {
     match spec {
         SourceSpec::Sqlite { path } => sqlite::inspect(path),
+        SourceSpec::Postgres(db) => postgres::inspect(db),
+        SourceSpec::Mysql(db) => mysql::inspect(db),
         SourceSpec::Csv {
             path,
             delimiter,

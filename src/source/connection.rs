@@ -1,0 +1,340 @@
+//! How to reach a database server: the `[source] url` taken apart, where the
+//! password comes from, TLS and timeouts. Shared by the PostgreSQL and MySQL
+//! sources so that both read the same keys the same way.
+//!
+//! The password is kept apart from everything that is printed: `describe`
+//! and `Debug` never show it.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The OS credential store's service name for database passwords.
+pub const KEYRING_SERVICE: &str = "dropsync-source";
+
+/// Which server protocol the URL speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Postgres,
+    Mysql,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Postgres => "postgres",
+            Engine::Mysql => "mysql",
+        }
+    }
+
+    fn default_port(self) -> u16 {
+        match self {
+            Engine::Postgres => 5432,
+            Engine::Mysql => 3306,
+        }
+    }
+
+    fn schemes(self) -> &'static [&'static str] {
+        match self {
+            Engine::Postgres => &["postgres", "postgresql"],
+            Engine::Mysql => &["mysql", "mariadb"],
+        }
+    }
+}
+
+/// Where the password comes from. Only `Literal` holds it, and only when it
+/// was written into the URL.
+#[derive(Clone, PartialEq)]
+pub enum Password {
+    None,
+    /// From the URL's `user:password@` part.
+    Literal(String),
+    /// `password = "env:NAME"`: read from the environment when connecting.
+    Env(String),
+    /// `password = "keyring"`: the OS credential store, service
+    /// [`KEYRING_SERVICE`], account [`DatabaseSpec::keyring_account`].
+    Keyring,
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Password::None => f.write_str("None"),
+            Password::Literal(_) => f.write_str("Literal(***)"),
+            Password::Env(name) => write!(f, "Env({name})"),
+            Password::Keyring => f.write_str("Keyring"),
+        }
+    }
+}
+
+/// libpq's `sslmode` values; MySQL URLs take the same ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain TCP.
+    Disable,
+    /// TLS when the server offers it, without checking its certificate (libpq's default).
+    Prefer,
+    /// TLS or fail; the certificate is not checked (as libpq, unless a CA file is given).
+    Require,
+    /// TLS, the certificate must chain to the CA file (or the public roots).
+    VerifyCa,
+    /// As `VerifyCa`, and the certificate must name the host.
+    VerifyFull,
+}
+
+impl TlsMode {
+    fn parse(s: &str) -> Option<TlsMode> {
+        Some(match s {
+            "disable" => TlsMode::Disable,
+            "prefer" | "allow" => TlsMode::Prefer,
+            "require" => TlsMode::Require,
+            "verify-ca" => TlsMode::VerifyCa,
+            "verify-full" => TlsMode::VerifyFull,
+            _ => return None,
+        })
+    }
+}
+
+/// A database server and how to log in to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatabaseSpec {
+    pub engine: Engine,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub database: String,
+    pub password: Password,
+    pub tls: TlsMode,
+    /// `sslrootcert`: a PEM file of CA certificates to trust.
+    pub ca_file: Option<PathBuf>,
+    pub connect_timeout: Duration,
+    /// Queries running longer are cancelled by the server.
+    pub statement_timeout: Option<Duration>,
+}
+
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl DatabaseSpec {
+    /// Reads `url`; `password` is the `[source] password` key. Errors are
+    /// messages for the key they name (`url` or `password`), never holding
+    /// the password.
+    pub fn parse(
+        engine: Engine,
+        url: &str,
+        password: Option<&str>,
+        resolve: impl Fn(&str) -> PathBuf,
+    ) -> Result<DatabaseSpec, (&'static str, String)> {
+        let example = match engine {
+            Engine::Postgres => "postgres://user@host:5432/database",
+            Engine::Mysql => "mysql://user@host:3306/database",
+        };
+        let bad = |m: String| ("url", m);
+        let parsed = url::Url::parse(url.trim())
+            .map_err(|e| bad(format!("is not a URL ({e}); write it as {example:?}")))?;
+        if !engine.schemes().contains(&parsed.scheme()) {
+            return Err(bad(format!(
+                "starts with {:?}, not {}; write it as {example:?}",
+                format!("{}://", parsed.scheme()),
+                engine
+                    .schemes()
+                    .iter()
+                    .map(|s| format!("\"{s}://\""))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            )));
+        }
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .map(|c| c.into_owned())
+                .map_err(|_| bad("holds percent-escapes that are not UTF-8".into()))
+        };
+        let host = parsed
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| bad(format!("names no host; write it as {example:?}")))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let user = decode(parsed.username())?;
+        if user.is_empty() {
+            return Err(bad(format!("names no user; write it as {example:?}")));
+        }
+        let database = decode(parsed.path().trim_start_matches('/'))?;
+        if database.is_empty() || database.contains('/') {
+            return Err(bad(format!(
+                "names no database (the part after the last /); write it as {example:?}"
+            )));
+        }
+        let in_url = parsed.password().map(decode).transpose()?;
+        let password = match (in_url, password.map(str::trim)) {
+            (Some(_), Some(_)) => {
+                return Err((
+                    "password",
+                    "the url already holds a password; keep one of them (better: remove it from the url)".into(),
+                ))
+            }
+            (Some(p), None) => Password::Literal(p),
+            (None, None) => Password::None,
+            (None, Some("keyring")) => Password::Keyring,
+            (None, Some(p)) => match p.strip_prefix("env:") {
+                Some(name) if !name.trim().is_empty() => Password::Env(name.trim().to_string()),
+                _ => {
+                    return Err((
+                        "password",
+                        "write \"env:NAME\" to read it from the environment variable NAME, or \"keyring\" for the OS credential store; a password is never written into the file".into(),
+                    ))
+                }
+            },
+        };
+        let mut tls = TlsMode::Prefer;
+        let mut ca_file = None;
+        for (k, v) in parsed.query_pairs() {
+            match &*k {
+                "sslmode" | "ssl-mode" => {
+                    tls = TlsMode::parse(&v.to_ascii_lowercase()).ok_or_else(|| {
+                        bad(format!(
+                            "sslmode={v} is not a mode; use disable, prefer, require, verify-ca or verify-full"
+                        ))
+                    })?
+                }
+                "sslrootcert" => ca_file = Some(resolve(&v)),
+                other => {
+                    return Err(bad(format!(
+                        "parameter {other:?} is not supported; the url takes sslmode and sslrootcert, and [source] connect_timeout and statement_timeout are keys of their own"
+                    )))
+                }
+            }
+        }
+        // As libpq: a CA file given with `require` means the chain is checked.
+        if tls == TlsMode::Require && ca_file.is_some() {
+            tls = TlsMode::VerifyCa;
+        }
+        if matches!(tls, TlsMode::Disable) && ca_file.is_some() {
+            return Err(bad(
+                "sslrootcert is set but sslmode=disable turns TLS off; remove one of them".into(),
+            ));
+        }
+        Ok(DatabaseSpec {
+            engine,
+            host,
+            port: parsed.port().unwrap_or(engine.default_port()),
+            user,
+            database,
+            password,
+            tls,
+            ca_file,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            statement_timeout: None,
+        })
+    }
+
+    /// `postgres user@host:5432/db`: for messages and logs (no password).
+    pub fn describe(&self) -> String {
+        format!(
+            "{} {}@{}:{}/{}",
+            self.engine.name(),
+            self.user,
+            self.host,
+            self.port,
+            self.database
+        )
+    }
+
+    /// The account under which `password = "keyring"` looks the password up.
+    pub fn keyring_account(&self) -> String {
+        format!(
+            "{}://{}@{}:{}/{}",
+            self.engine.name(),
+            self.user,
+            self.host,
+            self.port,
+            self.database
+        )
+    }
+
+    /// The password to send, read now (environment, credential store).
+    /// The error is a message for the user naming where it looked.
+    pub fn password(&self) -> Result<Option<String>, String> {
+        match &self.password {
+            Password::None => Ok(None),
+            Password::Literal(p) => Ok(Some(p.clone())),
+            Password::Env(name) => std::env::var(name).map(Some).map_err(|_| {
+                format!("[source] password reads the environment variable {name}, which is not set; set it")
+            }),
+            Password::Keyring => keyring::Entry::new(KEYRING_SERVICE, &self.keyring_account())
+                .and_then(|e| e.get_password())
+                .map(Some)
+                .map_err(|e| {
+                    format!(
+                        "[source] password = \"keyring\", but the OS credential store has no password for service {KEYRING_SERVICE:?}, account {:?} ({e}); store it there",
+                        self.keyring_account()
+                    )
+                }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(url: &str, pw: Option<&str>) -> Result<DatabaseSpec, (&'static str, String)> {
+        DatabaseSpec::parse(Engine::Postgres, url, pw, |p: &str| PathBuf::from(p))
+    }
+
+    #[test]
+    fn reads_the_parts_and_hides_the_password() {
+        let s = parse(
+            "postgres://ann:s%3Acret@db.example.com/shop?sslmode=require",
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                s.host.as_str(),
+                s.port,
+                s.user.as_str(),
+                s.database.as_str()
+            ),
+            ("db.example.com", 5432, "ann", "shop")
+        );
+        assert_eq!(s.password, Password::Literal("s:cret".into()));
+        assert_eq!(s.tls, TlsMode::Require);
+        assert_eq!(s.describe(), "postgres ann@db.example.com:5432/shop");
+        assert!(!format!("{s:?}").contains("s:cret"));
+    }
+
+    #[test]
+    fn password_sources_and_mistakes() {
+        let s = parse("postgres://ann@h:6543/d", Some("env:PW")).unwrap();
+        assert_eq!((s.port, s.password), (6543, Password::Env("PW".into())));
+        let s = parse("postgres://ann@h/d", Some("keyring")).unwrap();
+        assert_eq!(s.password, Password::Keyring);
+        assert_eq!(
+            parse("postgres://ann@h/d", Some("hunter2")).unwrap_err().0,
+            "password"
+        );
+        assert_eq!(
+            parse("postgres://ann:x@h/d", Some("env:PW")).unwrap_err().0,
+            "password"
+        );
+        for bad in [
+            "mysql://ann@h/d",
+            "postgres://h/d",
+            "postgres://ann@h",
+            "postgres://ann@h/d?sslmode=maybe",
+            "postgres://ann@h/d?timeout=3",
+            "not a url",
+        ] {
+            assert_eq!(parse(bad, None).unwrap_err().0, "url", "{bad}");
+        }
+        let s = parse(
+            "postgres://ann@h/d?sslmode=require&sslrootcert=ca.pem",
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.tls, TlsMode::VerifyCa);
+        assert_eq!(s.ca_file, Some(PathBuf::from("ca.pem")));
+    }
+}

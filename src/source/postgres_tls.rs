@@ -1,0 +1,135 @@
+//! TLS for PostgreSQL connections, with libpq's `sslmode` meanings: `prefer`
+//! and `require` encrypt without checking who answers, `verify-ca` checks the
+//! certificate chain, `verify-full` also checks that it names the host.
+//! rustls on ring, as the rest of Dropsync uses.
+
+use super::connection::TlsMode;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The rustls client configuration for `mode`, trusting `ca_file` (PEM)
+/// when given, else the public web roots.
+pub fn client_config(mode: TlsMode, ca_file: Option<&Path>) -> Result<ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let chain = match mode {
+        TlsMode::VerifyCa | TlsMode::VerifyFull => {
+            let mut roots = RootCertStore::empty();
+            match ca_file {
+                Some(path) => {
+                    let certs = CertificateDer::pem_file_iter(path)
+                        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                        .map_err(|e| {
+                            format!(
+                                "cannot read the CA file {} ({e}); sslrootcert in [source] url must name a PEM file",
+                                path.display()
+                            )
+                        })?;
+                    if certs.is_empty() {
+                        return Err(format!(
+                            "the CA file {} holds no certificate; sslrootcert must name a PEM file",
+                            path.display()
+                        ));
+                    }
+                    for c in certs {
+                        roots.add(c).map_err(|e| {
+                            format!(
+                                "the CA file {} holds a bad certificate ({e})",
+                                path.display()
+                            )
+                        })?;
+                    }
+                }
+                None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+            }
+            Some(
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                    .build()
+                    .map_err(|e| format!("cannot set up certificate checks: {e}"))?,
+            )
+        }
+        _ => None,
+    };
+    let verifier = Verifier {
+        chain,
+        check_name: mode == TlsMode::VerifyFull,
+        provider: provider.clone(),
+    };
+    Ok(ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("cannot set up TLS: {e}"))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth())
+}
+
+/// Checks what the mode asks for; handshake signatures are always checked,
+/// so an encrypted-but-unverified session is still one session with one peer.
+#[derive(Debug)]
+struct Verifier {
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    check_name: bool,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for Verifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) if !self.check_name => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}

@@ -1,0 +1,492 @@
+//! The PostgreSQL source against a real PostgreSQL server (started by
+//! tests/common/servers.rs from the Debian packages): every type into CSV
+//! and JSON, every mode across runs with rows changed by SQL in between,
+//! `check`'s columns, and the errors a user meets, each naming the source
+//! and never showing the password.
+
+mod common;
+#[path = "common/servers.rs"]
+mod servers;
+
+use common::{counts, file_of_kind, toml_str, SyncFile, Workspace};
+use serde_json::{json, Value as Json};
+use servers::{postgres, ADMIN_PASSWORD};
+use std::path::PathBuf;
+
+/// A sync of `sql` on `db`, as the superuser with the password in the url.
+fn pg_sync(ws: &Workspace, db: &str, sql: &str, key: &str) -> SyncFile {
+    let pg = postgres();
+    let url = format!(
+        "postgres://postgres:{ADMIN_PASSWORD}@127.0.0.1:{}/{db}",
+        pg.port
+    );
+    SyncFile {
+        source: vec![
+            "type = \"postgres\"".into(),
+            format!("url = {}", toml_str(&url)),
+        ],
+        ..SyncFile::sqlite(ws, sql, key)
+    }
+}
+
+/// A sync whose `[source]` is exactly `lines`.
+fn sync_with_source(ws: &Workspace, lines: &[String], sql: &str) -> PathBuf {
+    SyncFile {
+        source: lines.to_vec(),
+        ..SyncFile::sqlite(ws, sql, "id")
+    }
+    .write(ws, "broken.toml")
+}
+
+const EVERY_TYPE: &str = r#"
+    CREATE TYPE mood AS ENUM ('sad', 'happy');
+    CREATE TABLE every_type (
+        id int PRIMARY KEY,
+        i2 smallint, i4 integer, i8 bigint,
+        num numeric(32, 10), num_big numeric,
+        f4 real, f8 double precision,
+        b boolean, t text, vc varchar(20), ch char(3),
+        d date, ts timestamp(6), tstz timestamptz, tm time, iv interval,
+        u uuid, j json, jb jsonb,
+        ai int[], at text[], bin bytea, m mood
+    );
+    SET TIME ZONE 'Europe/Berlin';
+    INSERT INTO every_type VALUES (
+        1, -32768, 2147483647, 9223372036854775807,
+        12345678901234567890.1234567890, 0.000000000000000000000000000001,
+        0.1, 1.5e300,
+        true, E'héllo, "wörld"\nline two', 'plain', 'ab',
+        '2024-02-29', '2024-03-05 12:34:56.5', '2024-03-05 12:34:56.789+02',
+        '23:59:59.999999', '1 year 2 months 3 days 04:05:06.5',
+        'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{"a": [1, 2.50, "x"], "b": null}',
+        '{"b": {"c": true}, "a": 1}',
+        '{1,NULL,3}', ARRAY['a b', 'c"d'], '\x00ff10', 'happy'
+    );
+    INSERT INTO every_type (id) VALUES (2);
+"#;
+
+#[test]
+fn every_type_round_trips_into_csv_and_json() {
+    let pg = postgres();
+    let db = pg.create_database();
+    pg.sql(&db, EVERY_TYPE);
+    let ws = Workspace::new();
+    let sql = "SELECT * FROM every_type ORDER BY id";
+
+    let csv = pg_sync(&ws, &db, sql, "id")
+        .mode("all")
+        .filename("types.csv")
+        .write(&ws, "csv.toml");
+    ws.run_ok(&csv, "2026-01-01T00:00:00Z");
+    let (header, rows) = ws.csv_table("types.csv");
+    assert_eq!(
+        header,
+        [
+            "id", "i2", "i4", "i8", "num", "num_big", "f4", "f8", "b", "t", "vc", "ch", "d", "ts",
+            "tstz", "tm", "iv", "u", "j", "jb", "ai", "at", "bin", "m"
+        ]
+    );
+    assert_eq!(
+        rows[0],
+        [
+            "1",
+            "-32768",
+            "2147483647",
+            "9223372036854775807",
+            "12345678901234567890.1234567890",
+            "0.000000000000000000000000000001",
+            "0.1",
+            "1.5e300",
+            "true",
+            "héllo, \"wörld\"\nline two",
+            "plain",
+            "ab ",
+            "2024-02-29",
+            "2024-03-05T12:34:56.5",
+            "2024-03-05T10:34:56.789Z",
+            "23:59:59.999999",
+            "P1Y2M3DT4H5M6.5S",
+            "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+            r#"{"a": [1, 2.50, "x"], "b": null}"#,
+            r#"{"a": 1, "b": {"c": true}}"#,
+            "[1,null,3]",
+            r#"["a b","c\"d"]"#,
+            "AP8Q",
+            "happy",
+        ]
+    );
+    // NULL is the empty field, whatever the type.
+    assert_eq!(rows[1][0], "2");
+    assert!(rows[1][1..].iter().all(String::is_empty), "{:?}", rows[1]);
+
+    let json_sync = pg_sync(&ws, &db, sql, "id")
+        .mode("all")
+        .filename("types.json")
+        .sync_line("format = \"json\"")
+        .write(&ws, "json.toml");
+    ws.run_ok(&json_sync, "2026-01-01T00:00:00Z");
+    let text = ws.out_text("types.json");
+    // Numerics are JSON numbers written with every digit the server sent.
+    assert!(
+        text.contains(r#""num":12345678901234567890.1234567890,"#)
+            && text.contains(r#""num_big":0.000000000000000000000000000001,"#),
+        "{text}"
+    );
+    let parsed: Json = serde_json::from_str(&text).expect("the JSON file parses");
+    let row = &parsed[0];
+    let expect = json!({
+        "id": 1, "i2": -32768, "i4": 2147483647, "i8": 9223372036854775807i64,
+        "f4": 0.1, "f8": 1.5e300, "b": true, "t": "héllo, \"wörld\"\nline two",
+        "vc": "plain", "ch": "ab ", "d": "2024-02-29", "ts": "2024-03-05T12:34:56.5",
+        "tstz": "2024-03-05T10:34:56.789Z", "tm": "23:59:59.999999",
+        "iv": "P1Y2M3DT4H5M6.5S", "u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+        "j": {"a": [1, 2.5, "x"], "b": null}, "jb": {"a": 1, "b": {"c": true}},
+        "ai": [1, null, 3], "at": ["a b", "c\"d"], "bin": "AP8Q", "m": "happy",
+    });
+    for (k, v) in expect.as_object().expect("an object") {
+        assert_eq!(&row[k], v, "column {k}");
+    }
+    let nulls = parsed[1].as_object().expect("an object");
+    assert!(
+        nulls.iter().all(|(k, v)| k == "id" || v.is_null()),
+        "{nulls:?}"
+    );
+}
+
+#[test]
+fn check_lists_columns_with_their_types() {
+    let pg = postgres();
+    let db = pg.create_database();
+    pg.sql(&db, EVERY_TYPE);
+    let ws = Workspace::new();
+    let sync = pg_sync(
+        &ws,
+        &db,
+        "SELECT id, num, tstz, jb, ai, m FROM every_type ORDER BY id",
+        "id",
+    )
+    .write(&ws, "types.toml");
+    let r = ws.check(&sync);
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    for (column, declared, observed) in [
+        ("id", "int4", "integer"),
+        ("num", "numeric", "decimal"),
+        ("tstz", "timestamptz", "text"),
+        ("jb", "jsonb", "json"),
+        ("ai", "int4[]", "json"),
+        ("m", "mood", "text"),
+    ] {
+        let line = r
+            .stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(column))
+            .unwrap_or_else(|| panic!("no line for {column}:\n{}", r.stdout));
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(&words[1..3], [declared, observed], "{line}");
+    }
+    assert!(r
+        .stdout
+        .contains(&format!("postgres postgres@127.0.0.1:{}/{db}", pg.port)));
+    assert!(!r.all_output().contains(ADMIN_PASSWORD));
+}
+
+#[test]
+fn every_mode_across_runs_with_rows_changed_by_sql() {
+    let pg = postgres();
+    let db = pg.create_database();
+    pg.sql(
+        &db,
+        "CREATE TABLE people (id bigint PRIMARY KEY, name text, score numeric(6,2));
+         INSERT INTO people VALUES (1, 'Ada', 10), (2, 'Bob', 20), (3, 'Cy', 30);",
+    );
+    let ws = Workspace::new();
+    let sql = "SELECT id, name, score FROM people ORDER BY id";
+    let sync = |mode: &str| {
+        pg_sync(&ws, &db, sql, "id")
+            .mode(mode)
+            .filename(&format!("{mode}/{{sync.run.id}}.csv"))
+            .write(&ws, &format!("{mode}.toml"))
+    };
+    let (all, insert, diff) = (sync("all"), sync("insert"), sync("diff"));
+    let header = ["id", "name", "score"];
+    let t1 = "2026-01-01T00:00:00Z";
+    let t2 = "2026-01-02T00:00:00Z";
+    let t3 = "2026-01-03T00:00:00Z";
+
+    for s in [&all, &insert, &diff] {
+        ws.run_ok(s, t1);
+    }
+    let first = [
+        ["1", "Ada", "10.00"],
+        ["2", "Bob", "20.00"],
+        ["3", "Cy", "30.00"],
+    ];
+    assert_eq!(ws.csv_table("all/1.csv"), (strings(&header), table(&first)));
+    assert_eq!(ws.csv_rows("insert/1.csv"), table(&first));
+    assert_eq!(ws.csv_rows("diff/1_added.csv"), table(&first));
+
+    pg.sql(
+        &db,
+        "UPDATE people SET score = 21.5 WHERE id = 2;
+         DELETE FROM people WHERE id = 3;
+         INSERT INTO people VALUES (4, 'Di', 40);",
+    );
+    let reports: Vec<Json> = [&all, &insert, &diff]
+        .iter()
+        .map(|s| ws.run_ok(s, t2))
+        .collect();
+    assert_eq!(
+        ws.csv_rows("all/2.csv"),
+        table(&[
+            ["1", "Ada", "10.00"],
+            ["2", "Bob", "21.50"],
+            ["4", "Di", "40.00"]
+        ])
+    );
+    assert_eq!(ws.csv_rows("insert/2.csv"), table(&[["4", "Di", "40.00"]]));
+    assert_eq!(counts(&reports[1]), (3, 1, 0, 0));
+    assert_eq!(
+        ws.csv_rows("diff/2_added.csv"),
+        table(&[["4", "Di", "40.00"]])
+    );
+    assert_eq!(
+        ws.csv_rows("diff/2_changed.csv"),
+        table(&[["2", "Bob", "21.50"]])
+    );
+    assert_eq!(
+        ws.csv_rows("diff/2_removed.csv"),
+        table(&[["3", "Cy", "30.00"]])
+    );
+    assert_eq!(counts(&reports[2]), (3, 1, 1, 1));
+
+    // Nothing changed: an empty diff; then a key comes back.
+    let r = ws.run_ok(&diff, t3);
+    assert_eq!(counts(&r), (3, 0, 0, 0));
+    pg.sql(&db, "INSERT INTO people VALUES (3, 'Cy', 31)");
+    let r = ws.run_ok(&diff, "2026-01-04T00:00:00Z");
+    assert_eq!(counts(&r), (4, 1, 0, 0));
+    assert_eq!(
+        ws.csv_rows(&file_of_kind(&r, "added")),
+        table(&[["3", "Cy", "31.00"]])
+    );
+}
+
+fn strings(row: &[&str]) -> Vec<String> {
+    row.iter().map(|s| s.to_string()).collect()
+}
+
+fn table<const N: usize>(rows: &[[&str; N]]) -> Vec<Vec<String>> {
+    rows.iter().map(|r| strings(r)).collect()
+}
+
+/// `check` fails, naming `needles` and never the password.
+fn assert_check_fails(ws: &Workspace, sync: &std::path::Path, needles: &[&str]) {
+    let r = ws.check(sync);
+    let out = r.all_output();
+    assert_ne!(r.code, 0, "check should fail:\n{out}");
+    for n in needles {
+        assert!(out.contains(n), "expected {n:?} in:\n{out}");
+    }
+    assert!(!out.contains(ADMIN_PASSWORD), "the password leaked:\n{out}");
+}
+
+#[test]
+fn errors_name_the_source_and_the_fix() {
+    let pg = postgres();
+    let db = pg.create_database();
+    pg.sql(
+        &db,
+        &format!(
+            "CREATE TABLE secret (id int PRIMARY KEY);
+             CREATE TABLE open (id int PRIMARY KEY);
+             INSERT INTO open VALUES (1);
+             CREATE ROLE reader LOGIN PASSWORD 'reader-pw';
+             GRANT SELECT ON open TO reader;
+             GRANT CONNECT ON DATABASE {db} TO reader;"
+        ),
+    );
+    let ws = Workspace::new();
+    let name = format!("postgres postgres@127.0.0.1:{}/{db}", pg.port);
+    let source = |url: &str, extra: &[&str]| -> Vec<String> {
+        let mut v = vec![
+            "type = \"postgres\"".to_string(),
+            format!("url = {}", toml_str(url)),
+        ];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let with_pw = format!(
+        "postgres://postgres:{ADMIN_PASSWORD}@127.0.0.1:{}/{db}",
+        pg.port
+    );
+
+    // A URL without a user is refused when the file loads.
+    let s = sync_with_source(
+        &ws,
+        &source(&format!("postgres://127.0.0.1:{}/{db}", pg.port), &[]),
+        "SELECT 1 AS id",
+    );
+    assert_check_fails(&ws, &s, &["[source] url", "names no user"]);
+
+    // A wrong password.
+    let s = sync_with_source(
+        &ws,
+        &source(
+            &format!("postgres://postgres:wrong@127.0.0.1:{}/{db}", pg.port),
+            &[],
+        ),
+        "SELECT 1 AS id",
+    );
+    assert_check_fails(
+        &ws,
+        &s,
+        &[&name, "refused the password for user \"postgres\""],
+    );
+
+    // No password at all, and a password from an unset variable.
+    let s = sync_with_source(
+        &ws,
+        &source(&pg.url("postgres", &db), &[]),
+        "SELECT 1 AS id",
+    );
+    assert_check_fails(
+        &ws,
+        &s,
+        &[&name, "asks for a password", "[source] password"],
+    );
+    let s = sync_with_source(
+        &ws,
+        &source(
+            &pg.url("postgres", &db),
+            &["password = \"env:DROPSYNC_TEST_UNSET_PW\""],
+        ),
+        "SELECT 1 AS id",
+    );
+    assert_check_fails(&ws, &s, &[&name, "DROPSYNC_TEST_UNSET_PW", "not set"]);
+
+    // Nothing listens on the port.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let s = sync_with_source(
+        &ws,
+        &source(&format!("postgres://postgres@127.0.0.1:{closed}/{db}"), &[]),
+        "SELECT 1 AS id",
+    );
+    assert_check_fails(
+        &ws,
+        &s,
+        &[
+            &format!("cannot reach the server at 127.0.0.1:{closed}"),
+            "[source] url",
+        ],
+    );
+
+    // A database that does not exist.
+    let s = sync_with_source(
+        &ws,
+        &source(
+            &format!(
+                "postgres://postgres:{ADMIN_PASSWORD}@127.0.0.1:{}/nope",
+                pg.port
+            ),
+            &[],
+        ),
+        "SELECT 1 AS id",
+    );
+    assert_check_fails(&ws, &s, &["database \"nope\" does not exist"]);
+
+    // An unknown table.
+    let s = sync_with_source(&ws, &source(&with_pw, &[]), "SELECT * FROM missing_table");
+    assert_check_fails(
+        &ws,
+        &s,
+        &[
+            &name,
+            "relation \"missing_table\" does not exist",
+            "[model] sql",
+        ],
+    );
+
+    // Permission denied, for a user who may read another table.
+    let reader = format!("postgres://reader:reader-pw@127.0.0.1:{}/{db}", pg.port);
+    let s = sync_with_source(&ws, &source(&reader, &[]), "SELECT * FROM open");
+    assert_eq!(ws.check(&s).code, 0, "{}", ws.check(&s).all_output());
+    let s = sync_with_source(&ws, &source(&reader, &[]), "SELECT * FROM secret");
+    let r = ws.run_failing(&s, "2026-01-01T00:00:00Z");
+    assert_eq!(r.json()["error_code"], "source", "{}", r.stdout);
+    let err = r.json()["error"].as_str().unwrap_or_default().to_string();
+    assert!(
+        err.contains(&format!("postgres reader@127.0.0.1:{}/{db}", pg.port))
+            && err.contains("permission denied for table secret")
+            && err.contains("grant user \"reader\" SELECT"),
+        "{err}"
+    );
+    assert!(!err.contains("reader-pw"));
+
+    // A model that would write runs in a read-only transaction.
+    let s = sync_with_source(
+        &ws,
+        &source(&with_pw, &[]),
+        "INSERT INTO open VALUES (2) RETURNING id",
+    );
+    assert_check_fails(
+        &ws,
+        &s,
+        &["read-only transaction", "a model must only read"],
+    );
+    assert_eq!(
+        {
+            let mut c = pg.admin(&db);
+            c.query_one("SELECT count(*) FROM open", &[])
+                .map(|r| r.get::<_, i64>(0))
+                .expect("count")
+        },
+        1
+    );
+
+    // A statement timeout the query runs past.
+    let s = sync_with_source(
+        &ws,
+        &source(&with_pw, &["statement_timeout = \"1s\""]),
+        "SELECT 1 AS id FROM pg_sleep(3)",
+    );
+    assert_check_fails(&ws, &s, &[&name, "statement_timeout"]);
+}
+
+#[test]
+fn the_password_comes_from_the_environment() {
+    let pg = postgres();
+    let db = pg.create_database();
+    pg.sql(
+        &db,
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (7);",
+    );
+    let ws = Workspace::new();
+    let sync = SyncFile {
+        source: vec![
+            "type = \"postgres\"".into(),
+            format!("url = {}", toml_str(&pg.url("postgres", &db))),
+            "password = \"env:DROPSYNC_TEST_PG_PASSWORD\"".into(),
+            "connect_timeout = \"5s\"".into(),
+        ],
+        ..SyncFile::sqlite(&ws, "SELECT id FROM t", "id")
+    }
+    .mode("all")
+    .filename("t.csv")
+    .write(&ws, "t.toml");
+    let out = ws
+        .cli()
+        .env("DROPSYNC_TEST_PG_PASSWORD", ADMIN_PASSWORD)
+        .arg("run")
+        .arg(&sync)
+        .output()
+        .expect("run dropsync");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(ws.csv_rows("t.csv"), vec![vec!["7".to_string()]]);
+}
