@@ -69,6 +69,8 @@ vi.mock("./api", () => ({
     dropboxAccounts: async () => [{ accountId: "dbid:1", email: "me@example.com", name: "Me", store: "keyring", state: "connected", message: null }],
     dropboxList: async (path: string, account: string | null) => {
       log("dropboxList", path, account);
+      if (path === "/Missing" && !calls.some((c) => c.cmd === "dropboxCreateFolder" && c.args[0] === "/Missing"))
+        throw { code: "destination", message: "the folder or file does not exist" };
       if (path === "/")
         return {
           path,
@@ -222,6 +224,27 @@ describe("sync editor", () => {
 
     $("dbx-breadcrumb-0")!.click();
     await until(() => $$("dbx-entry").length === 2, "the root again");
+
+    nav.navigate({ name: "list" });
+    $("leave-confirm")?.click();
+    await until(() => $("new-sync"), "the list");
+  });
+
+  it("offers to create a missing Dropbox folder", async () => {
+    go({ name: "editor", file: null });
+    choose(await until(() => $<HTMLInputElement>("dest-type-dropbox"), "the editor"));
+    await until(() => $$("dbx-entry").length === 2, "the root listing");
+    // A browser opened on a folder that is not there (as a file's old path can be).
+    const { folderBrowser } = await import("./screens/folderBrowser");
+    const fb = folderBrowser({ account: () => "me@example.com", initial: "/Missing", onUse: () => {} });
+    document.body.append(fb.el);
+    fb.reload();
+    const make = await until(() => $("dbx-create-missing", fb.el), "the offer to create it");
+    expect($("dbx-error", fb.el)!.textContent).toContain("does not exist");
+    make.click();
+    await until(() => $("dbx-empty", fb.el), "the new empty folder");
+    expect(calls.find((c) => c.cmd === "dropboxCreateFolder")!.args).toEqual(["/Missing", "me@example.com"]);
+    fb.el.remove();
   });
 
   it("maps columns: choose, reorder, constant", async () => {

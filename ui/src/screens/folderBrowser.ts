@@ -143,7 +143,31 @@ export function folderBrowser(opts: {
       }
     } catch (e) {
       list.removeAttribute("aria-busy");
-      clear(list, h("li", {}, errorBox(toApiError(e), "dbx-error")));
+      const here = path;
+      // A sync's folder must exist: offer to create it (an error here says why if that fails too).
+      const make =
+        here === "/"
+          ? null
+          : button(`Create ${here}`, "dbx-create-missing", () =>
+              void busy(make!, "Creating…", async () => {
+                try {
+                  await api.dropboxCreateFolder(here, opts.account());
+                  clear(status, h("span", { class: "ok small" }, `✓ Created ${here}`));
+                  await open(here, true);
+                } catch (err) {
+                  clear(status, errorBox(toApiError(err), "dbx-new-folder-failed"));
+                }
+              }),
+            );
+      clear(
+        list,
+        h(
+          "li",
+          {},
+          errorBox(toApiError(e), "dbx-error"),
+          make ? h("p", { class: "small dbx-missing" }, "If this folder does not exist yet: ", make) : null,
+        ),
+      );
     }
   }
 
