@@ -256,6 +256,7 @@ fn apply(app: &AppHandle, view: &View) -> tauri::Result<()> {
     tray.set_icon(Some(icon))?;
     tray.set_tooltip(Some(&view.tooltip))?;
     tray.set_menu(Some(menu(app, &view.syncs, view.paused, view.autostart)?))?;
+    tracing::debug!(health = ?view.health, tooltip = %view.tooltip, items = ?view.syncs, "tray updated");
     Ok(())
 }
 
