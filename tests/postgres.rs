@@ -490,3 +490,34 @@ fn the_password_comes_from_the_environment() {
     );
     assert_eq!(ws.csv_rows("t.csv"), vec![vec!["7".to_string()]]);
 }
+
+#[test]
+fn a_probe_stops_after_the_first_rows_of_a_large_result() {
+    let pg = postgres();
+    let db = pg.create_database();
+    pg.sql(
+        &db,
+        "CREATE TABLE big AS SELECT g AS id, repeat('x', 100) AS pad FROM generate_series(1, 2000000) g;",
+    );
+    let ws = Workspace::new();
+    let spec = dropsync::config::SourceDraft {
+        kind: "postgres".into(),
+        url: Some(format!(
+            "postgres://postgres:{ADMIN_PASSWORD}@127.0.0.1:{}/{db}",
+            pg.port
+        )),
+        ..Default::default()
+    }
+    .resolve(&ws.path("probe.toml"))
+    .expect("a valid source");
+    let started = std::time::Instant::now();
+    let probe =
+        dropsync::probe::probe(&spec, Some("SELECT id, pad FROM big"), 10).expect("the probe runs");
+    assert_eq!(probe.rows.len(), 10);
+    assert!(probe.more);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "the probe took {:?}",
+        started.elapsed()
+    );
+}

@@ -132,10 +132,19 @@ impl MysqlSource {
                 ),
             });
         }
+        let json_columns = mariadb_json_columns(&mut conn, &statement);
         let mut columns = Vec::new();
         let mut decoders = Vec::new();
         for c in statement.columns().iter() {
-            let (d, label) = decoder(c);
+            let (mut d, mut label) = decoder(c);
+            let origin = (
+                c.schema_str().into_owned(),
+                c.org_table_str().into_owned(),
+                c.org_name_str().into_owned(),
+            );
+            if d == Decoder::Text && json_columns.contains(&origin) {
+                (d, label) = (Decoder::Json, "json".into());
+            }
             columns.push(Column {
                 name: c.name_str().into_owned(),
                 declared_type: Some(label),
@@ -199,6 +208,45 @@ impl Source for MysqlSource {
         finish(batch, sink)?;
         tx.commit().map_err(qe)
     }
+}
+
+/// MariaDB's JSON is LONGTEXT with a `json_valid(column)` check, and its
+/// result metadata says only "text"; the checks on the tables the query
+/// reads tell which of its columns hold JSON: (schema, table, column).
+/// MySQL has a real JSON type, and no such table column, so this finds
+/// nothing there.
+fn mariadb_json_columns(conn: &mut Conn, statement: &Statement) -> Vec<(String, String, String)> {
+    let tables: Vec<(String, String)> = statement
+        .columns()
+        .iter()
+        .filter(|c| decoder(c).0 == Decoder::Text && !c.org_table_str().is_empty())
+        .map(|c| (c.schema_str().into_owned(), c.org_table_str().into_owned()))
+        .collect();
+    if tables.is_empty() {
+        return Vec::new();
+    }
+    let checks: Vec<(String, String, String)> = match conn.query(
+        "SELECT CAST(constraint_schema AS CHAR), CAST(table_name AS CHAR), CAST(check_clause AS CHAR) \
+         FROM information_schema.check_constraints WHERE check_clause LIKE 'json_valid(%'",
+    ) {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::debug!(error = %e, "no JSON column checks to read (not MariaDB?)");
+            return Vec::new();
+        }
+    };
+    checks
+        .into_iter()
+        .filter(|(schema, table, _)| tables.contains(&(schema.clone(), table.clone())))
+        .filter_map(|(schema, table, clause)| {
+            // json_valid(`column`)
+            let column = clause
+                .strip_prefix("json_valid(`")?
+                .strip_suffix("`)")?
+                .replace("``", "`");
+            Some((schema, table, column))
+        })
+        .collect()
 }
 
 /// Asks the server, on a second connection, to stop the running query.
