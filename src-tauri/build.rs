@@ -17,6 +17,7 @@ const COMMANDS: &[&str] = &[
     "save_draft",
     "delete_sync",
     "test_alert",
+    "create_local_folder",
     "test_source",
     "probe_model",
     "check_primary_key",

@@ -4,7 +4,7 @@
 //! in the schedule does not hide the filename, and nothing reads rows.
 
 use crate::check::ColumnInfo;
-use crate::config::{SyncDraft, SyncSpec};
+use crate::config::{DestinationSpec, SyncDraft, SyncSpec};
 use crate::error::Error;
 use crate::filename::{FilenameTemplate, NameContext};
 use crate::mapping::Mapping;
@@ -57,16 +57,22 @@ pub struct DraftInspection {
     pub header_error: Option<String>,
     pub next_runs: Vec<DateTime<Utc>>,
     pub schedule_error: Option<String>,
+    /// Why a run could not deliver now, though the file is valid: a local
+    /// folder that does not exist, or no Dropbox account to deliver with.
+    pub destination_error: Option<String>,
+    /// The local folder that is missing (absolute), for "Create folder".
+    pub missing_folder: Option<std::path::PathBuf>,
     /// Alert channels that could not send now (a missing `env:` variable,
     /// say). They do not stop saving: a run still succeeds without them.
     pub alert_problems: Vec<String>,
 }
 
 /// Inspects `draft` as if it were the file `file`; `next_run_id` fills
-/// `{sync.run.id}`.
+/// `{sync.run.id}`; `state_dir` holds the connected Dropbox accounts.
 pub fn inspect(
     draft: &SyncDraft,
     file: &Path,
+    state_dir: &Path,
     now: DateTime<Utc>,
     next_run_id: i64,
 ) -> DraftInspection {
@@ -74,6 +80,22 @@ pub fn inspect(
     let spec = SyncSpec::from_draft(draft, file);
     if let Ok(spec) = &spec {
         out.alert_problems = crate::alerts::validate(&spec.alerts);
+        match &spec.destination {
+            DestinationSpec::Folder { path } if !path.is_dir() => {
+                out.destination_error = Some(format!(
+                    "the folder {} does not exist; create it, or runs will fail",
+                    path.display()
+                ));
+                out.missing_folder = Some(path.clone());
+            }
+            DestinationSpec::Dropbox { account, .. } => {
+                out.destination_error =
+                    crate::dropbox::accounts::usable(state_dir, account.as_deref())
+                        .err()
+                        .map(|e| e.to_string());
+            }
+            _ => {}
+        }
     }
     out.error = spec.err().map(FieldError::from);
 

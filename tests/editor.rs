@@ -126,7 +126,7 @@ fn inspection_shows_every_part_of_a_good_draft() {
     shop(&ws);
     let path = ws.write_sync("customers.toml", SYNC);
     let draft = SyncDraft::load(&path).unwrap();
-    let i = inspect(&draft, &path, noon(), 7);
+    let i = inspect(&draft, &path, &ws.state, noon(), 7);
     assert_eq!(i.error, None);
     // The offset moves the name a day back.
     assert_eq!(
@@ -152,8 +152,31 @@ fn inspection_shows_every_part_of_a_good_draft() {
     assert_eq!(i.next_runs.len(), 3);
     assert_eq!(i.next_runs[0].to_rfc3339(), "2026-03-09T12:15:00+00:00");
     // SLACK_URL is not set here: a problem to show, not one that stops saving.
+    assert_eq!(i.destination_error, None);
     assert_eq!(i.alert_problems.len(), 1, "{:?}", i.alert_problems);
     assert!(i.alert_problems[0].contains("SLACK_URL"));
+
+    // Without the output folder a run would fail, so the editor says so.
+    std::fs::remove_dir(ws.path("out")).unwrap();
+    let i = inspect(&draft, &path, &ws.state, noon(), 7);
+    assert_eq!(i.error, None);
+    assert!(i.destination_error.unwrap().contains("does not exist"));
+    assert_eq!(i.missing_folder.unwrap(), ws.path("out"));
+}
+
+#[test]
+fn inspection_says_when_a_dropbox_sync_has_no_account() {
+    let ws = Workspace::new();
+    shop(&ws);
+    let path = ws.write_sync("customers.toml", SYNC);
+    let mut draft = SyncDraft::load(&path).unwrap();
+    draft.destination.kind = "dropbox".into();
+    draft.destination.path = "/Exports".into();
+    let i = inspect(&draft, &path, &ws.state, noon(), 1);
+    assert_eq!(i.error, None);
+    let e = i.destination_error.unwrap();
+    assert!(e.contains("no Dropbox account is connected"), "{e}");
+    assert_eq!(i.missing_folder, None);
 }
 
 #[test]
@@ -165,7 +188,7 @@ fn inspection_keeps_each_problem_to_its_own_part() {
     draft.sync.schedule = Some("every fortnight".into());
     let cols = draft.sync.columns.as_mut().unwrap();
     cols[0].from = Some("no_such_column".into());
-    let i = inspect(&draft, &path, noon(), 1);
+    let i = inspect(&draft, &path, &ws.state, noon(), 1);
     // The schedule is the first thing that stops the file from loading ...
     let e = i.error.unwrap();
     assert_eq!(e.field, "[sync] schedule");
@@ -185,7 +208,7 @@ fn inspection_keeps_each_problem_to_its_own_part() {
     // A bad template variable: named in the filename part and as the field.
     let mut draft = SyncDraft::load(&path).unwrap();
     draft.sync.filename = Some("{YYYY}{month}.csv".into());
-    let i = inspect(&draft, &path, noon(), 1);
+    let i = inspect(&draft, &path, &ws.state, noon(), 1);
     assert!(i.filename.error.unwrap().contains("month"));
     assert_eq!(i.error.unwrap().field, "[sync] filename");
     assert!(i.header.is_some());
@@ -193,7 +216,7 @@ fn inspection_keeps_each_problem_to_its_own_part() {
     // A query that does not prepare: the model part says why.
     let mut draft = SyncDraft::load(&path).unwrap();
     draft.model.sql = Some("SELECT nope FROM customers".into());
-    let i = inspect(&draft, &path, noon(), 1);
+    let i = inspect(&draft, &path, &ws.state, noon(), 1);
     assert!(i.model_error.unwrap().contains("nope"));
     assert!(i.model_columns.is_none());
 }

@@ -41,6 +41,17 @@ pub fn connect(
     tokens::save(state_dir, &account, &opts.app_key, &got.refresh_token)
 }
 
+/// Whether a sync naming `account` (or none) has credentials to deliver
+/// with, without asking Dropbox: the environment's tokens, or a stored
+/// account the selector finds.
+pub fn usable(state_dir: &Path, account: Option<&str>) -> Result<(), DropboxError> {
+    let env = |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty());
+    if env("DROPSYNC_DROPBOX_ACCESS_TOKEN") || env("DROPSYNC_DROPBOX_REFRESH_TOKEN") {
+        return Ok(());
+    }
+    tokens::find(state_dir, account).map(|_| ())
+}
+
 /// Every stored account with whether its token still works, asked of
 /// Dropbox now.
 pub fn status(state_dir: &Path) -> Result<Vec<AccountStatus>, DropboxError> {

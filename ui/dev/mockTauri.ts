@@ -79,6 +79,9 @@ function inspect(d: SyncDraft): DraftInspection {
     headerError: dup ? `output name "${dup}" is used twice` : null,
     nextRuns,
     scheduleError: schedErr,
+    destinationError: null,
+    missingFolder: null,
+    alertProblems: [],
   };
 }
 

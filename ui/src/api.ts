@@ -50,6 +50,8 @@ export const api = {
   /** Validates and writes the file (new: `<sync.id>.toml`; edit: the same file). Returns the file name. */
   saveDraft: (draft: SyncDraft, file: string | null) => call<string>("save_draft", { draft, file }),
   deleteSync: (file: string) => call<void>("delete_sync", { file }),
+  /** Creates a local destination folder; relative paths resolve against the workspace. Returns its absolute path. */
+  createLocalFolder: (path: string) => call<string>("create_local_folder", { path }),
   /** Sends a test message to alert `index` of the draft. */
   testAlert: (draft: SyncDraft, index: number) =>
     call<AlertDelivery[]>("test_alert", { draft, index }),

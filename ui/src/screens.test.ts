@@ -29,6 +29,9 @@ function inspect(d: SyncDraft): DraftInspection {
     headerError: null,
     nextRuns: d.sync.schedule === "every 15m" ? ["2026-03-01T10:15:00Z", "2026-03-01T10:30:00Z", "2026-03-01T10:45:00Z"] : [],
     scheduleError: null,
+    destinationError: d.destination.type === "folder" && d.destination.path === "missing" ? "the folder /ws/missing does not exist; create it, or runs will fail" : null,
+    missingFolder: d.destination.type === "folder" && d.destination.path === "missing" ? "/ws/missing" : null,
+    alertProblems: [],
   };
 }
 
@@ -61,6 +64,10 @@ vi.mock("./api", () => ({
     },
     checkSync: async () => new Promise(() => {}),
     deleteSync: async (file: string) => log("deleteSync", file),
+    createLocalFolder: async (path: string) => {
+      log("createLocalFolder", path);
+      return `/ws/${path}`;
+    },
     testAlert: async (d: SyncDraft, index: number) => {
       log("testAlert", d, index);
       return [{ kind: "test", channel: "slack", ok: false, attempts: 2, error: "HTTP 404: no such webhook", at: "2026-03-01T10:00:00Z" }];
@@ -160,6 +167,20 @@ afterEach(() => {
 });
 
 describe("sync editor", () => {
+  it("says when the local folder is missing and creates it on request", async () => {
+    go({ name: "list" });
+    (await until(() => $("new-sync"), "the Syncs list")).click();
+    const path = await until(() => $<HTMLInputElement>("dest-folder-path"), "the editor");
+    type(path, "missing");
+    await until(() => $("dest-warning")!.textContent?.includes("does not exist"), "the missing-folder warning");
+    // Valid all the same: the file can be saved, the folder made later.
+    expect($<HTMLButtonElement>("save-sync")!.disabled).toBe(false);
+    $("dest-create-folder")!.click();
+    await until(() => calls.some((c) => c.cmd === "createLocalFolder"), "the folder created");
+    expect(calls.find((c) => c.cmd === "createLocalFolder")!.args).toEqual(["missing"]);
+    go({ name: "list" });
+  });
+
   it("shows the resolved filename live, blocks Save on an error, and saves the draft", async () => {
     $("new-sync")!.click();
     const input = await until(() => $<HTMLInputElement>("filename-input"), "the editor");

@@ -210,6 +210,12 @@ export interface DraftInspection {
   /** The next three scheduled runs (UTC ISO 8601); empty for manual. */
   nextRuns: string[];
   scheduleError: string | null;
+  /** Why a run could not deliver now though the file is valid (missing folder, no Dropbox account). */
+  destinationError: string | null;
+  /** The missing local folder (absolute), offered to "Create folder". */
+  missingFolder: string | null;
+  /** Alert channels that could not send now (e.g. an unset env: variable); they do not block saving. */
+  alertProblems: string[];
 }
 
 /** Result of running a model's query for the Models screen. */

@@ -74,16 +74,12 @@ pub fn new_draft(state: State<'_, AppState>) -> SyncDraft {
         .find(|id| !ws.join(format!("{id}.toml")).exists())
         .unwrap_or_default();
     SyncDraft {
-        source: SourceDraft {
-            kind: "sqlite".into(),
-            path: Some(if demo {
-                "shop.db".into()
-            } else {
-                String::new()
-            }),
-            delimiter: None,
-            header: None,
-        },
+        // Built from its file form, so new optional keys need no change here.
+        source: serde_json::from_value(serde_json::json!({
+            "type": "sqlite",
+            "path": if demo { "shop.db" } else { "" },
+        }))
+        .expect("a sqlite source table"),
         model: ModelDraft {
             id: None,
             name: if demo {
@@ -150,6 +146,7 @@ pub async fn inspect_draft(
         Ok(dropsync::inspect::inspect(
             &draft,
             &path,
+            &state.paths.state_dir,
             chrono::Utc::now(),
             next_run_id,
         ))
@@ -228,6 +225,32 @@ pub async fn delete_sync(
     tracing::info!(file = %file, "sync deleted");
     let _ = app.emit("syncs-changed", ());
     Ok(())
+}
+
+/// Creates a local destination folder (and its parents): the editor's
+/// answer to "the folder does not exist". Relative paths resolve against
+/// the workspace, as in a sync file.
+#[tauri::command]
+pub async fn create_local_folder(state: State<'_, AppState>, path: String) -> ApiResult<PathBuf> {
+    let state = state.inner().clone();
+    blocking(move || {
+        if path.trim().is_empty() {
+            return Err(ApiError::new(
+                Code::InvalidArgument,
+                "name the folder to create",
+            ));
+        }
+        let dir = state.paths.workspace.join(path.trim());
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            ApiError::new(
+                Code::Io,
+                format!("cannot create the folder {}: {e}", dir.display()),
+            )
+        })?;
+        tracing::info!(dir = %dir.display(), "destination folder created");
+        Ok(dir)
+    })
+    .await
 }
 
 /// Sends a test message through alert `index` (from 0) of the draft.

@@ -40,6 +40,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         editor::save_draft,
         editor::delete_sync,
         editor::test_alert,
+        editor::create_local_folder,
         editor::test_source,
         editor::probe_model,
         editor::check_primary_key,

@@ -176,6 +176,17 @@ function buildEditor(main: HTMLElement, file: string | null, draft: SyncDraft, m
     } else {
       clear(summary, h("p", { class: "ok small" }, "✓ Ready to save."));
     }
+    if (i.alertProblems.length > 0) {
+      // Not blocking: a run still succeeds without these channels.
+      sectionErrors.get("alerts")?.append(
+        h(
+          "div",
+          { class: "warn small", "data-testid": "alert-problems" },
+          h("p", {}, "These alerts cannot be sent now (runs still work):"),
+          h("ul", {}, i.alertProblems.map((m) => h("li", {}, m))),
+        ),
+      );
+    }
     for (const l of listeners) l(i);
   }
 
@@ -323,7 +334,7 @@ function buildEditor(main: HTMLElement, file: string | null, draft: SyncDraft, m
   );
 
   // ---------- destination ----------
-  const destSec = destinationSection(draft, changed, section);
+  const destSec = destinationSection(draft, changed, section, listeners);
 
   // ---------- filename ----------
   const fname = h("input", { type: "text", class: "mono wide", value: draft.sync.filename ?? "", "data-testid": "filename-input", placeholder: "empty: the default name (shown below)", spellcheck: "false", autocomplete: "off" });
@@ -481,9 +492,28 @@ type SectionFn = (id: Section, title: string, ...body: (Node | null)[]) => HTMLE
 
 // ---------- destination ----------
 
-function destinationSection(draft: SyncDraft, changed: () => void, section: SectionFn): HTMLElement {
+function destinationSection(draft: SyncDraft, changed: () => void, section: SectionFn, listeners: ((i: DraftInspection) => void)[]): HTMLElement {
   const name = uid("dest");
   const kindBox = h("div", {});
+  // Valid but not deliverable now (a missing folder, no account): say so, offer the fix.
+  const note = h("div", { "data-testid": "dest-warning", role: "status" });
+  listeners.push((i) => {
+    if (!i.destinationError) {
+      clear(note);
+      return;
+    }
+    const create = i.missingFolder
+      ? button("Create folder", "dest-create-folder", async () => {
+          try {
+            await api.createLocalFolder(draft.destination.path);
+            changed();
+          } catch (e) {
+            clear(note, errorBox(toApiError(e)));
+          }
+        })
+      : null;
+    clear(note, h("p", { class: "warn small" }, i.destinationError, " ", create));
+  });
   // Remember each kind's path so switching back and forth loses nothing.
   const paths: Record<"folder" | "dropbox", string> = { folder: "", dropbox: "/" };
   paths[draft.destination.type] = draft.destination.path;
@@ -523,6 +553,7 @@ function destinationSection(draft: SyncDraft, changed: () => void, section: Sect
     "Destination",
     h("fieldset", { class: "radios" }, h("legend", { class: "sr-only" }, "Destination type"), radio("dropbox", "Dropbox"), radio("folder", "Local folder")),
     kindBox,
+    note,
   );
 }
 
