@@ -8,6 +8,7 @@ use crate::health::{self, Health, SyncLine, SyncState};
 use crate::AppState;
 use chrono::Utc;
 use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
@@ -41,9 +42,16 @@ struct View {
     autostart: bool,
 }
 
-/// What the tray shows now; `None` forces the next refresh to apply.
+/// What the tray shows now.
 #[derive(Default)]
-struct Shown(Mutex<Option<View>>);
+struct Shown {
+    view: Mutex<Option<View>>,
+    /// Apply the next refresh even if the view did not change. A flag, not
+    /// a reset of `view`: menu clicks run on the main thread, which must
+    /// never wait for `view`'s lock (a refresh holds it while the tray
+    /// calls wait for the main thread).
+    force: AtomicBool,
+}
 
 pub fn create(app: &AppHandle) -> tauri::Result<()> {
     app.manage(Shown::default());
@@ -224,12 +232,13 @@ pub fn refresh(app: &AppHandle) {
         };
         // Held while applying, so that two refreshes apply in order.
         let shown = app.state::<Shown>();
-        let mut shown = shown.0.lock().unwrap_or_else(|e| e.into_inner());
-        if shown.as_ref() == Some(&view) {
+        let mut current = shown.view.lock().unwrap_or_else(|e| e.into_inner());
+        let forced = shown.force.swap(false, Ordering::SeqCst);
+        if !forced && current.as_ref() == Some(&view) {
             return;
         }
         match apply(&app, &view) {
-            Ok(()) => *shown = Some(view),
+            Ok(()) => *current = Some(view),
             Err(e) => tracing::warn!(error = %e, "cannot update the tray"),
         }
     });
@@ -239,7 +248,7 @@ pub fn refresh(app: &AppHandle) {
 /// check item was clicked, whose tick the menu toggled by itself.
 fn refresh_now(app: &AppHandle) {
     if let Some(shown) = app.try_state::<Shown>() {
-        *shown.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        shown.force.store(true, Ordering::SeqCst);
     }
     refresh(app);
 }
