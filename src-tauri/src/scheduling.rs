@@ -6,10 +6,9 @@
 //! says when a sync starts failing or recovers. While schedules are paused
 //! (tray "Pause schedules"), slots pass without a run.
 
-use crate::commands::RunProgress;
 use crate::AppState;
 use dropsync::daemon::FolderHost;
-use dropsync::run::{Progress, RunControl, RunOptions};
+use dropsync::run::RunOptions;
 use dropsync::scheduler::{BoxFuture, Host, Job, Plan, Scheduler, SystemClock};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -115,7 +114,7 @@ async fn run_scheduled(app: AppHandle, state: AppState, job: Job) {
             return;
         }
     };
-    let control = Arc::new(progress_control(app.clone(), file.clone()));
+    let control = Arc::new(crate::commands::evented_control(app.clone(), file.clone()));
     if !state.start_run(&file, control.clone()) {
         tracing::info!(sync = %file, "already running from the app: scheduled slot skipped");
         return;
@@ -154,32 +153,6 @@ async fn run_scheduled(app: AppHandle, state: AppState, job: Job) {
         }
         Err(e) => tracing::error!(sync = %file, error = %e, "scheduled run task failed"),
     }
-}
-
-/// At most this many progress events per second within one stage.
-const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);
-
-/// A run control whose progress becomes `run-progress` events, like a run
-/// started from the UI. (The same as `commands::evented_control`, which is
-/// private to that module.)
-fn progress_control(app: AppHandle, file: String) -> RunControl {
-    let last = Mutex::new((None::<std::mem::Discriminant<Progress>>, Instant::now()));
-    RunControl::new(move |p: &Progress| {
-        let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
-        let kind = std::mem::discriminant(p);
-        let delivering_done = matches!(p, Progress::Delivering { bytes, total } if bytes == total);
-        if last.0 == Some(kind) && last.1.elapsed() < PROGRESS_INTERVAL && !delivering_done {
-            return;
-        }
-        *last = (Some(kind), Instant::now());
-        let _ = app.emit(
-            "run-progress",
-            RunProgress {
-                file: file.clone(),
-                stage: p.into(),
-            },
-        );
-    })
 }
 
 /// Whether scheduled runs are paused (kept in the preferences).

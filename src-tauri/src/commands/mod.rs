@@ -288,7 +288,7 @@ const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);
 
 /// A run control whose progress becomes `run-progress` events, throttled
 /// within a stage; a new stage is always sent.
-fn evented_control(app: AppHandle, file: String) -> RunControl {
+pub fn evented_control(app: AppHandle, file: String) -> RunControl {
     let last = std::sync::Mutex::new((None::<std::mem::Discriminant<Progress>>, Instant::now()));
     RunControl::new(move |p: &Progress| {
         let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
