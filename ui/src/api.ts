@@ -84,6 +84,11 @@ export function onSyncsChanged(f: () => void): Promise<UnlistenFn> {
   return listen("syncs-changed", () => f());
 }
 
+/** The tray's entry for a sync was clicked: show that sync (the window is already shown). */
+export function onOpenSync(f: (file: string) => void): Promise<UnlistenFn> {
+  return listen<{ file: string }>("open-sync", (e) => f(e.payload.file));
+}
+
 /** The authorization address, sent when `dropboxConnect` starts (show it in case no browser opens). */
 export function onOAuthUrl(f: (url: string) => void): Promise<UnlistenFn> {
   return listen<{ url: string }>("oauth-url", (e) => f(e.payload.url));

@@ -1,10 +1,10 @@
 // Dropsync's UI: starts the app and shows the screen `nav.ts` says.
 // Screens live in screens/*; all engine facts come from the core's commands.
 
-import { api, onRunProgress, onSyncsChanged } from "./api";
+import { api, onOpenSync, onRunProgress, onSyncsChanged } from "./api";
 import { clear } from "./dom";
 import { toApiError } from "./format";
-import { currentView, setRenderer, type View } from "./nav";
+import { currentView, navigate, setRenderer, type View } from "./nav";
 import { openPrefs } from "./prefs";
 import { renderConnections } from "./screens/connections";
 import { renderEditor } from "./screens/editor";
@@ -47,6 +47,7 @@ async function start() {
   await onSyncsChanged(() => {
     if (currentView().name === "list") void render(currentView());
   });
+  await onOpenSync((file) => navigate({ name: "sync", file, tab: "history" }));
   setRenderer(render);
   await render(currentView());
 }

@@ -9,6 +9,7 @@ const calls: { cmd: string; args: unknown[] }[] = [];
 const log = (cmd: string, ...args: unknown[]) => calls.push({ cmd, args: JSON.parse(JSON.stringify(args)) });
 
 let oauthListener: ((url: string) => void) | null = null;
+let openSyncListener: ((file: string) => void) | null = null;
 let resolveConnect: ((v: unknown) => void) | null = null;
 
 function inspect(d: SyncDraft): DraftInspection {
@@ -63,6 +64,20 @@ vi.mock("./api", () => ({
       return `${d.sync.id}.toml`;
     },
     checkSync: async () => new Promise(() => {}),
+    syncHistory: async () => [
+      {
+        run_id: 3,
+        sync_id: "orders",
+        mode: "insert",
+        status: "success",
+        started_at: "2026-03-01T10:00:00Z",
+        finished_at: "2026-03-01T10:00:02Z",
+        rows: { queried: 5, added: 5, changed: 0, removed: 0 },
+        files: [{ path: "2026/orders.json", kind: "all", rows: 5, bytes: 300, skipped: false }],
+        error: null,
+        error_code: null,
+      },
+    ],
     deleteSync: async (file: string) => log("deleteSync", file),
     createLocalFolder: async (path: string) => {
       log("createLocalFolder", path);
@@ -110,6 +125,10 @@ vi.mock("./api", () => ({
   },
   onRunProgress: async () => () => {},
   onSyncsChanged: async () => () => {},
+  onOpenSync: async (f: (file: string) => void) => {
+    openSyncListener = f;
+    return () => (openSyncListener = null);
+  },
   onOAuthUrl: async (f: (u: string) => void) => {
     oauthListener = f;
     return () => (oauthListener = null);
@@ -164,6 +183,17 @@ beforeAll(async () => {
 
 afterEach(() => {
   calls.length = 0;
+});
+
+describe("tray", () => {
+  it("opens a sync's history from its tray entry, with a link to its Dropbox folder", async () => {
+    go({ name: "list" });
+    openSyncListener!("orders.toml");
+    await until(() => document.querySelector("h1")?.textContent === "orders.toml", "the sync page");
+    const link = await until(() => $("history-open-folder"), "the folder link");
+    expect(link.title).toBe("https://www.dropbox.com/home/Exports/2026");
+    go({ name: "list" });
+  });
 });
 
 describe("sync editor", () => {

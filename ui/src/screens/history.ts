@@ -6,6 +6,8 @@ import { barGeometry, chartSummary, ROW_KINDS } from "../chart";
 import { clear, h } from "../dom";
 import { errorTitle, formatBytes, formatCount, formatDuration, formatLocalTime, toApiError, zoneLabel } from "../format";
 import type { RunReport } from "../types";
+import { join, parent, webUrl } from "../dropboxPath";
+import { openExternal } from "../pickers";
 import { empty, errorBox, fill, loading, statusBadge, table } from "../ui";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -105,8 +107,38 @@ function resetControl(file: string): HTMLElement {
   return h("div", { class: "reset" }, h("div", { class: "actions" }, start), box, message);
 }
 
+/** Where a sync delivers in Dropbox, or null (a local folder, or the file does not load). */
+async function dropboxFolder(file: string): Promise<string | null> {
+  try {
+    const d = await api.loadDraft(file);
+    return d.destination.type === "dropbox" ? d.destination.path : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A delivered file, with a link to its folder on Dropbox when it went there. */
+function deliveredFile(f: RunReport["files"][number], folder: string | null): HTMLElement {
+  const at = folder === null || f.skipped ? null : parent(join(folder, f.path));
+  return h(
+    "li",
+    {},
+    h("code", {}, f.path),
+    ` ${formatCount(f.rows)} rows, ${f.skipped ? "skipped" : formatBytes(f.bytes)}`,
+    at === null
+      ? null
+      : [" ", h("button", { type: "button", class: "link small", "data-testid": "history-open-folder", title: webUrl(at), onclick: () => void openExternal(webUrl(at)) }, "Open folder in Dropbox")],
+  );
+}
+
 export function showHistory(panel: HTMLElement, file: string, retryRun: (file: string) => void) {
-  void fill(panel, "Loading history…", () => api.syncHistory(file, 100), (runs) => {
+  let folder: string | null = null;
+  const load = async () => {
+    const [runs, f] = await Promise.all([api.syncHistory(file, 100), dropboxFolder(file)]);
+    folder = f;
+    return runs;
+  };
+  void fill(panel, "Loading history…", load, (runs) => {
     if (runs.length === 0) return empty("No runs yet", "Use Run now, or wait for the schedule.");
     return h(
       "div",
@@ -124,7 +156,7 @@ export function showHistory(panel: HTMLElement, file: string, retryRun: (file: s
           formatCount(r.rows.added),
           formatCount(r.rows.changed),
           formatCount(r.rows.removed),
-          h("ul", { class: "plain" }, r.files.map((f) => h("li", {}, h("code", {}, f.path), ` ${formatCount(f.rows)} rows, ${f.skipped ? "skipped" : formatBytes(f.bytes)}`))),
+          h("ul", { class: "plain" }, r.files.map((f) => deliveredFile(f, folder))),
           r.error || r.status === "failed"
             ? h(
                 "div",
