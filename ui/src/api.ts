@@ -89,6 +89,11 @@ export function onOpenSync(f: (file: string) => void): Promise<UnlistenFn> {
   return listen<{ file: string }>("open-sync", (e) => f(e.payload.file));
 }
 
+/** The tray's "Pause schedules" was toggled (true: paused). */
+export function onSchedulesPaused(f: (paused: boolean) => void): Promise<UnlistenFn> {
+  return listen<boolean>("schedules-paused", (e) => f(e.payload));
+}
+
 /** The authorization address, sent when `dropboxConnect` starts (show it in case no browser opens). */
 export function onOAuthUrl(f: (url: string) => void): Promise<UnlistenFn> {
   return listen<{ url: string }>("oauth-url", (e) => f(e.payload.url));

@@ -1,7 +1,7 @@
 // Dropsync's UI: starts the app and shows the screen `nav.ts` says.
 // Screens live in screens/*; all engine facts come from the core's commands.
 
-import { api, onOpenSync, onRunProgress, onSyncsChanged } from "./api";
+import { api, onOpenSync, onRunProgress, onSchedulesPaused, onSyncsChanged } from "./api";
 import { clear } from "./dom";
 import { toApiError } from "./format";
 import { currentView, navigate, setRenderer, type View } from "./nav";
@@ -45,6 +45,9 @@ async function start() {
   await openPrefs();
   await onRunProgress(runProgressed);
   await onSyncsChanged(() => {
+    if (currentView().name === "list") void render(currentView());
+  });
+  await onSchedulesPaused(() => {
     if (currentView().name === "list") void render(currentView());
   });
   await onOpenSync((file) => navigate({ name: "sync", file, tab: "history" }));

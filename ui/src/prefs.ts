@@ -27,6 +27,8 @@ async function set(key: string, value: unknown): Promise<void> {
 }
 
 export const prefs = {
+  /** Set by the tray's "Pause schedules" (the Rust side owns it). */
+  schedulesPaused: () => get<boolean>("schedulesPaused", false),
   trayNoticeDismissed: () => get<boolean>("trayNoticeDismissed", false),
   dismissTrayNotice: () => set("trayNoticeDismissed", true),
   sources: () => get<SavedSource[]>("sources", []),

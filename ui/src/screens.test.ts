@@ -125,6 +125,7 @@ vi.mock("./api", () => ({
   },
   onRunProgress: async () => () => {},
   onSyncsChanged: async () => () => {},
+  onSchedulesPaused: async () => () => {},
   onOpenSync: async (f: (file: string) => void) => {
     openSyncListener = f;
     return () => (openSyncListener = null);

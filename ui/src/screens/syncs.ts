@@ -91,6 +91,7 @@ function syncTable(syncs: SyncSummary[]): HTMLElement {
 export async function renderSyncs(info: WorkspaceInfo | null): Promise<void> {
   const body = h("div", {});
   const notice = await trayNotice();
+  const paused = await prefs.schedulesPaused().catch(() => false);
   // The user may have opened another screen meanwhile.
   if (currentView().name !== "list") return;
   page(
@@ -111,6 +112,9 @@ export async function renderSyncs(info: WorkspaceInfo | null): Promise<void> {
       ? h("p", { class: "notice" }, "This is a demo workspace: a sample shop database and syncs to a local folder. Try Preview and Run now on any of them.")
       : null,
     notice,
+    paused
+      ? h("p", { class: "warn", role: "status", "data-testid": "schedules-paused" }, "Schedules are paused: scheduled syncs do not run until you resume them from the tray menu. Run now still works.")
+      : null,
     body,
   );
   await fill(body, "Loading syncs…", api.listSyncs, (syncs) => {
