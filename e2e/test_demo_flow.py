@@ -138,10 +138,10 @@ def test_reset_snapshot_then_run_delivers_everything_again(driver):
     confirm = wait(driver, lambda d: one(d, "#reset-confirm").is_displayed() and one(d, "#reset-confirm"), "the confirmation")
     assert "next run then delivers every row as added" in confirm.text
     assert driver.switch_to.active_element.text == "Cancel"  # focus moves into the confirmation
-    one(driver, "[data-testid='reset-confirm-button']").click()
+    one(driver, "[data-testid='reset-snapshot-confirm']").click()
     message = wait(
         driver,
-        lambda d: "Snapshot reset" in (t := one(d, "[data-testid='reset-message']").text) and t,
+        lambda d: "Snapshot reset" in (t := one(d, "[data-testid='reset-snapshot-message']").text) and t,
         "the reset message",
     )
     assert "2,500 rows forgotten" in message and "next run delivers every row as added" in message

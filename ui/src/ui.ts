@@ -159,9 +159,14 @@ export function inlineConfirm(opts: {
   question: string;
   confirmLabel: string;
   testid: string;
-  onConfirm: () => Promise<void>;
+  /** What happens; what it returns (if anything) stays shown as the outcome. */
+  onConfirm: () => Promise<Node | void>;
+  /** Shown while `onConfirm` runs. */
+  working?: string;
+  /** The question box's id (default: a fresh one). */
+  id?: string;
 }): HTMLElement {
-  const id = uid("confirm");
+  const id = opts.id ?? uid("confirm");
   const message = h("div", { role: "status", "data-testid": `${opts.testid}-message` });
   const start = h("button", { type: "button", "data-testid": opts.testid, "aria-expanded": "false", "aria-controls": id }, opts.label);
   const cancel = h("button", { type: "button", "data-testid": `${opts.testid}-cancel` }, "Cancel");
@@ -194,10 +199,10 @@ export function inlineConfirm(opts: {
   });
   confirm.addEventListener("click", async () => {
     cancel.disabled = confirm.disabled = true;
-    clear(message, loading("Working…"));
+    clear(message, loading(opts.working ?? "Working…"));
     try {
-      await opts.onConfirm();
-      clear(message);
+      const outcome = await opts.onConfirm();
+      clear(message, outcome ?? null);
     } catch (e) {
       clear(message, errorBox(toApiError(e)));
     } finally {

@@ -3,12 +3,12 @@
 
 import { api } from "../api";
 import { barGeometry, chartSummary, ROW_KINDS } from "../chart";
-import { clear, h } from "../dom";
-import { errorTitle, formatBytes, formatCount, formatDuration, formatLocalTime, toApiError, zoneLabel } from "../format";
+import { h } from "../dom";
+import { errorTitle, formatBytes, formatCount, formatDuration, formatLocalTime, zoneLabel } from "../format";
 import type { RunReport } from "../types";
 import { join, parent, webUrl } from "../dropboxPath";
 import { openExternal } from "../pickers";
-import { empty, errorBox, fill, loading, statusBadge, table } from "../ui";
+import { empty, fill, inlineConfirm, statusBadge, table } from "../ui";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -55,56 +55,22 @@ function historyChart(runs: RunReport[]): HTMLElement {
 
 /** "Reset snapshot" with an in-page confirmation (Cancel / Reset; Escape cancels). */
 function resetControl(file: string): HTMLElement {
-  const message = h("div", { role: "status", "data-testid": "reset-message" });
-  const start = h("button", { type: "button", "data-testid": "reset-snapshot", "aria-expanded": "false", "aria-controls": "reset-confirm" }, "Reset snapshot…");
-  const cancel = h("button", { type: "button", "data-testid": "reset-cancel" }, "Cancel");
-  const confirm = h("button", { type: "button", class: "danger", "data-testid": "reset-confirm-button" }, "Reset");
-  const box = h(
-    "div",
-    { id: "reset-confirm", class: "confirm", role: "group", "aria-labelledby": "reset-confirm-text", hidden: true },
-    h("p", { id: "reset-confirm-text" }, "Forget the snapshot of this sync? The next run then delivers every row as added. The run history is kept."),
-    h("div", { class: "actions" }, cancel, confirm),
-  );
-  const close = (focusStart: boolean) => {
-    box.hidden = true;
-    start.setAttribute("aria-expanded", "false");
-    start.disabled = false;
-    if (focusStart) start.focus();
-  };
-  start.addEventListener("click", () => {
-    clear(message);
-    box.hidden = false;
-    start.setAttribute("aria-expanded", "true");
-    start.disabled = true;
-    cancel.focus();
-  });
-  cancel.addEventListener("click", () => close(true));
-  box.addEventListener("keydown", (e) => {
-    if ((e as KeyboardEvent).key === "Escape") close(true);
-  });
-  confirm.addEventListener("click", async () => {
-    cancel.disabled = true;
-    confirm.disabled = true;
-    clear(message, loading("Resetting the snapshot…"));
-    try {
+  return inlineConfirm({
+    label: "Reset snapshot…",
+    question: "Forget the snapshot of this sync? The next run then delivers every row as added. The run history is kept.",
+    confirmLabel: "Reset",
+    testid: "reset-snapshot",
+    id: "reset-confirm",
+    working: "Resetting the snapshot…",
+    onConfirm: async () => {
       const r = await api.resetSnapshot(file);
-      clear(
-        message,
-        h(
-          "p",
-          { class: "ok" },
-          `✓ Snapshot reset (${formatCount(r.rowsForgotten)} rows forgotten). The next run delivers every row as added.`,
-        ),
+      return h(
+        "p",
+        { class: "ok" },
+        `✓ Snapshot reset (${formatCount(r.rowsForgotten)} rows forgotten). The next run delivers every row as added.`,
       );
-    } catch (e) {
-      clear(message, errorBox(toApiError(e)));
-    } finally {
-      cancel.disabled = false;
-      confirm.disabled = false;
-      close(true);
-    }
+    },
   });
-  return h("div", { class: "reset" }, h("div", { class: "actions" }, start), box, message);
 }
 
 /** Where a sync delivers in Dropbox, or null (a local folder, or the file does not load). */
