@@ -23,6 +23,7 @@ fi
 echo
 echo "== building and opening the desktop app on the demo workspace"
 (cd ui && npm ci --no-audit --no-fund && npm run build)
-cargo build --release --locked -p dropsync-desktop
+# The production build, the same the .deb packs (scripts/package-deb.sh).
+cargo build --release --locked -p dropsync-desktop --features tauri/custom-protocol
 DROPSYNC_WORKSPACE="$PWD/dropsync-demo" DROPSYNC_STATE_DIR="$state" \
   exec "$target/release/dropsync-desktop"
