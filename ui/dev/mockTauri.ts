@@ -131,8 +131,11 @@ async function handle(cmd: string, a: any): Promise<unknown> {
       return [
         { file: "customers-diff.toml", syncId: "demo-customers-diff", source: DRAFT.source, model: DRAFT.model },
         { file: "orders-dropbox.toml", syncId: "orders-dropbox", source: DRAFT.source, model: { id: "orders", name: "orders", sql: "select * from orders", primary_key: ["order_id", "line"] } },
+        { file: "warehouse.toml", syncId: "warehouse", source: { type: "postgres", url: "postgres://report@db.example.com:5432/shop?sslmode=require", password: "env:PGPASSWORD" }, model: { id: "stock", name: "stock", sql: "select * from stock", primary_key: "sku" } },
       ];
     case "test_source":
+      if (a.source.url !== undefined)
+        return /@/.test(a.source.url) ? { ok: true, message: "PostgreSQL 16.4, 2 tables", tables: ["public.customers", "public.orders"] } : { ok: false, message: "url names no user; write it as \"postgres://user@host:5432/database\"", tables: [] };
       return a.source.path?.endsWith(".db") ? { ok: true, message: "SQLite 3.46, 2 tables", tables: ["customers", "orders"] } : { ok: false, message: `${a.source.path}: no such file; check the path`, tables: [] };
     case "probe_model":
       if (/error/i.test(a.sql ?? "")) throw { code: "query", message: 'near "error": syntax error' };

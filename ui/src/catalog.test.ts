@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { baseName, describeSource, mergeModels, mergeSources, slug, upsert } from "./catalog";
+import { baseName, describeSource, hasLocation, mergeModels, mergeSources, redactUrl, slug, sourceKey, sourceName, takesSql, upsert, urlHasPassword } from "./catalog";
 import type { WorkspaceModel } from "./types";
 
 const ws: WorkspaceModel[] = [
@@ -35,5 +35,46 @@ describe("catalog", () => {
     expect(slug("Orders by Day — été")).toBe("orders-by-day-ete");
     expect(upsert([1, 2], 3, (x) => x === 2)).toEqual([1, 3]);
     expect(upsert([1], 3, (x) => x === 2)).toEqual([1, 3]);
+  });
+  describe("database servers", () => {
+    const pg = { type: "postgres" as const, url: "postgres://u:secret@db.example.com/shop?sslmode=require", password: undefined };
+    it("describes them without the password, with the default port", () => {
+      expect(describeSource(pg)).toBe("PostgreSQL u@db.example.com:5432/shop");
+      expect(describeSource({ type: "mysql", url: "mysql://ann@10.0.0.5:3307/sales", password: "env:MYSQL_PW" })).toBe("MySQL ann@10.0.0.5:3307/sales");
+      expect(describeSource({ type: "postgres", url: "postgresql://bob@[::1]/d" })).toBe("PostgreSQL bob@::1:5432/d");
+      expect(describeSource({ type: "postgres", url: "" })).toBe("PostgreSQL (no URL)");
+      expect(describeSource({ type: "postgres", url: "not a url u:secret@h" })).not.toContain("secret");
+    });
+    it("keys them by the URL without the password", () => {
+      expect(sourceKey(pg)).toBe("postgres:postgres://u@db.example.com/shop?sslmode=require");
+      expect(sourceKey({ type: "postgres", url: "postgres://u@db.example.com/shop?sslmode=require" })).toBe(sourceKey(pg));
+      expect(sourceKey({ type: "mysql", url: "mysql://u@h/db" })).not.toBe(sourceKey({ type: "postgres", url: "mysql://u@h/db" }));
+      // The core's aliases are the same source.
+      expect(sourceKey({ type: "postgresql" as "postgres", url: "postgres://u@h/db" })).toBe(sourceKey({ type: "postgres", url: "postgres://u@h/db" }));
+    });
+    it("never shows a password, wherever it sits", () => {
+      for (const url of [
+        "postgres://u:secret@h/db",
+        "postgres://u:se/cr@et@h:5432/db",
+        "mysql://u:secret@h/db?password=secret&sslmode=require",
+        "postgres://u:secret@h",
+      ]) {
+        const s = { type: "postgres" as const, url };
+        for (const shown of [describeSource(s), sourceKey(s), sourceName(s), redactUrl(url)]) expect(shown).not.toContain("secret");
+        expect(urlHasPassword(url)).toBe(true);
+      }
+      expect(redactUrl("mysql://u:secret@h/db?password=secret&sslmode=require")).toBe("mysql://u@h/db?sslmode=require");
+      expect(urlHasPassword("postgres://u@h/db")).toBe(false);
+    });
+    it("names them host/database and takes SQL; a URL is their location", () => {
+      expect(sourceName(pg)).toBe("db.example.com/shop");
+      expect(mergeSources([], [{ file: "p.toml", syncId: "p", source: pg, model: { name: "m", sql: "select 1", primary_key: "id" } }])[0].name).toBe("db.example.com/shop");
+      expect(takesSql(pg)).toBe(true);
+      expect(takesSql({ type: "sqlite" })).toBe(true);
+      expect(takesSql({ type: "csv" })).toBe(false);
+      expect(hasLocation(pg)).toBe(true);
+      expect(hasLocation({ type: "mysql", url: " ", path: "x.db" })).toBe(false);
+      expect(hasLocation({ type: "sqlite", path: "x.db" })).toBe(true);
+    });
   });
 });

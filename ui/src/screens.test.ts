@@ -362,6 +362,103 @@ describe("connections", () => {
   });
 });
 
+describe("database sources", () => {
+  it("adds a PostgreSQL source: URL, password, timeouts; each type keeps its values; the list hides the password", async () => {
+    go({ name: "connections" });
+    await until(() => $("source-add"), "the Connections screen");
+    $("source-add")!.click();
+    const form = $("source-form")!;
+    const kind = $<HTMLSelectElement>("source-type", form)!;
+    expect([...kind.options].map((o) => o.textContent)).toEqual(["SQLite database", "CSV file", "PostgreSQL (and compatible: Redshift, CockroachDB…)", "MySQL / MariaDB"]);
+    type($<HTMLInputElement>("source-path", form)!, "data/shop.db");
+    choose(kind, "postgres");
+    expect($("source-path", form)).toBeNull();
+    expect($("source-path-browse", form)).toBeNull();
+    const url = $<HTMLInputElement>("source-url", form)!;
+    expect(url.placeholder).toMatch(/^postgres:\/\//);
+    const password = $<HTMLInputElement>("source-password", form)!;
+    expect(password.type).toBe("text");
+    expect(password.placeholder).toBe("env:PGPASSWORD or keyring");
+    expect(form.textContent).toContain("env:NAME reads an environment variable, keyring the OS credential store, or put it in the URL");
+    expect($<HTMLInputElement>("source-connect-timeout", form)!.placeholder).toBe("10s");
+    expect($<HTMLInputElement>("source-statement-timeout", form)!.placeholder).toBe("30m");
+
+    // Saving without a URL says what is missing.
+    type($<HTMLInputElement>("source-name", form)!, "Warehouse");
+    $("source-save", form)!.click();
+    expect(form.textContent).toContain("Type the server's URL");
+
+    type(url, "postgres://report@db.example.com:5432/shop?sslmode=require");
+    type(password, "env:PGPASSWORD");
+    $("source-test", form)!.click();
+    await until(() => $("source-test-result", form), "the test result");
+    expect(calls.find((c) => c.cmd === "testSource")!.args[0]).toEqual({
+      type: "postgres",
+      url: "postgres://report@db.example.com:5432/shop?sslmode=require",
+      password: "env:PGPASSWORD",
+    });
+
+    // Switching type and back keeps each type's values.
+    choose(kind, "sqlite");
+    expect($<HTMLInputElement>("source-path", form)!.value).toBe("data/shop.db");
+    expect($("source-url", form)).toBeNull();
+    choose(kind, "postgres");
+    expect($<HTMLInputElement>("source-url", form)!.value).toBe("postgres://report@db.example.com:5432/shop?sslmode=require");
+    expect($<HTMLInputElement>("source-password", form)!.value).toBe("env:PGPASSWORD");
+    type($<HTMLInputElement>("source-statement-timeout", form)!, "30m");
+
+    $("source-save", form)!.click();
+    const item = await until(() => $$("source-item").find((e) => e.dataset.source?.startsWith("postgres:")), "the saved source");
+    expect(item.textContent).toContain("PostgreSQL report@db.example.com:5432/shop");
+    const saved = await (await import("./prefs")).prefs.sources();
+    expect(saved.find((x) => x.name === "Warehouse")!.source).toEqual({
+      type: "postgres",
+      url: "postgres://report@db.example.com:5432/shop?sslmode=require",
+      password: "env:PGPASSWORD",
+      statement_timeout: "30m",
+    });
+  });
+
+  it("never shows a password held in the URL, and refuses a password typed as the password key", async () => {
+    go({ name: "connections" });
+    await until(() => $("source-add"), "the Connections screen");
+    $("source-add")!.click();
+    const form = $("source-form")!;
+    choose($<HTMLSelectElement>("source-type", form)!, "mysql");
+    expect($<HTMLInputElement>("source-url", form)!.placeholder).toMatch(/^mysql:\/\//);
+    type($<HTMLInputElement>("source-name", form)!, "Sales");
+    type($<HTMLInputElement>("source-url", form)!, "mysql://ann:secret@10.0.0.5/sales");
+    expect(form.textContent).toContain("This URL holds a password");
+    type($<HTMLInputElement>("source-password", form)!, "hunter2");
+    $("source-save", form)!.click();
+    expect(form.textContent).toContain("never the password itself");
+    type($<HTMLInputElement>("source-password", form)!, "");
+    $("source-save", form)!.click();
+    const item = await until(() => $$("source-item").find((e) => e.dataset.source?.startsWith("mysql:")), "the saved source");
+    expect(item.textContent).toContain("MySQL ann@10.0.0.5:3306/sales");
+    expect(item.outerHTML).not.toContain("secret");
+  });
+
+  it("runs a model on a PostgreSQL source with its SQL", async () => {
+    go({ name: "model", id: null });
+    const sel = await until(() => $<HTMLSelectElement>("model-source"), "the model editor");
+    choose(sel, "custom");
+    const form = $("source-form")!;
+    choose($<HTMLSelectElement>("source-type", form)!, "postgres");
+    type($<HTMLInputElement>("source-url", form)!, "postgres://report@db.example.com/shop");
+    type($<HTMLInputElement>("source-password", form)!, "keyring");
+    const sql = await until(() => $<HTMLTextAreaElement>("model-sql"), "the SQL box");
+    type(sql, "select id, email from customers");
+    $("model-run")!.click();
+    await until(() => $("model-results")!.querySelector("table"), "the results");
+    expect(calls.find((c) => c.cmd === "probeModel")!.args).toEqual([
+      { type: "postgres", url: "postgres://report@db.example.com/shop", password: "keyring" },
+      "select id, email from customers",
+      100,
+    ]);
+  });
+});
+
 describe("sync editor, existing file", () => {
   it("warns about a new id, sends a test alert, uses the keyboard in the folder browser, deletes with confirmation", async () => {
     go({ name: "editor", file: "orders.toml" });

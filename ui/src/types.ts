@@ -111,18 +111,32 @@ export type RunProgress = Stage & { file: string };
 // stay relative to the workspace folder, as in the file.
 
 export interface SourceDraft {
-  type: "sqlite" | "csv";
+  /** A file ("sqlite", "csv") or a database server ("postgres", "mysql"). */
+  type: "sqlite" | "csv" | "postgres" | "mysql";
+  /** sqlite / csv: the file (relative to the workspace folder) */
   path?: string;
   /** csv only: "," ";" "|" "~" or "\t" */
   delimiter?: string;
   /** csv only: the file's first line names the columns (default true) */
   header?: boolean;
+  /**
+   * postgres / mysql: the server, e.g. "postgres://user@host:5432/db?sslmode=require"
+   * or "mysql://user@host:3306/db". It may hold a password (`user:secret@`),
+   * which the UI never displays (see catalog's `redactUrl`).
+   */
+  url?: string;
+  /** postgres / mysql: where the password comes from, "env:NAME" or "keyring" (never the password itself) */
+  password?: string;
+  /** postgres / mysql: how long to wait for the server, e.g. "10s" (default 10s) */
+  connect_timeout?: string;
+  /** postgres / mysql: the server cancels a query running longer, e.g. "30m" (default none) */
+  statement_timeout?: string;
 }
 
 export interface ModelDraft {
   id?: string;
   name: string;
-  /** sqlite only; a csv source takes no query */
+  /** every source but csv (sqlite, postgres, mysql); a csv source takes no query */
   sql?: string;
   primary_key: string | string[];
 }
@@ -240,7 +254,7 @@ export interface SourceTest {
   ok: boolean;
   /** e.g. "SQLite 3.46, 4 tables" or the error that names the fix */
   message: string;
-  /** sqlite: tables and views; csv: the header's column names */
+  /** sqlite, postgres, mysql: tables and views; csv: the header's column names */
   tables: string[];
 }
 

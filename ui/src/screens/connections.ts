@@ -2,7 +2,7 @@
 // sources (saved in preferences or used by sync files; add, edit, test).
 
 import { api, onOAuthUrl } from "../api";
-import { describeSource, mergeSources, sourceKey, upsert, type SavedSource, type SourceEntry } from "../catalog";
+import { canonicalType, describeSource, isDatabase, mergeSources, sourceKey, upsert, urlHasPassword, type SavedSource, type SourceEntry } from "../catalog";
 import { clear, h } from "../dom";
 import { toApiError } from "../format";
 import { copyText, openExternal, pathField } from "../pickers";
@@ -45,7 +45,7 @@ export async function renderConnections(): Promise<void> {
         h("h2", { id: "src-h" }, "Sources"),
         button("Add source", "source-add", () => editSource(sources, null, reloadSources)),
       ),
-      h("p", { class: "muted small" }, "SQLite databases and CSV files models read from. Relative paths are relative to the workspace folder."),
+      h("p", { class: "muted small" }, "SQLite databases, CSV files and PostgreSQL or MySQL servers models read from. Relative paths are relative to the workspace folder; server passwords come from an environment variable or the OS credential store."),
       sources,
     ),
   );
@@ -177,7 +177,7 @@ async function showSources(el: HTMLElement, reload: () => void) {
       return mergeSources(saved, ws);
     },
     (list) => {
-      if (list.length === 0) return empty("No sources yet", "Add a SQLite database or a CSV file to build models on.");
+      if (list.length === 0) return empty("No sources yet", "Add a SQLite database, a CSV file or a database server to build models on.");
       return h("ul", { class: "cards" }, list.map((s) => sourceItem(el, s, reload)));
     },
   );
@@ -238,6 +238,48 @@ async function testInto(out: HTMLElement, source: SourceDraft) {
   }
 }
 
+const SOURCE_TYPES: { type: SourceDraft["type"]; label: string }[] = [
+  { type: "sqlite", label: "SQLite database" },
+  { type: "csv", label: "CSV file" },
+  { type: "postgres", label: "PostgreSQL (and compatible: Redshift, CockroachDB…)" },
+  { type: "mysql", label: "MySQL / MariaDB" },
+];
+
+const URL_PLACEHOLDER: Record<string, string> = {
+  postgres: "postgres://user@host:5432/database?sslmode=require",
+  mysql: "mysql://user@host:3306/database",
+};
+
+const PASSWORD_PLACEHOLDER: Record<string, string> = {
+  postgres: "env:PGPASSWORD or keyring",
+  mysql: "env:MYSQL_PWD or keyring",
+};
+
+/** The keys that apply to the source's type, empty optional ones left out (the core refuses the others). */
+function cleanSource(s: SourceDraft): SourceDraft {
+  if (isDatabase(s)) {
+    const out: SourceDraft = { type: s.type, url: s.url ?? "" };
+    for (const k of ["password", "connect_timeout", "statement_timeout"] as const) {
+      const v = s[k]?.trim();
+      if (v) out[k] = v;
+    }
+    return out;
+  }
+  const out: SourceDraft = { type: s.type, path: s.path ?? "" };
+  if (s.type === "csv") {
+    if (s.delimiter !== undefined) out.delimiter = s.delimiter;
+    if (s.header !== undefined) out.header = s.header;
+  }
+  return out;
+}
+
+/** A password key the core takes: "env:NAME" or "keyring". */
+function passwordProblem(v: string): string | null {
+  const t = v.trim();
+  if (t === "" || t === "keyring" || /^env:\s*\S/.test(t)) return null;
+  return "Write env:NAME or keyring here, never the password itself (or put the password in the URL).";
+}
+
 /** The add / edit form, shown above the list. `entry` null adds a source. */
 export function sourceForm(opts: {
   initial: SavedSource;
@@ -248,79 +290,122 @@ export function sourceForm(opts: {
   /** Without a name field (the model editor's own source). */
   noName?: boolean;
 }): HTMLElement {
-  const src: SourceDraft = { ...opts.initial.source };
-  const changed = () => opts.onChange?.({ ...src });
+  // Each type keeps its own values: switching back and forth loses nothing.
+  let src: SourceDraft = { ...opts.initial.source, type: canonicalType(opts.initial.source.type) };
+  const byType: Partial<Record<SourceDraft["type"], SourceDraft>> = { [src.type]: src };
+  const changed = () => opts.onChange?.(cleanSource(src));
   const name = h("input", { type: "text", value: opts.initial.name, "data-testid": "source-name", placeholder: "e.g. Shop database" });
   const type = h(
     "select",
     { "data-testid": "source-type" },
-    option("sqlite", "SQLite database", src.type === "sqlite"),
-    option("csv", "CSV file", src.type === "csv"),
+    SOURCE_TYPES.map((t) => option(t.type, t.label, src.type === t.type)),
   );
-  const csvBox = h("div", {});
-  const path = pathField({
-    label: "Path",
-    value: src.path ?? "",
-    testid: "source-path",
-    placeholder: "data/shop.db",
-    filters: () =>
-      src.type === "csv"
-        ? [{ name: "CSV files", extensions: ["csv", "tsv", "txt"] }]
-        : [{ name: "SQLite databases", extensions: ["db", "sqlite", "sqlite3", "db3"] }],
-    onChange: (v) => {
-      src.path = v;
-      changed();
-    },
-  });
+  const typeBox = h("div", {});
   const result = h("div", {});
   const problem = h("p", { class: "field-error", role: "alert" });
-  const delimiter = h(
-    "select",
-    { "data-testid": "source-delimiter" },
-    [",", ";", "|", "~", "\t"].map((d) => option(d, d === "\t" ? "tab" : d, (src.delimiter ?? ",") === d)),
-  );
-  delimiter.addEventListener("change", () => {
-    src.delimiter = delimiter.value;
-    changed();
-  });
-  const header = h("input", { type: "checkbox", checked: src.header !== false, "data-testid": "source-header" });
-  header.addEventListener("change", () => {
-    src.header = header.checked;
-    changed();
-  });
-  const showCsv = () => {
-    clear(
-      csvBox,
-      ...(src.type === "csv"
-        ? [
-            field("Delimiter", delimiter),
-            h("div", { class: "field" }, h("label", { class: "check" }, header, " The first line names the columns")),
-          ]
-        : []),
-    );
+  /** The control to focus when the location (path or URL) is missing. */
+  let locationInput: HTMLInputElement | null = null;
+
+  const textInput = (testid: string, value: string | undefined, placeholder: string, set: (v: string) => void, after?: () => void) => {
+    const input = h("input", { type: "text", class: "mono", value: value ?? "", placeholder, spellcheck: "false", autocomplete: "off", "data-testid": testid });
+    input.addEventListener("input", () => {
+      set(input.value);
+      after?.();
+      changed();
+    });
+    return input;
   };
-  type.addEventListener("change", () => {
-    src.type = type.value as SourceDraft["type"];
-    if (src.type === "sqlite") {
-      delete src.delimiter;
-      delete src.header;
-    } else {
+
+  const fileFields = (): Node[] => {
+    const path = pathField({
+      label: "Path",
+      value: src.path ?? "",
+      testid: "source-path",
+      placeholder: src.type === "csv" ? "data/orders.csv" : "data/shop.db",
+      filters: () =>
+        src.type === "csv"
+          ? [{ name: "CSV files", extensions: ["csv", "tsv", "txt"] }]
+          : [{ name: "SQLite databases", extensions: ["db", "sqlite", "sqlite3", "db3"] }],
+      onChange: (v) => {
+        src.path = v;
+        changed();
+      },
+    });
+    locationInput = path.input;
+    if (src.type !== "csv") return [path.el];
+    const delimiter = h(
+      "select",
+      { "data-testid": "source-delimiter" },
+      [",", ";", "|", "~", "\t"].map((d) => option(d, d === "\t" ? "tab" : d, (src.delimiter ?? ",") === d)),
+    );
+    delimiter.addEventListener("change", () => {
       src.delimiter = delimiter.value;
+      changed();
+    });
+    const header = h("input", { type: "checkbox", checked: src.header !== false, "data-testid": "source-header" });
+    header.addEventListener("change", () => {
       src.header = header.checked;
-    }
-    showCsv();
+      changed();
+    });
+    return [
+      path.el,
+      field("Delimiter", delimiter),
+      h("div", { class: "field" }, h("label", { class: "check" }, header, " The first line names the columns")),
+    ];
+  };
+
+  const serverFields = (): Node[] => {
+    const urlNote = h("div", { class: "warn small", role: "status" });
+    const showUrlNote = () =>
+      (urlNote.textContent = urlHasPassword(src.url)
+        ? "This URL holds a password, which is written into the sync file as it is. Better: remove it from the URL and say below where it comes from."
+        : "");
+    const url = textInput("source-url", src.url, URL_PLACEHOLDER[src.type] ?? "", (v) => (src.url = v), showUrlNote);
+    url.classList.add("wide");
+    showUrlNote();
+    locationInput = url;
+    const pwNote = h("div", { class: "field-error small", role: "status" });
+    const showPwNote = () => (pwNote.textContent = passwordProblem(src.password ?? "") ?? "");
+    const password = textInput("source-password", src.password, PASSWORD_PLACEHOLDER[src.type] ?? "env:PGPASSWORD or keyring", (v) => (src.password = v), showPwNote);
+    showPwNote();
+    const connect = textInput("source-connect-timeout", src.connect_timeout, "10s", (v) => (src.connect_timeout = v));
+    const statement = textInput("source-statement-timeout", src.statement_timeout, "30m", (v) => (src.statement_timeout = v));
+    return [
+      field("URL", url, "The server, user and database; the URL also takes sslmode (disable, prefer, require, verify-ca, verify-full) and sslrootcert (a CA file).", urlNote),
+      field(
+        "Password",
+        password,
+        "Where the password comes from: env:NAME reads an environment variable, keyring the OS credential store, or put it in the URL",
+        pwNote,
+      ),
+      h(
+        "div",
+        { class: "row wrap" },
+        field("Connect timeout", connect, "How long to wait for the server (default 10s)."),
+        field("Statement timeout", statement, "The server cancels a query running longer (default: no limit)."),
+      ),
+    ];
+  };
+
+  const showType = () => clear(typeBox, ...(isDatabase(src) ? serverFields() : fileFields()));
+  type.addEventListener("change", () => {
+    const t = type.value as SourceDraft["type"];
+    byType[src.type] = src;
+    src = byType[t] ?? (t === "csv" ? { type: t, path: "", delimiter: ",", header: true } : isDatabase({ type: t }) ? { type: t, url: "" } : { type: t, path: "" });
+    byType[t] = src;
+    problem.textContent = "";
+    showType();
     changed();
   });
-  showCsv();
+  showType();
   const testBtn = h("button", { type: "button", "data-testid": "source-test" }, "Test connection");
-  testBtn.addEventListener("click", () => void busy(testBtn, "Testing…", () => testInto(result, { ...src })));
+  testBtn.addEventListener("click", () => void busy(testBtn, "Testing…", () => testInto(result, cleanSource(src))));
   const form = h(
     "form",
     { class: "card form", "data-testid": "source-form", "aria-label": "Source" },
     opts.noName ? null : field("Name", name),
     field("Type", type),
-    path.el,
-    csvBox,
+    typeBox,
     h(
       "div",
       { class: "actions" },
@@ -339,13 +424,30 @@ export function sourceForm(opts: {
       name.focus();
       return;
     }
-    if (!src.path?.trim()) {
-      problem.textContent = "Type or pick the path of the file.";
-      path.input.focus();
-      return;
+    const out = cleanSource(src);
+    if (isDatabase(out)) {
+      if (!out.url?.trim()) {
+        problem.textContent = `Type the server's URL, e.g. ${URL_PLACEHOLDER[out.type] ?? "postgres://user@host:5432/database"}.`;
+        locationInput?.focus();
+        return;
+      }
+      const pw = passwordProblem(out.password ?? "");
+      if (pw) {
+        problem.textContent = pw;
+        form.querySelector<HTMLInputElement>("[data-testid='source-password']")?.focus();
+        return;
+      }
+      out.url = out.url.trim();
+    } else {
+      if (!out.path?.trim()) {
+        problem.textContent = "Type or pick the path of the file.";
+        locationInput?.focus();
+        return;
+      }
+      out.path = out.path.trim();
     }
     problem.textContent = "";
-    await opts.onSave({ name: name.value.trim(), source: { ...src, path: src.path.trim() } });
+    await opts.onSave({ name: name.value.trim(), source: out });
   });
   form.addEventListener("keydown", (e) => {
     if ((e as KeyboardEvent).key === "Escape" && opts.onCancel) opts.onCancel();

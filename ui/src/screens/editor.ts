@@ -4,7 +4,7 @@
 // files, columns, header, next runs, errors) comes from inspect_draft.
 
 import { api } from "../api";
-import { describeSource, mergeModels, modelIdOf, type ModelEntry } from "../catalog";
+import { describeSource, mergeModels, modelIdOf, sourceKey, takesSql, type ModelEntry } from "../catalog";
 import {
   alertIndexOf,
   applyModel,
@@ -233,7 +233,7 @@ function buildEditor(main: HTMLElement, file: string | null, draft: SyncDraft, m
     } else {
       const m = models[Number(modelSel.value)];
       const md: ModelDraft = { id: m.id, name: m.name, primary_key: m.primary_key };
-      if (m.source.type === "sqlite" && m.sql !== undefined) md.sql = m.sql;
+      if (takesSql(m.source) && m.sql !== undefined) md.sql = m.sql;
       next = applyModel(draft, m.source, md);
     }
     draft.source = next.source;
@@ -485,7 +485,7 @@ function buildEditor(main: HTMLElement, file: string | null, draft: SyncDraft, m
 }
 
 function sameSource(a: SourceDraft, b: SourceDraft): boolean {
-  return a.type === b.type && (a.path ?? "") === (b.path ?? "");
+  return sourceKey(a) === sourceKey(b);
 }
 
 type SectionFn = (id: Section, title: string, ...body: (Node | null)[]) => HTMLElement;

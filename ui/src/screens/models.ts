@@ -3,7 +3,7 @@
 // primary key choice and check, save, create a sync from it).
 
 import { api } from "../api";
-import { describeSource, mergeModels, mergeSources, slug, sourceKey, upsert, type ModelEntry, type SavedModel, type SourceEntry } from "../catalog";
+import { describeSource, hasLocation, mergeModels, mergeSources, slug, sourceKey, sourceName, takesSql, upsert, type ModelEntry, type SavedModel, type SourceEntry } from "../catalog";
 import { keyList, keyValue } from "../draft";
 import { clear, h } from "../dom";
 import { formatCount, toApiError } from "../format";
@@ -24,7 +24,7 @@ async function catalog(): Promise<{ models: ModelEntry[]; sources: SourceEntry[]
 
 function toDraft(m: ModelEntry | SavedModel): ModelDraft {
   const d: ModelDraft = { id: m.id, name: m.name, primary_key: m.primary_key };
-  if (m.source.type === "sqlite" && m.sql !== undefined) d.sql = m.sql;
+  if (takesSql(m.source) && m.sql !== undefined) d.sql = m.sql;
   return d;
 }
 
@@ -129,15 +129,15 @@ export async function renderModelEditor(id: string | null): Promise<void> {
   // Source: a known source, or one typed here.
   const sourceSel = h("select", { "data-testid": "model-source" });
   const known = cat.sources.slice();
-  if (!known.some((s) => sourceKey(s.source) === sourceKey(f.source)) && f.source.path) {
-    known.push({ name: f.source.path, source: f.source, saved: false, usedBy: [] });
+  if (!known.some((s) => sourceKey(s.source) === sourceKey(f.source)) && hasLocation(f.source)) {
+    known.push({ name: sourceName(f.source), source: f.source, saved: false, usedBy: [] });
   }
   const customBox = h("div", {});
   const fillSources = () => {
     clear(
       sourceSel,
       ...known.map((s, i) => option(String(i), `${s.name} — ${describeSource(s.source)}`, sourceKey(s.source) === sourceKey(f.source))),
-      option("custom", "Another file…", false),
+      option("custom", "Another source…", false),
     );
   };
   fillSources();
@@ -192,7 +192,7 @@ export async function renderModelEditor(id: string | null): Promise<void> {
   function showSql() {
     clear(
       sqlBox,
-      f.source.type === "csv"
+      !takesSql(f.source)
         ? h("p", { class: "muted" }, "A CSV source takes no query: the model's rows are the file's rows. Run shows them.")
         : field("SQL", sql, "Ctrl+Enter (⌘+Enter) runs it."),
     );
@@ -227,7 +227,7 @@ export async function renderModelEditor(id: string | null): Promise<void> {
   }
   showKey();
 
-  const sqlOrNull = () => (f.source.type === "csv" ? null : f.sql);
+  const sqlOrNull = () => (takesSql(f.source) ? f.sql : null);
 
   runBtn.addEventListener("click", () =>
     void busy(runBtn, "Running…", async () => {
@@ -272,8 +272,8 @@ export async function renderModelEditor(id: string | null): Promise<void> {
   const problem = (): string | null => {
     if (!f.name.trim()) return "Give the model a name.";
     if (!f.id.trim()) return "Give the model an id.";
-    if (!f.source.path?.trim()) return "Choose a source.";
-    if (f.source.type === "sqlite" && !f.sql.trim()) return "Write the SQL query.";
+    if (!hasLocation(f.source)) return "Choose a source.";
+    if (takesSql(f.source) && !f.sql.trim()) return "Write the SQL query.";
     if (f.key.length === 0) return "Choose the primary key (run the query, then tick its columns).";
     return null;
   };
@@ -286,7 +286,7 @@ export async function renderModelEditor(id: string | null): Promise<void> {
       return;
     }
     const m: SavedModel = { id: f.id.trim(), name: f.name.trim(), source: f.source, primary_key: keyValue(f.key) };
-    if (f.source.type === "sqlite") m.sql = f.sql;
+    if (takesSql(f.source)) m.sql = f.sql;
     const saved = await prefs.models();
     const rest = entry?.saved && entry.id !== m.id ? saved.filter((x) => x.id !== entry.id) : saved;
     await prefs.setModels(upsert(rest, m, (x) => x.id === m.id));
@@ -302,7 +302,7 @@ export async function renderModelEditor(id: string | null): Promise<void> {
       return;
     }
     const d: ModelDraft = { id: f.id.trim(), name: f.name.trim(), primary_key: keyValue(f.key) };
-    if (f.source.type === "sqlite") d.sql = f.sql;
+    if (takesSql(f.source)) d.sql = f.sql;
     dirty = false;
     navigate({ name: "editor", file: null, preset: { source: f.source, model: d } });
   });
