@@ -14,7 +14,7 @@ packages+=(dbus gnome-keyring libsecret-tools)
 # tests/postgres.rs, tests/mysql.rs and benches/postgres.rs: the tests start
 # their own server instances (tests/common/servers.rs) from these binaries;
 # psql is the benchmark's yardstick.
-packages+=(postgresql postgresql-client mariadb-server mariadb-client)
+packages+=(postgresql postgresql-client mariadb-server mariadb-client openssl)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -521,3 +521,77 @@ fn a_probe_stops_after_the_first_rows_of_a_large_result() {
         started.elapsed()
     );
 }
+
+#[test]
+fn tls_modes_encrypt_and_check_the_server() {
+    let pg = postgres();
+    let db = pg.create_database();
+    let ws = Workspace::new();
+    // The server's own view of this session: encrypted or not.
+    let sql = "SELECT 1 AS id, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+    let url = |host: &str, params: &str| {
+        format!(
+            "postgres://postgres:{ADMIN_PASSWORD}@{host}:{}/{db}?{params}",
+            pg.port
+        )
+    };
+    let ca = pg.ca.display().to_string();
+    let cases = [
+        (url("127.0.0.1", "sslmode=disable"), "false"),
+        (url("127.0.0.1", "sslmode=prefer"), "true"),
+        (url("127.0.0.1", "sslmode=require"), "true"),
+        (
+            url("127.0.0.1", &format!("sslmode=verify-ca&sslrootcert={ca}")),
+            "true",
+        ),
+        (
+            url(
+                "127.0.0.1",
+                &format!("sslmode=verify-full&sslrootcert={ca}"),
+            ),
+            "true",
+        ),
+        (
+            url(
+                "localhost",
+                &format!("sslmode=verify-full&sslrootcert={ca}"),
+            ),
+            "true",
+        ),
+    ];
+    for (i, (u, ssl)) in cases.iter().enumerate() {
+        let sync = SyncFile {
+            source: vec![
+                "type = \"postgres\"".into(),
+                format!("url = {}", toml_str(u)),
+            ],
+            ..SyncFile::sqlite(&ws, sql, "id")
+        }
+        .mode("all")
+        .filename(&format!("tls-{i}.csv"))
+        .write(&ws, &format!("tls-{i}.toml"));
+        ws.run_ok(&sync, "2026-01-01T00:00:00Z");
+        assert_eq!(
+            ws.csv_rows(&format!("tls-{i}.csv")),
+            vec![vec!["1".to_string(), ssl.to_string()]],
+            "{u}"
+        );
+    }
+    // A certificate from a CA the sync does not trust.
+    let other = pg.other_ca.display().to_string();
+    let s = sync_with_source(
+        &ws,
+        &[
+            "type = \"postgres\"".into(),
+            format!(
+                "url = {}",
+                toml_str(&url(
+                    "127.0.0.1",
+                    &format!("sslmode=verify-full&sslrootcert={other}")
+                ))
+            ),
+        ],
+        sql,
+    );
+    assert_check_fails(&ws, &s, &["TLS failed", "sslrootcert"]);
+}

@@ -7,7 +7,7 @@
 //! is read, naming the column and the cast that fixes it.
 
 use crate::value::ValueRef;
-use chrono::{Days, NaiveDate, NaiveDateTime, TimeDelta};
+use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, TimeDelta, Timelike};
 use postgres::types::{Kind, Type};
 use std::fmt::Write as _;
 
@@ -206,12 +206,26 @@ fn date(days: i32, out: &mut String) {
                 e.checked_sub_days(Days::new(d.unsigned_abs() as u64))
             };
             match date {
-                Some(date) => {
-                    let _ = write!(out, "{}", date.format("%Y-%m-%d"));
-                }
+                Some(date) => ymd(date, out),
                 None => out.push_str("out of range"),
             }
         }
+    }
+}
+
+/// `2024-02-29`. Written by hand: chrono's `format` parses its pattern on
+/// every call, which shows in a million-row export.
+fn ymd(date: NaiveDate, out: &mut String) {
+    if (0..=9999).contains(&date.year()) {
+        let _ = write!(
+            out,
+            "{:04}-{:02}-{:02}",
+            date.year(),
+            date.month(),
+            date.day()
+        );
+    } else {
+        let _ = write!(out, "{}", date.format("%Y-%m-%d"));
     }
 }
 
@@ -254,7 +268,8 @@ fn timestamp(micros: i64, utc: bool, out: &mut String) {
     }
     match epoch().checked_add_signed(TimeDelta::microseconds(micros)) {
         Some(t) => {
-            let _ = write!(out, "{}", t.format("%Y-%m-%dT%H:%M:%S"));
+            ymd(t.date(), out);
+            let _ = write!(out, "T{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second());
             fraction(micros.rem_euclid(1_000_000) as u32, out);
             if utc {
                 out.push('Z');

@@ -135,6 +135,72 @@ pub fn unique(prefix: &str) -> String {
 pub struct Postgres {
     pub port: u16,
     pub dir: PathBuf,
+    /// The CA (PEM) that signed the server's certificate, for 127.0.0.1 and localhost.
+    pub ca: PathBuf,
+    /// Another CA, which signed nothing the server holds.
+    pub other_ca: PathBuf,
+}
+
+/// A CA and a server certificate it signs for localhost and 127.0.0.1,
+/// plus an unrelated CA; returns (ca, other_ca). Made with the openssl CLI.
+fn make_certs(dir: &Path) -> (PathBuf, PathBuf) {
+    let openssl = |args: &[&str]| {
+        let mut c = Command::new("openssl");
+        c.args(args).current_dir(dir);
+        run(c, "openssl (run scripts/setup.sh)");
+    };
+    for ca in ["ca", "other-ca"] {
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN=dropsync test {ca}"),
+            "-keyout",
+            &format!("{ca}.key"),
+            "-out",
+            &format!("{ca}.pem"),
+        ]);
+    }
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .expect("write the certificate extensions");
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.crt",
+    ]);
+    (dir.join("ca.pem"), dir.join("other-ca.pem"))
 }
 
 /// PostgreSQL's server binaries: the newest /usr/lib/postgresql/N/bin.
@@ -169,8 +235,20 @@ fn start_postgres() -> Postgres {
     let data = dir.join("data");
     let pwfile = dir.join("pw");
     std::fs::write(&pwfile, ADMIN_PASSWORD).expect("write the password file");
+    let (ca, other_ca) = make_certs(&dir);
+    // PostgreSQL insists that only its own user can read its key.
+    std::fs::set_permissions(
+        dir.join("server.key"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .expect("restrict the server key");
     if is_root() {
-        let _ = Command::new("chown").arg("postgres:").arg(&pwfile).status();
+        let _ = Command::new("chown")
+            .arg("postgres:")
+            .arg(&pwfile)
+            .arg(dir.join("server.key"))
+            .arg(dir.join("server.crt"))
+            .status();
     }
     let mut initdb = as_server_user("postgres", &bin.join("initdb"));
     initdb
@@ -194,6 +272,14 @@ fn start_postgres() -> Postgres {
         .arg(format!("unix_socket_directories={}", dir.display()))
         .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
         .args(["-c", "full_page_writes=off", "-c", "max_connections=200"])
+        .args(["-c", "ssl=on"])
+        .arg("-c")
+        .arg(format!(
+            "ssl_cert_file={}",
+            dir.join("server.crt").display()
+        ))
+        .arg("-c")
+        .arg(format!("ssl_key_file={}", dir.join("server.key").display()))
         .stdin(Stdio::null())
         .stdout(log_file.try_clone().expect("log file"))
         .stderr(log_file);
@@ -214,7 +300,12 @@ fn start_postgres() -> Postgres {
         )
     };
     watchdog(&stop, &dir);
-    let pg = Postgres { port, dir };
+    let pg = Postgres {
+        port,
+        dir,
+        ca,
+        other_ca,
+    };
     wait_ready(&mut child, &log, "postgres", || {
         postgres::Client::connect(&pg.admin_conn("postgres"), postgres::NoTls).is_ok()
     });
@@ -246,9 +337,10 @@ impl Postgres {
 
     /// Runs SQL statements as the superuser on `db`.
     pub fn sql(&self, db: &str, sql: &str) {
-        self.admin(db)
-            .batch_execute(sql)
-            .unwrap_or_else(|e| panic!("SQL failed: {e}\n{sql}"));
+        self.admin(db).batch_execute(sql).unwrap_or_else(|e| {
+            let detail = e.as_db_error().map(|d| d.message().to_string());
+            panic!("SQL failed: {e} {detail:?}\n{sql}")
+        });
     }
 
     /// `postgres://user@127.0.0.1:port/db` (no password).

@@ -1,0 +1,202 @@
+//! PostgreSQL All-mode benchmark (issue: within 1.5x of psql's `\copy`, with
+//! flat memory).
+//!
+//! `cargo bench --bench postgres -- [ROWS ...]` (default: 1000000)
+//!
+//! Starts a PostgreSQL server the way the tests do (tests/common/servers.rs),
+//! fills a table of ROWS x 10 columns (bigint, integer, double, numeric,
+//! text, timestamptz, boolean, a nullable text), then, three times each and
+//! alternating, exports `SELECT * FROM bench` to a local folder with
+//!   psql -c "\copy (SELECT * FROM bench) TO 'file.csv' CSV HEADER"
+//! and with an All-mode CSV sync run by the release `dropsync` binary.
+//! Wall time and peak RSS are measured per child process (wait4); the
+//! median of each is reported.
+
+#[path = "../tests/common/servers.rs"]
+mod servers;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+const SQL: &str = "SELECT * FROM bench";
+
+fn main() {
+    let sizes: Vec<u64> = {
+        let args: Vec<u64> = std::env::args()
+            .skip(1)
+            .filter_map(|a| a.parse().ok())
+            .collect();
+        if args.is_empty() {
+            vec![1_000_000]
+        } else {
+            args
+        }
+    };
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let status = Command::new("cargo")
+        .args(["build", "--release", "--bin", "dropsync"])
+        .current_dir(&root)
+        .status()
+        .expect("cargo build");
+    assert!(status.success());
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
+    let bin = target.join("release/dropsync");
+    let pg = servers::postgres();
+    println!(
+        "{:<10} {:>10} {:>14} {:>10} {:>14} {:>7}",
+        "rows", "psql s", "psql RSS MB", "dropsync s", "dropsync RSS MB", "ratio"
+    );
+    for rows in sizes {
+        bench(pg, &bin, rows);
+    }
+}
+
+struct Measured {
+    seconds: f64,
+    max_rss_kb: i64,
+}
+
+fn measure(cmd: &mut Command) -> Measured {
+    use std::os::unix::process::ExitStatusExt;
+    let start = Instant::now();
+    // Reaped by wait4 below, which also reports the child's own peak RSS.
+    #[allow(clippy::zombie_processes)]
+    let child = cmd
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain data; zeroes are a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our own child; status and usage are valid for writes.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let seconds = start.elapsed().as_secs_f64();
+    assert_eq!(r, pid, "wait4");
+    assert!(
+        std::process::ExitStatus::from_raw(status).success(),
+        "{cmd:?} failed"
+    );
+    Measured {
+        seconds,
+        max_rss_kb: usage.ru_maxrss,
+    }
+}
+
+fn fill(pg: &servers::Postgres, db: &str, rows: u64) {
+    pg.sql(
+        db,
+        &format!(
+            "CREATE TABLE bench AS SELECT
+                 g::bigint AS id,
+                 g * 7919 % 1000003 AS qty,
+                 (g % 1000)::int AS small,
+                 g * 1.5::float8 / 7 AS ratio,
+                 round((g / 3.0)::numeric, 2) AS amount,
+                 md5(g::text) AS code,
+                 'customer ' || g AS name,
+                 timestamptz '2024-01-01 00:00:00+00' + g::int * interval '1 second' AS created_at,
+                 (g % 2 = 0) AS flag,
+                 CASE WHEN g % 10 = 0 THEN NULL ELSE repeat('x', 40) END AS note
+             FROM generate_series(1::bigint, {rows}) g;
+             ALTER TABLE bench ADD PRIMARY KEY (id);"
+        ),
+    );
+    // Not in the transaction a batch of statements runs in.
+    pg.sql(db, "VACUUM ANALYZE bench");
+}
+
+fn median(mut v: Vec<Measured>) -> Measured {
+    v.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+    v.swap_remove(v.len() / 2)
+}
+
+fn bench(pg: &servers::Postgres, bin: &Path, rows: u64) {
+    let db = pg.create_database();
+    fill(pg, &db, rows);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("out");
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    let sync = dir.path().join("bench.toml");
+    std::fs::write(
+        &sync,
+        format!(
+            "[source]\ntype = \"postgres\"\nurl = \"{}\"\npassword = \"env:BENCH_PG_PASSWORD\"\n\
+             [model]\nname = \"bench\"\nsql = \"{SQL}\"\nprimary_key = \"id\"\n\
+             [destination]\ntype = \"folder\"\npath = \"{}\"\n\
+             [sync]\nid = \"bench\"\nmode = \"all\"\nformat = \"csv\"\nfilename = \"bench.csv\"\n",
+            pg.url("postgres", &db),
+            out.display()
+        ),
+    )
+    .expect("write the sync");
+    let psql_file = dir.path().join("psql.csv");
+    let mut psql = Vec::new();
+    let mut ours = Vec::new();
+    for _ in 0..3 {
+        let _ = Command::new("sync").status();
+        psql.push(measure(
+            Command::new("psql")
+                .arg(format!(
+                    "host=127.0.0.1 port={} user=postgres dbname={db}",
+                    pg.port
+                ))
+                .arg("-c")
+                .arg(format!(
+                    "\\copy ({SQL}) TO '{}' CSV HEADER",
+                    psql_file.display()
+                ))
+                .env("PGPASSWORD", servers::ADMIN_PASSWORD),
+        ));
+        let _ = Command::new("sync").status();
+        ours.push(measure(
+            Command::new(bin)
+                .arg("--state-dir")
+                .arg(&state)
+                .arg("run")
+                .arg(&sync)
+                .env("BENCH_PG_PASSWORD", servers::ADMIN_PASSWORD),
+        ));
+    }
+    let times = |v: &[Measured]| {
+        v.iter()
+            .map(|m| format!("{:.3}", m.seconds))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    println!(
+        "{:<10} runs: psql {} | dropsync {}",
+        "",
+        times(&psql),
+        times(&ours)
+    );
+    let (p, d) = (median(psql), median(ours));
+    let lines = |path: &Path| {
+        std::io::BufRead::lines(std::io::BufReader::new(
+            std::fs::File::open(path).expect("open the export"),
+        ))
+        .count()
+    };
+    let size = |path: &Path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "{:<10} {:>10.3} {:>14.1} {:>10.3} {:>14.1} {:>7.2}",
+        rows,
+        p.seconds,
+        p.max_rss_kb as f64 / 1024.0,
+        d.seconds,
+        d.max_rss_kb as f64 / 1024.0,
+        d.seconds / p.seconds
+    );
+    println!(
+        "{:<10} files: psql {} lines, {} bytes | dropsync {} lines, {} bytes",
+        "",
+        lines(&psql_file),
+        size(&psql_file),
+        lines(&out.join("bench.csv")),
+        size(&out.join("bench.csv"))
+    );
+}
