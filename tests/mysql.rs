@@ -399,3 +399,73 @@ fn a_probe_stops_after_the_first_rows_of_a_large_result() {
         started.elapsed()
     );
 }
+
+#[test]
+fn tls_modes_encrypt_and_check_the_server() {
+    let m = mariadb();
+    let db = m.create_database();
+    let ws = Workspace::new();
+    // The server's own view of this session: its TLS cipher, empty without TLS.
+    let sql = "SELECT 1 AS id, VARIABLE_VALUE <> '' AS tls FROM information_schema.SESSION_STATUS \
+               WHERE VARIABLE_NAME = 'Ssl_cipher'";
+    let url = |host: &str, params: &str| {
+        format!(
+            "mysql://admin:{ADMIN_PASSWORD}@{host}:{}/{db}?{params}",
+            m.port
+        )
+    };
+    let ca = m.ca.display().to_string();
+    let cases = [
+        (url("127.0.0.1", "sslmode=disable"), "0"),
+        (url("127.0.0.1", "sslmode=require"), "1"),
+        (
+            url("127.0.0.1", &format!("sslmode=verify-ca&sslrootcert={ca}")),
+            "1",
+        ),
+        (
+            url(
+                "127.0.0.1",
+                &format!("sslmode=verify-full&sslrootcert={ca}"),
+            ),
+            "1",
+        ),
+        (
+            url(
+                "localhost",
+                &format!("sslmode=verify-full&sslrootcert={ca}"),
+            ),
+            "1",
+        ),
+    ];
+    for (i, (u, tls)) in cases.iter().enumerate() {
+        let sync = SyncFile {
+            source: vec!["type = \"mysql\"".into(), format!("url = {}", toml_str(u))],
+            ..SyncFile::sqlite(&ws, sql, "id")
+        }
+        .mode("all")
+        .filename(&format!("tls-{i}.csv"))
+        .write(&ws, &format!("tls-{i}.toml"));
+        ws.run_ok(&sync, "2026-01-01T00:00:00Z");
+        assert_eq!(
+            ws.csv_rows(&format!("tls-{i}.csv")),
+            vec![vec!["1".to_string(), tls.to_string()]],
+            "{u}"
+        );
+    }
+    let other = m.other_ca.display().to_string();
+    let s = sync_with_source(
+        &ws,
+        &[
+            "type = \"mysql\"".into(),
+            format!(
+                "url = {}",
+                toml_str(&url(
+                    "127.0.0.1",
+                    &format!("sslmode=verify-full&sslrootcert={other}")
+                ))
+            ),
+        ],
+        sql,
+    );
+    assert_check_fails(&ws, &s, &["TLS failed", "sslrootcert"]);
+}

@@ -437,6 +437,17 @@ fn connect_error(db: &DatabaseSpec, e: &mysql::Error, had_password: bool) -> Err
             "TLS failed ({t}); check sslmode and sslrootcert in [source] url (sslmode=verify-full needs a certificate naming {:?}, trusted by sslrootcert)",
             db.host
         ),
+        // rustls errors surface as I/O errors of the packet codec.
+        other
+            if ["certificate", "tls", "ssl", "handshake"]
+                .iter()
+                .any(|w| other.to_string().to_ascii_lowercase().contains(w)) =>
+        {
+            format!(
+                "TLS failed ({other}); check sslmode and sslrootcert in [source] url (sslmode=verify-full needs a certificate naming {:?}, trusted by sslrootcert)",
+                db.host
+            )
+        }
         other => format!(
             "cannot reach the server at {}:{} ({other}); check the host and port in [source] url and that the server is running",
             db.host, db.port

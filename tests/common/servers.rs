@@ -354,6 +354,10 @@ impl Postgres {
 pub struct Mariadb {
     pub port: u16,
     pub dir: PathBuf,
+    /// The CA (PEM) that signed the server's certificate, for 127.0.0.1 and localhost.
+    pub ca: PathBuf,
+    /// Another CA, which signed nothing the server holds.
+    pub other_ca: PathBuf,
 }
 
 fn mariadb_program(name: &str) -> PathBuf {
@@ -383,6 +387,14 @@ fn start_mariadb() -> Mariadb {
         .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
         .arg("--skip-name-resolve");
     run(init, "mariadb-install-db");
+    let (ca, other_ca) = make_certs(&dir);
+    if is_root() {
+        let _ = Command::new("chown")
+            .arg("mysql:")
+            .arg(dir.join("server.key"))
+            .arg(dir.join("server.crt"))
+            .status();
+    }
     // The superuser the tests log in as, over TCP with a password.
     let init_sql = dir.join("init.sql");
     std::fs::write(
@@ -407,6 +419,8 @@ fn start_mariadb() -> Mariadb {
         .arg(format!("--init-file={}", init_sql.display()))
         .arg(format!("--log-error={}", log.display()))
         .args(["--skip-name-resolve", "--innodb-buffer-pool-size=64M"])
+        .arg(format!("--ssl-cert={}", dir.join("server.crt").display()))
+        .arg(format!("--ssl-key={}", dir.join("server.key").display()))
         .args([
             "--innodb-flush-log-at-trx-commit=0",
             "--max-connections=200",
@@ -425,7 +439,12 @@ fn start_mariadb() -> Mariadb {
         ),
         &dir,
     );
-    let m = Mariadb { port, dir };
+    let m = Mariadb {
+        port,
+        dir,
+        ca,
+        other_ca,
+    };
     wait_ready(&mut child, &log, "mariadbd", || {
         mysql::Conn::new(m.admin_opts(None)).is_ok()
     });
