@@ -469,3 +469,25 @@ fn tls_modes_encrypt_and_check_the_server() {
     );
     assert_check_fails(&ws, &s, &["TLS failed", "sslrootcert"]);
 }
+
+#[test]
+fn inspect_names_the_server_and_its_tables() {
+    let m = mariadb();
+    let db = m.create_database();
+    m.sql(
+        &db,
+        "CREATE TABLE customers (id INT); CREATE VIEW orders AS SELECT 1 AS id;",
+    );
+    let ws = Workspace::new();
+    let spec = dropsync::config::SourceDraft {
+        kind: "mysql".into(),
+        url: Some(admin_url(&db)),
+        ..Default::default()
+    }
+    .resolve(&ws.path("inspect.toml"))
+    .expect("a valid source");
+    let (message, tables) = dropsync::source::inspect(&spec).expect("inspect");
+    assert!(message.starts_with("MariaDB 10."), "{message}");
+    assert!(message.ends_with("2 tables and views"), "{message}");
+    assert_eq!(tables, ["customers", "orders"]);
+}

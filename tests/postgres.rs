@@ -595,3 +595,28 @@ fn tls_modes_encrypt_and_check_the_server() {
     );
     assert_check_fails(&ws, &s, &["TLS failed", "sslrootcert"]);
 }
+
+#[test]
+fn inspect_names_the_server_and_its_tables() {
+    let pg = postgres();
+    let db = pg.create_database();
+    pg.sql(
+        &db,
+        "CREATE TABLE customers (id int); CREATE SCHEMA sales; CREATE VIEW sales.orders AS SELECT 1 AS id;",
+    );
+    let ws = Workspace::new();
+    let spec = dropsync::config::SourceDraft {
+        kind: "postgres".into(),
+        url: Some(format!(
+            "postgres://postgres:{ADMIN_PASSWORD}@127.0.0.1:{}/{db}",
+            pg.port
+        )),
+        ..Default::default()
+    }
+    .resolve(&ws.path("inspect.toml"))
+    .expect("a valid source");
+    let (message, tables) = dropsync::source::inspect(&spec).expect("inspect");
+    assert!(message.starts_with("PostgreSQL 1"), "{message}");
+    assert!(message.ends_with("2 tables and views"), "{message}");
+    assert_eq!(tables, ["customers", "sales.orders"]);
+}
