@@ -10,7 +10,11 @@
 //!   token in any output, even with trace logs.
 //! - The code-paste fallback when the redirect port is taken.
 
+#[path = "common/keyring.rs"]
+mod keyring;
+
 use dropbox_emulator::{Config, Running, DEFAULT_APP_KEY};
+use keyring::KeyringBus;
 use serde_json::Value;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
@@ -509,148 +513,9 @@ fn assert_never_printed(outputs: &[(&str, &Output)], secret: &str, what: &str) {
 
 // ---------- the OS credential store ----------
 
-/// A private D-Bus session bus with an unlocked gnome-keyring serving the
-/// Secret Service (`dbus-run-session` holds the bus open until this ends).
-struct KeyringBus {
-    child: Child,
-    hold: Option<ChildStdin>,
-    address: String,
-    home: PathBuf,
-    runtime: PathBuf,
-}
-
-const KEYRING_SCRIPT: &str = r#"
-set -eu
-exec 2>>"$KEYRING_LOG_DIR/script.err"
-for tool in gnome-keyring-daemon secret-tool; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "$tool is not installed" >&2; exit 3; }
-done
-# An unlocked login keyring (password "pw"): no prompt is ever shown.
-printf pw | gnome-keyring-daemon --unlock --components=secrets --daemonize \
-    >"$KEYRING_LOG_DIR/daemon.out" 2>"$KEYRING_LOG_DIR/daemon.err"
-# The Secret Service works: store, read back and remove an item.
-printf probe | secret-tool store --label=dropsync-probe dropsync-probe yes
-test "$(secret-tool lookup dropsync-probe yes)" = probe
-secret-tool clear dropsync-probe yes
-echo "BUS=$DBUS_SESSION_BUS_ADDRESS"
-# Hold the session until the test closes stdin.
-cat >/dev/null
-"#;
-
-impl KeyringBus {
-    fn start(dir: &Path) -> KeyringBus {
-        let home = dir.join("keyring-home");
-        let runtime = dir.join("keyring-run");
-        let logs = dir.join("keyring-logs");
-        for d in [&home, &runtime, &logs] {
-            std::fs::create_dir_all(d).expect("keyring folders");
-        }
-        std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700))
-            .expect("XDG_RUNTIME_DIR is private");
-        let session_log = logs.join("session.err");
-        let mut child = match std::process::Command::new("dbus-run-session")
-            .args(["--", "sh", "-c", KEYRING_SCRIPT])
-            .env("HOME", &home)
-            .env("XDG_RUNTIME_DIR", &runtime)
-            .env("XDG_DATA_HOME", home.join(".local/share"))
-            .env("KEYRING_LOG_DIR", &logs)
-            .env_remove("DBUS_SESSION_BUS_ADDRESS")
-            .env_remove("GNOME_KEYRING_CONTROL")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&session_log)
-                    .expect("session log"),
-            )
-            .spawn()
-        {
-            Ok(c) => c,
-            Err(e) => panic!(
-                "cannot start a private D-Bus session for the keyring test: dbus-run-session: {e}. \
-                 Install dbus-daemon, gnome-keyring and libsecret-tools (bash scripts/setup.sh), \
-                 or set DROPSYNC_SKIP_KEYRING_TEST=1 to skip this test"
-            ),
-        };
-        let hold = child.stdin.take();
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let first = rx.recv_timeout(Duration::from_secs(60));
-        let address = match first.as_deref().map(str::trim) {
-            Ok(line) if line.starts_with("BUS=unix:") => line["BUS=".len()..].to_string(),
-            other => {
-                end_session(&mut child, hold);
-                let read = |p: PathBuf| std::fs::read_to_string(p).unwrap_or_default();
-                panic!(
-                    "the keyring daemon could not be started ({}).\n\
-                     script stderr: {}\nsession stderr: {}\ndaemon stderr: {}\n\
-                     Install dbus-daemon, gnome-keyring and libsecret-tools (bash scripts/setup.sh), \
-                     or set DROPSYNC_SKIP_KEYRING_TEST=1 to skip this test",
-                    match other {
-                        Ok(l) => format!("first line {l:?}"),
-                        Err(_) => "no bus address within 60 s".into(),
-                    },
-                    read(logs.join("script.err")).trim(),
-                    read(session_log).trim(),
-                    read(logs.join("daemon.err")).trim(),
-                );
-            }
-        };
-        KeyringBus {
-            child,
-            hold,
-            address,
-            home,
-            runtime,
-        }
-    }
-
-    /// The secret Dropsync stored for an account, read with `secret-tool`.
-    fn lookup(&self, account_id: &str) -> Option<String> {
-        let out = std::process::Command::new("secret-tool")
-            .args(["lookup", "service", KEYRING_SERVICE, "username", account_id])
-            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
-            .env("HOME", &self.home)
-            .env("XDG_RUNTIME_DIR", &self.runtime)
-            .output()
-            .expect("secret-tool");
-        let secret = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        (out.status.success() && !secret.is_empty()).then_some(secret)
-    }
-}
-
-/// Closing stdin ends the script, so dbus-run-session ends the bus and the
-/// keyring daemon with it; killed only if it does not end by itself.
-fn end_session(child: &mut Child, hold: Option<ChildStdin>) {
-    drop(hold);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-impl Drop for KeyringBus {
-    fn drop(&mut self) {
-        end_session(&mut self.child, self.hold.take());
-    }
-}
-
 #[test]
 fn tokens_go_to_the_os_credential_store_when_there_is_one() {
-    if std::env::var("DROPSYNC_SKIP_KEYRING_TEST").is_ok_and(|v| v == "1") {
-        eprintln!("SKIPPED: DROPSYNC_SKIP_KEYRING_TEST=1");
+    if keyring::skipped() {
         return;
     }
     let mut env = start();
@@ -669,7 +534,7 @@ fn tokens_go_to_the_os_credential_store_when_there_is_one() {
         auth.stderr
     );
     let token = bus
-        .lookup(ACCOUNT_ID)
+        .lookup(KEYRING_SERVICE, ACCOUNT_ID)
         .expect("the refresh token is in the Secret Service");
     assert!(token.starts_with("rt-"), "not a refresh token: {token:?}");
 
@@ -744,7 +609,11 @@ fn tokens_go_to_the_os_credential_store_when_there_is_one() {
         "{}",
         disconnect.stdout
     );
-    assert_eq!(bus.lookup(ACCOUNT_ID), None, "the keyring item is removed");
+    assert_eq!(
+        bus.lookup(KEYRING_SERVICE, ACCOUNT_ID),
+        None,
+        "the keyring item is removed"
+    );
     assert!(env.accounts().is_empty(), "{:?}", env.accounts());
     let after = env.run(&["auth", "status"]).ok("auth status");
     assert!(

@@ -5,6 +5,8 @@
 //! and never showing the password.
 
 mod common;
+#[path = "common/keyring.rs"]
+mod keyring;
 #[path = "common/servers.rs"]
 mod servers;
 
@@ -489,6 +491,65 @@ fn the_password_comes_from_the_environment() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(ws.csv_rows("t.csv"), vec![vec!["7".to_string()]]);
+}
+
+#[test]
+fn the_password_comes_from_the_os_credential_store() {
+    if keyring::skipped() {
+        return;
+    }
+    let pg = postgres();
+    let db = pg.create_database();
+    pg.sql(
+        &db,
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (8);",
+    );
+    let ws = Workspace::new();
+    let url = pg.url("postgres", &db);
+    let sync = SyncFile {
+        source: vec![
+            "type = \"postgres\"".into(),
+            format!("url = {}", toml_str(&url)),
+            "password = \"keyring\"".into(),
+            "connect_timeout = \"5s\"".into(),
+        ],
+        ..SyncFile::sqlite(&ws, "SELECT id FROM t", "id")
+    }
+    .mode("all")
+    .filename("t.csv")
+    .write(&ws, "t.toml");
+    let bus = keyring::KeyringBus::start(ws.dir.path());
+    let run = |bus: &keyring::KeyringBus| {
+        ws.cli()
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .env("HOME", &bus.home)
+            .env("XDG_RUNTIME_DIR", &bus.runtime)
+            .arg("run")
+            .arg(&sync)
+            .output()
+            .expect("run dropsync")
+    };
+
+    // Nothing stored yet: the error says where it looked and what to store.
+    let out = run(&bus);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let account = format!("postgres://postgres@127.0.0.1:{}/{db}", pg.port);
+    assert!(
+        err.contains("dropsync-source") && err.contains(&account),
+        "{err}"
+    );
+
+    // Stored as a user would (service dropsync-source, account = the url's parts).
+    bus.store("dropsync-source", &account, ADMIN_PASSWORD);
+    let out = run(&bus);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(ws.csv_rows("t.csv"), vec![vec!["8".to_string()]]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(ADMIN_PASSWORD));
 }
 
 #[test]
