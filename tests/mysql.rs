@@ -8,7 +8,7 @@ mod common;
 #[path = "common/servers.rs"]
 mod servers;
 
-use common::{counts, toml_str, SyncFile, Workspace};
+use common::{assert_check_columns, counts, toml_str, SyncFile, Workspace};
 use serde_json::{json, Value as Json};
 use servers::{mariadb, ADMIN_PASSWORD};
 use std::path::{Path, PathBuf};
@@ -152,21 +152,16 @@ fn check_lists_columns_with_their_types() {
     .write(&ws, "types.toml");
     let r = ws.check(&sync);
     assert_eq!(r.code, 0, "{}", r.all_output());
-    for (column, declared, observed) in [
-        ("id", "int", "integer"),
-        ("num", "decimal", "decimal"),
-        ("ts", "timestamp", "text"),
-        ("b", "tinyint(1)", "boolean"),
-        ("bin", "blob", "bytes"),
-    ] {
-        let line = r
-            .stdout
-            .lines()
-            .find(|l| l.split_whitespace().next() == Some(column))
-            .unwrap_or_else(|| panic!("no line for {column}:\n{}", r.stdout));
-        let words: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(&words[1..3], [declared, observed], "{line}");
-    }
+    assert_check_columns(
+        &r.stdout,
+        &[
+            ("id", "int", "integer"),
+            ("num", "decimal", "decimal"),
+            ("ts", "timestamp", "text"),
+            ("b", "tinyint(1)", "boolean"),
+            ("bin", "blob", "bytes"),
+        ],
+    );
     assert!(r
         .stdout
         .contains(&format!("mysql admin@127.0.0.1:{}/{db}", mariadb().port)));

@@ -10,7 +10,7 @@ mod keyring;
 #[path = "common/servers.rs"]
 mod servers;
 
-use common::{counts, file_of_kind, toml_str, SyncFile, Workspace};
+use common::{assert_check_columns, counts, file_of_kind, toml_str, SyncFile, Workspace};
 use serde_json::{json, Value as Json};
 use servers::{postgres, ADMIN_PASSWORD};
 use std::path::PathBuf;
@@ -29,6 +29,20 @@ fn pg_sync(ws: &Workspace, db: &str, sql: &str, key: &str) -> SyncFile {
         ],
         ..SyncFile::sqlite(ws, sql, key)
     }
+}
+
+/// The superuser's source on `db` (password in the url), for the library calls.
+fn admin_source(ws: &Workspace, db: &str) -> dropsync::config::SourceSpec {
+    dropsync::config::SourceDraft {
+        kind: "postgres".into(),
+        url: Some(format!(
+            "postgres://postgres:{ADMIN_PASSWORD}@127.0.0.1:{}/{db}",
+            postgres().port
+        )),
+        ..Default::default()
+    }
+    .resolve(&ws.path("source.toml"))
+    .expect("a valid source")
 }
 
 /// A sync whose `[source]` is exactly `lines`.
@@ -170,22 +184,17 @@ fn check_lists_columns_with_their_types() {
     .write(&ws, "types.toml");
     let r = ws.check(&sync);
     assert_eq!(r.code, 0, "{}", r.all_output());
-    for (column, declared, observed) in [
-        ("id", "int4", "integer"),
-        ("num", "numeric", "decimal"),
-        ("tstz", "timestamptz", "text"),
-        ("jb", "jsonb", "json"),
-        ("ai", "int4[]", "json"),
-        ("m", "mood", "text"),
-    ] {
-        let line = r
-            .stdout
-            .lines()
-            .find(|l| l.split_whitespace().next() == Some(column))
-            .unwrap_or_else(|| panic!("no line for {column}:\n{}", r.stdout));
-        let words: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(&words[1..3], [declared, observed], "{line}");
-    }
+    assert_check_columns(
+        &r.stdout,
+        &[
+            ("id", "int4", "integer"),
+            ("num", "numeric", "decimal"),
+            ("tstz", "timestamptz", "text"),
+            ("jb", "jsonb", "json"),
+            ("ai", "int4[]", "json"),
+            ("m", "mood", "text"),
+        ],
+    );
     assert!(r
         .stdout
         .contains(&format!("postgres postgres@127.0.0.1:{}/{db}", pg.port)));
@@ -561,16 +570,7 @@ fn a_probe_stops_after_the_first_rows_of_a_large_result() {
         "CREATE TABLE big AS SELECT g AS id, repeat('x', 100) AS pad FROM generate_series(1, 2000000) g;",
     );
     let ws = Workspace::new();
-    let spec = dropsync::config::SourceDraft {
-        kind: "postgres".into(),
-        url: Some(format!(
-            "postgres://postgres:{ADMIN_PASSWORD}@127.0.0.1:{}/{db}",
-            pg.port
-        )),
-        ..Default::default()
-    }
-    .resolve(&ws.path("probe.toml"))
-    .expect("a valid source");
+    let spec = admin_source(&ws, &db);
     let started = std::time::Instant::now();
     let probe =
         dropsync::probe::probe(&spec, Some("SELECT id, pad FROM big"), 10).expect("the probe runs");
@@ -666,16 +666,7 @@ fn inspect_names_the_server_and_its_tables() {
         "CREATE TABLE customers (id int); CREATE SCHEMA sales; CREATE VIEW sales.orders AS SELECT 1 AS id;",
     );
     let ws = Workspace::new();
-    let spec = dropsync::config::SourceDraft {
-        kind: "postgres".into(),
-        url: Some(format!(
-            "postgres://postgres:{ADMIN_PASSWORD}@127.0.0.1:{}/{db}",
-            pg.port
-        )),
-        ..Default::default()
-    }
-    .resolve(&ws.path("inspect.toml"))
-    .expect("a valid source");
+    let spec = admin_source(&ws, &db);
     let (message, tables) = dropsync::source::inspect(&spec).expect("inspect");
     assert!(message.starts_with("PostgreSQL 1"), "{message}");
     assert!(message.ends_with("2 tables and views"), "{message}");

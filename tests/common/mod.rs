@@ -517,3 +517,16 @@ pub fn rows(rows: &[&[&str]]) -> Vec<Vec<String>> {
         .map(|r| r.iter().map(|s| s.to_string()).collect())
         .collect()
 }
+
+/// Asserts that `dropsync check` lists each column with its declared and
+/// observed type: `(column, declared, observed)`.
+pub fn assert_check_columns(stdout: &str, expected: &[(&str, &str, &str)]) {
+    for (column, declared, observed) in expected {
+        let line = stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(*column))
+            .unwrap_or_else(|| panic!("no line for {column}:\n{stdout}"));
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(&words[1..3], [*declared, *observed], "{line}");
+    }
+}
