@@ -97,25 +97,20 @@ impl SyncStore {
         let mut conn = Connection::open(&path).map_err(state_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(state_err)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384;
-             PRAGMA temp_store = FILE;",
-        )
-        .map_err(state_err)?;
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(state_err)?;
-        if version > MIGRATIONS.len() as i64 {
-            // A newer Dropsync wrote this file; refuse rather than corrupt it.
-            return Err(Error::config(
-                &path,
-                format!(
-                    "the state file has schema version {version}, newer than this Dropsync understands ({}); upgrade Dropsync",
-                    MIGRATIONS.len()
-                ),
-            ));
+        // Several processes opening a new state at once (daemon, CLI, app)
+        // race on the switch to WAL and the first migration; SQLite answers
+        // some of those races with SQLITE_BUSY at once, without waiting in
+        // the busy handler. They are short: try again.
+        let mut attempt = 0;
+        loop {
+            match prepare(&mut conn, &path) {
+                Err(Error::State { source, .. }) if is_busy(&source) && attempt < 100 => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other?,
+            }
         }
-        migrate(&mut conn, version as usize).map_err(state_err)?;
         Ok(SyncStore {
             conn,
             lock_path: dir.join(format!("{sync_id}.lock")),
@@ -171,6 +166,40 @@ impl SyncStore {
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
         read_meta(&self.conn, key).map_err(|e| self.err(e))
     }
+}
+
+/// WAL mode, then the migrations this file still needs.
+fn prepare(conn: &mut Connection, path: &Path) -> Result<()> {
+    let state_err = |source| Error::State {
+        path: path.to_path_buf(),
+        source,
+    };
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384;
+         PRAGMA temp_store = FILE;",
+    )
+    .map_err(state_err)?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(state_err)?;
+    if version > MIGRATIONS.len() as i64 {
+        // A newer Dropsync wrote this file; refuse rather than corrupt it.
+        return Err(Error::config(
+            path,
+            format!(
+                "the state file has schema version {version}, newer than this Dropsync understands ({}); upgrade Dropsync",
+                MIGRATIONS.len()
+            ),
+        ));
+    }
+    migrate(conn, version as usize).map_err(state_err)
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// A value of the `meta` table (also inside a run's transaction).
