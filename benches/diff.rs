@@ -8,31 +8,15 @@
 //! the second Diff run end to end. Then the same with a CSV-file source of the
 //! same data. Wall time and peak RSS are measured per child process (wait4).
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
+use support::Measured;
 
 fn main() {
-    let args: Vec<u64> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let sizes = if args.is_empty() {
-        vec![1_000_000, 10_000_000]
-    } else {
-        args
-    };
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let status = Command::new("cargo")
-        .args(["build", "--release", "--bin", "dropsync"])
-        .current_dir(&root)
-        .status()
-        .expect("cargo build");
-    assert!(status.success());
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root.join("target"));
-    let bin = target.join("release/dropsync");
+    let sizes = support::sizes(&[1_000_000, 10_000_000]);
+    let bin = support::release_build(&["--bin", "dropsync"]).join("dropsync");
     println!(
         "{:<10} {:<7} {:>14} {:>12} {:>14} {:>12}  changes(a/c/r)",
         "rows", "source", "first run s", "second s", "rows/s", "peak RSS MB"
@@ -44,43 +28,9 @@ fn main() {
     }
 }
 
-struct Measured {
-    seconds: f64,
-    max_rss_kb: i64,
-    stdout: String,
-}
-
+/// `dropsync ARGS`, measured.
 fn measure(bin: &Path, args: &[&str]) -> Measured {
-    use std::os::unix::process::ExitStatusExt;
-    let start = Instant::now();
-    // Reaped by wait4 below, which also reports the child's own peak RSS.
-    #[allow(clippy::zombie_processes)]
-    let child = Command::new(bin)
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn dropsync");
-    let pid = child.id() as libc::pid_t;
-    let mut stdout = child.stdout.expect("stdout");
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut stdout, &mut s).ok();
-        s
-    });
-    let mut status: libc::c_int = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: pid is our own child; status and usage are valid for writes.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let seconds = start.elapsed().as_secs_f64();
-    assert_eq!(r, pid, "wait4");
-    let stdout = reader.join().unwrap_or_default();
-    let exit = std::process::ExitStatus::from_raw(status);
-    assert!(exit.success(), "dropsync {args:?} failed: {stdout}");
-    Measured {
-        seconds,
-        max_rss_kb: usage.ru_maxrss,
-        stdout,
-    }
+    support::measure(Command::new(bin).args(args))
 }
 
 fn copy_dir(from: &Path, to: &Path) {

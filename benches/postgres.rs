@@ -14,36 +14,17 @@
 
 #[path = "../tests/common/servers.rs"]
 mod servers;
+mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::time::Instant;
+use support::{measure, Measured};
 
 const SQL: &str = "SELECT * FROM bench";
 
 fn main() {
-    let sizes: Vec<u64> = {
-        let args: Vec<u64> = std::env::args()
-            .skip(1)
-            .filter_map(|a| a.parse().ok())
-            .collect();
-        if args.is_empty() {
-            vec![1_000_000]
-        } else {
-            args
-        }
-    };
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let status = Command::new("cargo")
-        .args(["build", "--release", "--bin", "dropsync"])
-        .current_dir(&root)
-        .status()
-        .expect("cargo build");
-    assert!(status.success());
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root.join("target"));
-    let bin = target.join("release/dropsync");
+    let sizes = support::sizes(&[1_000_000]);
+    let bin = support::release_build(&["--bin", "dropsync"]).join("dropsync");
     let pg = servers::postgres();
     println!(
         "{:<10} {:>10} {:>14} {:>10} {:>14} {:>7}",
@@ -51,38 +32,6 @@ fn main() {
     );
     for rows in sizes {
         bench(pg, &bin, rows);
-    }
-}
-
-struct Measured {
-    seconds: f64,
-    max_rss_kb: i64,
-}
-
-fn measure(cmd: &mut Command) -> Measured {
-    use std::os::unix::process::ExitStatusExt;
-    let start = Instant::now();
-    // Reaped by wait4 below, which also reports the child's own peak RSS.
-    #[allow(clippy::zombie_processes)]
-    let child = cmd
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let pid = child.id() as libc::pid_t;
-    let mut status: libc::c_int = 0;
-    // SAFETY: rusage is plain data; zeroes are a valid value.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: pid is our own child; status and usage are valid for writes.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let seconds = start.elapsed().as_secs_f64();
-    assert_eq!(r, pid, "wait4");
-    assert!(
-        std::process::ExitStatus::from_raw(status).success(),
-        "{cmd:?} failed"
-    );
-    Measured {
-        seconds,
-        max_rss_kb: usage.ru_maxrss,
     }
 }
 

@@ -6,6 +6,8 @@
 //! (concurrent upload session + batch commit, hashed while sending), three times each,
 //! alternating, and prints both throughputs and dropsync's peak RSS (wait4).
 
+mod support;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -17,33 +19,23 @@ fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(1024);
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let status = Command::new("cargo")
-        .args([
-            "build",
-            "--release",
-            "--bin",
-            "dropsync",
-            "-p",
-            "dropsync",
-            "--bin",
-            "dropbox-emulator",
-            "-p",
-            "dropbox-emulator",
-        ])
-        .current_dir(&root)
-        .status()
-        .expect("cargo build");
-    assert!(status.success());
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root.join("target"));
+    let release = support::release_build(&[
+        "--bin",
+        "dropsync",
+        "-p",
+        "dropsync",
+        "--bin",
+        "dropbox-emulator",
+        "-p",
+        "dropbox-emulator",
+    ]);
     let dir = root.join("bench/data/upload");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("emu")).expect("mkdir");
     let file = dir.join("payload.bin");
     write_payload(&file, mib);
 
-    let mut emulator = Command::new(target.join("release/dropbox-emulator"))
+    let mut emulator = Command::new(release.join("dropbox-emulator"))
         .args([
             "--root",
             &dir.join("emu").to_string_lossy(),
@@ -68,7 +60,7 @@ fn main() {
     for round in 0..3 {
         let t = curl(&base, &file);
         curl_best = curl_best.max(bytes as f64 / t);
-        let (t, rss) = dropsync_put(&target.join("release/dropsync"), &base, &file, round);
+        let (t, rss) = dropsync_put(&release.join("dropsync"), &base, &file, round);
         ours_best = ours_best.max(bytes as f64 / t);
         ours_rss = ours_rss.max(rss);
         let _ = Command::new("sync").status();
@@ -118,23 +110,14 @@ fn curl(base: &str, file: &Path) -> f64 {
 }
 
 fn dropsync_put(bin: &Path, base: &str, file: &Path, round: u32) -> (f64, i64) {
-    let start = Instant::now();
-    #[allow(clippy::zombie_processes)] // reaped by wait4 below
-    let child = Command::new(bin)
-        .args(["dropbox", "put"])
-        .arg(file)
-        .arg(format!("/dropsync-{round}.bin"))
-        .env("DROPSYNC_DROPBOX_API_URL", base)
-        .env("DROPSYNC_DROPBOX_CONTENT_URL", base)
-        .env("DROPSYNC_DROPBOX_ACCESS_TOKEN", "bench-token")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("dropsync");
-    let mut status: libc::c_int = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: our own child; status and usage are valid for writes.
-    let r = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-    assert_eq!(r, child.id() as libc::pid_t);
-    assert_eq!(status, 0, "dropsync dropbox put failed");
-    (start.elapsed().as_secs_f64(), usage.ru_maxrss)
+    let m = support::measure(
+        Command::new(bin)
+            .args(["dropbox", "put"])
+            .arg(file)
+            .arg(format!("/dropsync-{round}.bin"))
+            .env("DROPSYNC_DROPBOX_API_URL", base)
+            .env("DROPSYNC_DROPBOX_CONTENT_URL", base)
+            .env("DROPSYNC_DROPBOX_ACCESS_TOKEN", "bench-token"),
+    );
+    (m.seconds, m.max_rss_kb)
 }
