@@ -2,7 +2,7 @@
 
 import { api } from "../api";
 import { clear, h } from "../dom";
-import { countsSummary, formatBytes, formatCount, formatDuration, formatLocalTime, progressFraction, progressLabel, toApiError } from "../format";
+import { countsSummary, formatBytes, formatCount, formatDuration, nextRunsLocal, progressFraction, progressLabel, toApiError } from "../format";
 import { navigate, type Tab } from "../nav";
 import type { ApiError, RunProgress, RunReport } from "../types";
 import { button, dl, errorBox, fill, page, statusBadge, table } from "../ui";
@@ -116,7 +116,8 @@ function showCheck(panel: HTMLElement, file: string) {
         ["Primary key", c.primary_key.join(", ")],
         ["Files a run writes", h("ul", {}, c.files.map((f) => h("li", {}, h("code", {}, f))))],
         ["Schedule", c.schedule],
-        ["Next runs", c.next_runs.length ? c.next_runs.map(formatLocalTime).join(" · ") : "manual"],
+        // (each run through nextRunsLocal: `map(formatLocalTime)` would pass the index as a zone offset)
+        ["Next runs", c.next_runs.length ? h("ul", { "data-testid": "check-next-runs" }, nextRunsLocal(c.next_runs).map((t) => h("li", {}, t))) : "manual"],
         ["Alerts", c.alerts.length ? c.alerts.join(", ") : "none"],
       ]),
       h("h2", {}, "Columns in the files"),

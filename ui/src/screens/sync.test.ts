@@ -1,0 +1,117 @@
+// @vitest-environment happy-dom
+// The Syncs list and one sync's Check tab, with the commands mocked.
+
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import type { CheckReport, SyncSummary } from "../types";
+
+const mock = vi.hoisted(() => ({
+  syncs: [] as unknown[],
+  check: null as unknown,
+}));
+
+vi.mock("../api", () => ({
+  api: {
+    workspaceInfo: async () => ({ workspace: "/ws", stateDir: "/st", demoCreated: false, startupError: null }),
+    listSyncs: async () => mock.syncs,
+    checkSync: async () => mock.check,
+    loadDraft: async () => {
+      throw { code: "not_found", message: "gone" };
+    },
+    syncHistory: async () => [],
+    workspaceModels: async () => [],
+  },
+  onRunProgress: async () => () => {},
+  onSyncsChanged: async () => () => {},
+  onSchedulesPaused: async () => () => {},
+  onOpenSync: async () => () => {},
+  onOAuthUrl: async () => () => {},
+}));
+vi.mock("@tauri-apps/plugin-store", () => ({ load: async () => { throw new Error("no store in tests"); } }));
+vi.mock("@tauri-apps/plugin-dialog", () => ({ open: async () => null }));
+vi.mock("@tauri-apps/plugin-opener", () => ({ openUrl: async () => {} }));
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string, root: ParentNode = document) =>
+  root.querySelector<T>(`[data-testid='${id}']`);
+
+async function until<T>(f: () => T | null | undefined | false, what: string, ms = 2000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${document.body.innerHTML.slice(0, 3000)}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+let nav: typeof import("../nav");
+let format: typeof import("../format");
+
+beforeAll(async () => {
+  document.body.innerHTML = '<div id="app"></div>';
+  await import("../main");
+  nav = await import("../nav");
+  format = await import("../format");
+  await until(() => $("nav-syncs"), "the sidebar");
+});
+
+describe("Check tab", () => {
+  it("shows every next run in local time (not shifted by its position in the list)", async () => {
+    const runs = ["2026-03-01T21:15:00Z", "2026-03-01T21:30:00Z", "2026-03-01T21:45:00Z"];
+    mock.check = {
+      sync_id: "orders",
+      source: "sqlite demo.db",
+      destination: "folder out",
+      columns: [{ name: "id", declared_type: "INTEGER", observed_type: "integer" }],
+      output_columns: ["id"],
+      primary_key: ["id"],
+      rows: 3,
+      files: ["out/x.csv"],
+      schedule: "every 15m",
+      next_runs: runs,
+      alerts: [],
+    } satisfies CheckReport;
+    nav.navigate({ name: "sync", file: "orders.toml", tab: "check" });
+    const list = await until(() => $("check-next-runs"), "the next runs");
+    const shown = [...list.querySelectorAll("li")].map((li) => li.textContent ?? "");
+    expect(shown).toHaveLength(3);
+    runs.forEach((r, i) => expect(shown[i].startsWith(format.formatLocalTime(r))).toBe(true));
+    // 15 minutes apart, as the schedule says.
+    const minutes = shown.map((s) => Number(/ \d\d:(\d\d):/.exec(s)![1]));
+    expect(minutes).toEqual([15, 30, 45]);
+  });
+});
+
+describe("Syncs list", () => {
+  const long: SyncSummary = {
+    file: "customers-with-a-rather-long-name-diff.toml",
+    syncId: "customers-with-a-rather-long-name-diff",
+    model: "customers",
+    mode: "diff",
+    format: "csv",
+    destination: "folder /home/someone/.local/share/dropsync/workspace/out/customers/diff",
+    schedule: "0 0 6 * * *",
+    nextRun: "2026-03-02T06:00:00Z",
+    lastRun: "2026-03-01T06:00:00Z",
+    lastStatus: "success",
+    running: false,
+    error: null,
+  };
+
+  it("fits the window: fixed column widths, long destinations shortened with the full text in a tooltip", async () => {
+    mock.syncs = [long];
+    nav.navigate({ name: "list" });
+    const row = await until(() => $(`sync-${long.syncId}`), "the sync row");
+    const table = row.closest("table")!;
+    expect(table.classList.contains("syncs")).toBe(true);
+    // Column widths are set by a colgroup (table-layout: fixed in style.css), one per header.
+    expect(table.querySelectorAll("colgroup col").length).toBe(table.querySelectorAll("thead th").length);
+    const dest = row.querySelector<HTMLElement>("[data-testid='sync-destination']")!;
+    expect(dest.title).toBe(long.destination);
+    expect(dest.textContent!.length).toBeLessThan(long.destination!.length);
+    expect(dest.textContent).toContain("customers/diff");
+    // The last run's time is in a tooltip as well as on the page.
+    const last = $("last-status", row)!;
+    expect(last.textContent).toContain("Succeeded");
+    expect(last.querySelector("[title]")!.getAttribute("title")).toContain(format.formatLocalTime(long.lastRun));
+  });
+});
