@@ -112,8 +112,11 @@ async function handle(cmd: string, a: any): Promise<unknown> {
       return { workspace: "/home/me/.local/share/dropsync/workspace", stateDir: "/home/me/.local/state/dropsync", demoCreated: true, startupError: null };
     case "list_syncs":
       return [
-        { file: "customers-diff.toml", syncId: "demo-customers-diff", model: "customers", mode: "diff", format: "csv", destination: "folder out/diff", schedule: "every 15m", nextRun: new Date(Date.now() + 600000).toISOString(), lastRun: null, lastStatus: null, running: false, error: null },
+        { file: "customers-diff.toml", syncId: "demo-customers-diff", model: "customers", mode: "diff", format: "csv", destination: "folder /home/me/.local/share/dropsync/workspace/out/diff", schedule: "every 15m", nextRun: new Date(Date.now() + 600000).toISOString(), lastRun: null, lastStatus: null, running: false, error: null },
         { file: "orders-dropbox.toml", syncId: "orders-dropbox", model: "orders", mode: "insert", format: "json", destination: "dropbox /Exports", schedule: "manual", nextRun: null, lastRun: new Date(Date.now() - 3600000).toISOString(), lastStatus: "failed", running: false, error: null },
+        // Long names as real workspaces have them (the core sends folders as absolute paths).
+        { file: "demo-orders-insert-every-morning.toml", syncId: "demo-orders-insert-every-morning", model: "orders_with_customers", mode: "insert", format: "ndjson", destination: "dropbox /Exports/Shop/2026/orders-with-customers", schedule: "0 0 6 * * *", nextRun: new Date(Date.now() + 8 * 3600000).toISOString(), lastRun: new Date(Date.now() - 16 * 3600000).toISOString(), lastStatus: "success", running: false, error: null },
+        { file: "broken.toml", syncId: null, model: null, mode: null, format: null, destination: null, schedule: null, nextRun: null, lastRun: null, lastStatus: null, running: false, error: "[sync] filename: unknown variable {YYY}; use one of {YYYY} {MM} {DD} …" },
       ];
     case "new_draft":
       return { ...JSON.parse(JSON.stringify(DRAFT)), sync: { id: "new-sync", mode: "all", format: "csv", filename: "{model.id}-{YYYY}-{MM}-{DD}.csv" }, alerts: undefined };

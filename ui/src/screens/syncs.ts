@@ -26,13 +26,40 @@ async function trayNotice(): Promise<HTMLElement | null> {
   return box;
 }
 
+/**
+ * A destination short enough for its column: "folder /home/me/…/out/diff" ->
+ * "folder …/out/diff": the last path parts that fit in `max` characters (at
+ * least the last one). The full text goes in a tooltip.
+ */
+export function shortDestination(d: string, max = 24): string {
+  if (d.length <= max) return d;
+  const sp = d.indexOf(" ");
+  const kind = sp < 0 ? "" : d.slice(0, sp + 1);
+  const path = sp < 0 ? d : d.slice(sp + 1);
+  const sep = path.includes("\\") && !path.includes("/") ? "\\" : "/";
+  const parts = path.split(sep).filter((p) => p !== "");
+  let tail = parts.pop() ?? "";
+  while (parts.length && `${kind}…${sep}${parts[parts.length - 1]}${sep}${tail}`.length <= max) tail = `${parts.pop()}${sep}${tail}`;
+  return parts.length ? `${kind}…${sep}${tail}` : d;
+}
+
+/** A time for a narrow column: the local time, how far away in the line below, the zone in a tooltip. */
+function when(iso: string): Node[] {
+  const local = formatLocalTime(iso);
+  const rel = relativeTime(iso);
+  return [
+    h("span", { class: "when", title: `${local} (${zoneLabel()})${rel ? `, ${rel}` : ""}` }, local),
+    rel ? h("div", { class: "muted small" }, rel) : null,
+  ].filter((x): x is HTMLElement => x !== null);
+}
+
 function syncRow(s: SyncSummary): HTMLElement {
   const open = () => navigate({ name: "sync", file: s.file, tab: "check" });
   if (s.error) {
     return h(
       "tr",
       { class: "broken", "data-testid": `sync-file-${s.file}` },
-      h("td", {}, h("button", { type: "button", class: "link", onclick: open }, s.file)),
+      h("td", { class: "name" }, h("button", { type: "button", class: "link", onclick: open, title: s.file }, s.file)),
       h(
         "td",
         { colspan: 5 },
@@ -44,31 +71,45 @@ function syncRow(s: SyncSummary): HTMLElement {
       ),
     );
   }
+  const about = `${s.file}${s.model ? ` · model ${s.model}` : ""}`;
   return h(
     "tr",
     { "data-testid": `sync-${s.syncId ?? s.file}` },
     h(
       "td",
-      {},
-      h("button", { type: "button", class: "link", onclick: open, "aria-label": `Open sync ${s.syncId}` }, s.syncId ?? s.file),
-      h("div", { class: "muted small" }, s.file, s.model ? ` · model ${s.model}` : ""),
+      { class: "name" },
+      h("button", { type: "button", class: "link", onclick: open, "aria-label": `Open sync ${s.syncId}`, title: s.syncId ?? s.file }, s.syncId ?? s.file),
+      h("div", { class: "muted small clip", title: about }, s.file),
+      s.model ? h("div", { class: "muted small clip", title: about }, `model ${s.model}`) : null,
     ),
-    h("td", { title: s.mode ? MODE_HELP[s.mode] : "" }, s.mode ?? "–", s.format ? h("span", { class: "muted" }, ` · ${s.format}`) : null),
-    h("td", {}, s.destination ?? "–"),
-    h("td", {}, s.schedule ?? "–"),
+    h("td", { title: s.mode ? MODE_HELP[s.mode] : "" }, s.mode ?? "–", s.format ? h("div", { class: "muted small" }, s.format) : null),
     h(
       "td",
       {},
-      s.nextRun ? [formatLocalTime(s.nextRun), h("div", { class: "muted small" }, relativeTime(s.nextRun))] : h("span", { class: "muted" }, "manual"),
+      s.destination
+        ? h("div", { class: "clip", title: s.destination, "data-testid": "sync-destination" }, shortDestination(s.destination))
+        : "–",
     ),
+    h("td", { title: s.schedule ?? "" }, s.schedule ?? "–"),
+    h("td", {}, s.nextRun ? when(s.nextRun) : h("span", { class: "muted" }, "manual")),
     h(
       "td",
       { "data-testid": "last-status" },
       statusBadge(s.lastStatus, s.running),
-      s.lastRun ? h("div", { class: "muted small" }, formatLocalTime(s.lastRun)) : null,
+      s.lastRun ? h("div", { class: "small" }, when(s.lastRun)) : null,
     ),
   );
 }
+
+/** Column widths (percent) of the Syncs table, which is laid out fixed so it never outgrows the window. */
+const COLUMNS: [string, number][] = [
+  ["Sync", 23],
+  ["Mode", 9],
+  ["Destination", 24],
+  ["Schedule", 12],
+  ["Next run", 16],
+  ["Last run", 16],
+];
 
 function syncTable(syncs: SyncSummary[]): HTMLElement {
   return h(
@@ -78,10 +119,11 @@ function syncTable(syncs: SyncSummary[]): HTMLElement {
       "table",
       { class: "syncs" },
       h("caption", { class: "sr-only" }, "Syncs in the workspace"),
+      h("colgroup", {}, COLUMNS.map(([, w]) => h("col", { style: `width: ${w}%` }))),
       h(
         "thead",
         {},
-        h("tr", {}, ["Sync", "Mode", "Destination", "Schedule", "Next run", "Last run"].map((x) => h("th", { scope: "col" }, x))),
+        h("tr", {}, COLUMNS.map(([x]) => h("th", { scope: "col" }, x))),
       ),
       h("tbody", {}, syncs.map(syncRow)),
     ),
