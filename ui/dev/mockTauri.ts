@@ -97,6 +97,27 @@ const DBX: Record<string, { name: string; kind: "folder" | "file"; size: number 
   ],
 };
 
+/** Runs of very different sizes, empty and failed ones among them (History's chart), newest first. */
+const HISTORY = Array.from({ length: 14 }, (_, i) => {
+  const id = 14 - i;
+  const status = id === 9 || id === 13 ? "failed" : "success";
+  const added = id === 1 ? 2500 : status === "failed" ? 0 : [3, 0, 12, 41, 0, 7, 180][id % 7];
+  const changed = id === 1 ? 0 : id % 3 === 0 ? 5 : 0;
+  const started = new Date(Date.UTC(2026, 2, 1, 6 + id)).toISOString();
+  return {
+    run_id: id,
+    sync_id: "demo-customers-diff",
+    mode: "diff",
+    status,
+    started_at: started,
+    finished_at: new Date(Date.parse(started) + 1800).toISOString(),
+    rows: { queried: 2500, added, changed, removed: id === 6 ? 2 : 0 },
+    files: [],
+    error: status === "failed" ? "cannot open the database: database is locked" : null,
+    error_code: status === "failed" ? "source" : null,
+  };
+});
+
 async function handle(cmd: string, a: any): Promise<unknown> {
   await wait(120);
   switch (cmd) {
@@ -172,10 +193,11 @@ async function handle(cmd: string, a: any): Promise<unknown> {
       (DBX[parent] ??= []).push({ name: a.path.split("/").pop(), kind: "folder", size: null });
       return null;
     }
+    case "sync_history":
+      return HISTORY.slice(0, a.limit);
     case "check_sync":
     case "preview_sync":
-    case "sync_history":
-      return cmd === "sync_history" ? [] : new Promise(() => {});
+      return new Promise(() => {});
     default:
       throw { code: "internal", message: `mock: no command ${cmd}` };
   }
@@ -200,4 +222,5 @@ await wait(400);
 if (hash === "models") navigate({ name: "models" });
 else if (hash === "connections") navigate({ name: "connections" });
 else if (hash === "model") navigate({ name: "model", id: "customers" });
+else if (hash === "history") navigate({ name: "sync", file: "customers-diff.toml", tab: "history" });
 else if (hash.startsWith("editor")) navigate({ name: "editor", file: hash.includes("=") ? hash.split("=")[1] : null });

@@ -2,56 +2,13 @@
 // snapshot (with an inline confirmation) and Retry on failed runs.
 
 import { api } from "../api";
-import { barGeometry, chartSummary, ROW_KINDS } from "../chart";
+import { historyChart } from "../chart";
 import { h } from "../dom";
 import { errorTitle, formatBytes, formatCount, formatDuration, formatLocalTime, zoneLabel } from "../format";
 import type { RunReport } from "../types";
 import { join, parent, webUrl } from "../dropboxPath";
 import { openExternal } from "../pickers";
 import { empty, fill, inlineConfirm, statusBadge, table } from "../ui";
-
-const SVG = "http://www.w3.org/2000/svg";
-
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, ...children: Node[]) {
-  const el = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
-  el.append(...children);
-  return el;
-}
-
-/** Rows per run as stacked bars, with the same facts as text for screen readers. */
-function historyChart(runs: RunReport[]): HTMLElement {
-  const W = 600;
-  const H = 120;
-  const { bars, max } = barGeometry(runs, { width: W, height: H, gap: 0.3 });
-  const summary = chartSummary(runs);
-  const chart = svg(
-    "svg",
-    { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": summary, preserveAspectRatio: "none" },
-    svg("title", {}, document.createTextNode(summary)),
-    svg("line", { x1: 0, y1: H, x2: W, y2: H, class: "chart-axis" }),
-    ...bars.flatMap((b) =>
-      b.segments.map((seg) =>
-        svg(
-          "rect",
-          { x: b.x, y: seg.y, width: b.width, height: seg.height, class: `bar bar-${seg.kind}`, "data-run": b.runId },
-          svg("title", {}, document.createTextNode(`Run #${b.runId}: ${formatCount(seg.value)} ${seg.kind}`)),
-        ),
-      ),
-    ),
-  );
-  return h(
-    "figure",
-    { class: "chart-box", "data-testid": "history-chart" },
-    chart,
-    h(
-      "figcaption",
-      { class: "muted small" },
-      `Rows per run, oldest on the left (tallest: ${formatCount(max)}). `,
-      ROW_KINDS.map((k) => h("span", { class: "legend" }, h("span", { class: `swatch bar-${k}`, "aria-hidden": "true" }), k)),
-    ),
-  );
-}
 
 /** "Reset snapshot" with an in-page confirmation (Cancel / Reset; Escape cancels). */
 function resetControl(file: string): HTMLElement {

@@ -7,6 +7,7 @@ import type { CheckReport, SyncSummary } from "../types";
 const mock = vi.hoisted(() => ({
   syncs: [] as unknown[],
   check: null as unknown,
+  history: [] as unknown[],
 }));
 
 vi.mock("../api", () => ({
@@ -17,7 +18,7 @@ vi.mock("../api", () => ({
     loadDraft: async () => {
       throw { code: "not_found", message: "gone" };
     },
-    syncHistory: async () => [],
+    syncHistory: async () => mock.history,
     workspaceModels: async () => [],
   },
   onRunProgress: async () => () => {},
@@ -113,5 +114,40 @@ describe("Syncs list", () => {
     const last = $("last-status", row)!;
     expect(last.textContent).toContain("Succeeded");
     expect(last.querySelector("[title]")!.getAttribute("title")).toContain(format.formatLocalTime(long.lastRun));
+  });
+});
+
+describe("History chart", () => {
+  const run = (run_id: number, status: string, added: number, mode = "insert") => ({
+    run_id,
+    sync_id: "orders",
+    mode,
+    status,
+    started_at: `2026-03-0${run_id}T10:00:00Z`,
+    finished_at: `2026-03-0${run_id}T10:00:02Z`,
+    rows: { queried: added, added: mode === "all" ? 0 : added, changed: 0, removed: 0 },
+    files: [],
+    error: status === "failed" ? "the source cannot be read" : null,
+    error_code: status === "failed" ? "source" : null,
+  });
+
+  it("shows small runs next to large ones, empty and failed runs, and numbers each run", async () => {
+    mock.history = [run(4, "success", 3), run(3, "failed", 0), run(2, "success", 0), run(1, "success", 12_000)];
+    nav.navigate({ name: "sync", file: "orders.toml", tab: "history" });
+    const chart = await until(() => $("history-chart"), "the chart");
+    expect(chart.dataset.scale).toBe("log");
+    expect(chart.textContent).toContain("log scale");
+    const groups = [...chart.querySelectorAll<SVGGElement>("g.run")];
+    expect(groups.map((g) => g.getAttribute("data-run"))).toEqual(["1", "2", "3", "4"]);
+    // Each run is numbered under its bar and has a tooltip with its time and status.
+    expect(groups.map((g) => g.querySelector(".chart-label")?.textContent)).toEqual(["#1", "#2", "#3", "#4"]);
+    expect(groups[2].querySelector("title")!.textContent).toContain("Run #3 · Failed · ");
+    expect(groups[2].querySelector("title")!.textContent).toContain("the source cannot be read");
+    // The failed run carries a marker; the empty one a stub; the 3-row run a visible bar with its count.
+    expect(groups[2].querySelector(".chart-marker")).not.toBeNull();
+    expect(groups[1].querySelector(".bar-stub")).not.toBeNull();
+    const small = groups[3].querySelector<SVGRectElement>(".bar-added")!;
+    expect(Number(small.getAttribute("height"))).toBeGreaterThan(10);
+    expect(groups[3].querySelector(".chart-count")!.textContent).toBe("3");
   });
 });
