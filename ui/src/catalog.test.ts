@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { baseName, describeSource, hasLocation, mergeModels, mergeSources, redactUrl, slug, sourceKey, sourceName, takesSql, upsert, urlHasPassword } from "./catalog";
+import { baseName, describeSource, freeModelId, guessKey, hasLocation, mergeModels, mergeSources, modelKey, redactUrl, sameModel, sharedIds, slug, sourceKey, sourceName, takesSql, upsert, urlHasPassword } from "./catalog";
 import type { WorkspaceModel } from "./types";
 
 const ws: WorkspaceModel[] = [
@@ -76,5 +76,60 @@ describe("catalog", () => {
       expect(hasLocation({ type: "mysql", url: " ", path: "x.db" })).toBe(false);
       expect(hasLocation({ type: "sqlite", path: "x.db" })).toBe(true);
     });
+  });
+});
+
+describe("models are keyed by source and id", () => {
+  const pg = { type: "postgres" as const, url: "postgres://u:secret@db/shop" };
+  it("never merges two databases' models that share an id", () => {
+    const m = mergeModels([{ id: "customers", name: "Customers", source: pg, sql: "select * from c", primary_key: "id" }], ws);
+    const customers = m.filter((x) => x.id === "customers");
+    expect(customers.map((x) => [x.saved, describeSource(x.source), x.usedBy.map((u) => u.file)])).toEqual([
+      [true, "PostgreSQL u@db:5432/shop", []], // same name: by source name, "db/shop" first
+      [false, "SQLite demo.db", ["a.toml", "b.toml"]],
+    ]);
+    expect(new Set(customers.map((x) => x.key)).size).toBe(2);
+    expect(modelKey(customers[0])).toBe("postgres:postgres://u@db/shop#customers"); // no password in a key
+    expect([...sharedIds(m)]).toEqual(["customers"]);
+  });
+  it("says which files hold a copy that differs from the saved model", () => {
+    const m = mergeModels([{ id: "customers", name: "Customers", source: { type: "sqlite", path: "demo.db" }, sql: "new", primary_key: "id" }], [
+      ...ws.slice(0, 1),
+      { ...ws[1], model: { ...ws[1].model, sql: "new" } },
+    ]);
+    expect(m[0].usedBy.map((u) => [u.file, u.differs])).toEqual([
+      ["a.toml", true],
+      ["b.toml", false],
+    ]);
+  });
+  it("compares copies by name, SQL and key", () => {
+    const a = { name: "C", sql: "select 1\n", primary_key: "id" };
+    expect(sameModel(a, { name: "C", sql: "select 1", primary_key: ["id"] })).toBe(true);
+    expect(sameModel(a, { name: "C", sql: "select 2", primary_key: "id" })).toBe(false);
+    expect(sameModel(a, { name: "C", sql: "select 1", primary_key: ["id", "x"] })).toBe(false);
+    expect(sameModel(a, { name: "D", sql: "select 1", primary_key: "id" })).toBe(false);
+  });
+  it("finds a free id on a source", () => {
+    const models = mergeModels([], ws);
+    const demo = { type: "sqlite" as const, path: "demo.db" };
+    expect(freeModelId("customers", demo, models)).toBe("customers-2");
+    expect(freeModelId("customers", pg, models)).toBe("customers");
+    expect(freeModelId("customers", demo, models, modelKey({ id: "customers", source: demo }))).toBe("customers");
+  });
+});
+
+describe("guessKey", () => {
+  const col = (name: string, declared_type: string | null) => ({ name, declared_type, observed_type: "integer" });
+  it("preselects a declared integer id column that is unique in the rows shown", () => {
+    expect(guessKey([col("email", "TEXT"), col("id", "INTEGER")], [["a", "1"], ["b", "2"]])).toBe("id");
+    expect(guessKey([col("customer_id", "INTEGER"), col("n", "INTEGER")], [["1", "5"]])).toBe("customer_id");
+    expect(guessKey([col("customer_id", "int8")], [])).toBe("customer_id");
+  });
+  it("guesses nothing it cannot back", () => {
+    expect(guessKey([col("id", "TEXT")], [["1"]])).toBeNull(); // not declared as an integer
+    expect(guessKey([col("id", null)], [["1"]])).toBeNull(); // not declared (a CSV, an expression)
+    expect(guessKey([col("id", "INTEGER")], [["1"], ["1"]])).toBeNull(); // repeats
+    expect(guessKey([col("id", "INTEGER")], [[null]])).toBeNull(); // NULL
+    expect(guessKey([col("n", "INTEGER"), col("order_id", "INTEGER")], [["1", "2"]])).toBeNull(); // "…_id" not first: a reference
   });
 });

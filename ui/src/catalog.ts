@@ -1,7 +1,8 @@
 // The Models and Connections screens' lists: models and sources saved in the
 // app's preferences merged with those the workspace's sync files use. Pure.
 
-import type { ModelDraft, SourceDraft, WorkspaceModel } from "./types";
+import { keyList } from "./draft";
+import type { ColumnInfo, ModelDraft, SourceDraft, WorkspaceModel } from "./types";
 
 export interface SavedSource {
   name: string;
@@ -26,14 +27,23 @@ export interface SourceEntry {
 }
 
 export interface ModelEntry {
+  /** Identity: the source and the id (see `modelKey`); two databases may each have a "customers". */
+  key: string;
   id: string;
   name: string;
   source: SourceDraft;
   sql?: string;
   primary_key: string | string[];
   saved: boolean;
-  /** Sync files (with sync ids) using a model of this id. */
-  usedBy: { file: string; syncId: string | null }[];
+  /** Sync files (with sync ids) using a model of this id on this source. */
+  usedBy: ModelUse[];
+}
+
+export interface ModelUse {
+  file: string;
+  syncId: string | null;
+  /** The file's own copy of the model (its name, SQL or key) differs from this entry's. */
+  differs: boolean;
 }
 
 /** The server engines and their labels; the core also reads "postgresql" and "mariadb". */
@@ -212,14 +222,33 @@ export function modelIdOf(m: Pick<ModelDraft, "id" | "name">): string {
   return m.id && m.id !== "" ? m.id : m.name;
 }
 
+/**
+ * A model's identity: its source and its id. Models are never merged by id
+ * alone: "customers" on the demo database and "customers" on a server are two models.
+ */
+export function modelKey(m: { id?: string; name?: string; source: SourceDraft }): string {
+  return `${sourceKey(m.source)}#${modelIdOf({ id: m.id, name: m.name ?? "" })}`;
+}
+
+/** Whether two copies of a model say the same: name, SQL (as written, ends trimmed) and key. */
+export function sameModel(a: Pick<ModelDraft, "name" | "sql" | "primary_key">, b: Pick<ModelDraft, "name" | "sql" | "primary_key">): boolean {
+  return (
+    a.name === b.name &&
+    (a.sql ?? "").trim() === (b.sql ?? "").trim() &&
+    JSON.stringify(keyList(a.primary_key)) === JSON.stringify(keyList(b.primary_key))
+  );
+}
+
 export function mergeModels(saved: SavedModel[], workspace: WorkspaceModel[]): ModelEntry[] {
   const out = new Map<string, ModelEntry>();
-  for (const m of saved) out.set(m.id, { ...m, saved: true, usedBy: [] });
+  for (const m of saved) out.set(modelKey(m), { ...m, key: modelKey(m), saved: true, usedBy: [] });
   for (const w of workspace) {
     const id = modelIdOf(w.model);
-    let e = out.get(id);
+    const key = modelKey({ id, source: w.source });
+    let e = out.get(key);
     if (!e) {
       e = {
+        key,
         id,
         name: w.model.name,
         source: w.source,
@@ -228,11 +257,26 @@ export function mergeModels(saved: SavedModel[], workspace: WorkspaceModel[]): M
         saved: false,
         usedBy: [],
       };
-      out.set(id, e);
+      out.set(key, e);
     }
-    e.usedBy.push({ file: w.file, syncId: w.syncId });
+    e.usedBy.push({ file: w.file, syncId: w.syncId, differs: !sameModel(e, w.model) });
   }
-  return [...out.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return [...out.values()].sort((a, b) => a.name.localeCompare(b.name) || sourceName(a.source).localeCompare(sourceName(b.source)));
+}
+
+/** A model whose id is taken by `key` on the same source gets "id-2", "id-3"… */
+export function freeModelId(id: string, source: SourceDraft, models: { key: string }[], except?: string): string {
+  const taken = new Set(models.map((m) => m.key).filter((k) => k !== except));
+  if (!taken.has(modelKey({ id, source }))) return id;
+  for (let n = 2; ; n++) if (!taken.has(modelKey({ id: `${id}-${n}`, source }))) return `${id}-${n}`;
+}
+
+/** Models that share an id with another model (on another source): lists say which database each is on. */
+export function sharedIds(models: { id: string }[]): Set<string> {
+  const seen = new Set<string>();
+  const shared = new Set<string>();
+  for (const m of models) (seen.has(m.id) ? shared : seen).add(m.id);
+  return shared;
 }
 
 /** `list` with `item` in place of the entry matching `same`, or appended. */
@@ -252,4 +296,37 @@ export function slug(name: string): string {
     .replace(/[\u0300-\u036f]/g, "")
     .replace(/[^a-z0-9]+/g, "-")
     .replace(/^-+|-+$/g, "");
+}
+
+/** Declared integer types (SQLite's rowid alias is "INTEGER"; servers name theirs int4, bigint…). */
+const INTEGER_TYPE = /^(integer|int|bigint|smallint|int2|int4|int8|serial|bigserial)$/i;
+
+/**
+ * The key to preselect when none is chosen, or null: a column declared as an
+ * integer that is named like a key ("id", or "…_id" as the first column) and
+ * is present and unique in the rows shown. The probe reports declared types
+ * but not which column the table declares as its PRIMARY KEY, so this is a
+ * guess for the user to confirm (Check key reads every row).
+ */
+export function guessKey(columns: ColumnInfo[], rows: (string | null)[][]): string | null {
+  const uniqueIn = (i: number) => {
+    const seen = new Set<string>();
+    for (const r of rows) {
+      const v = r[i];
+      if (v === null || v === undefined || seen.has(v)) return false;
+      seen.add(v);
+    }
+    return true;
+  };
+  const rank = (c: ColumnInfo, i: number): number | null => {
+    if (!c.declared_type || !INTEGER_TYPE.test(c.declared_type.trim())) return null;
+    if (/^id$/i.test(c.name)) return 0;
+    if (i === 0 && /(_id|Id)$/.test(c.name)) return 1;
+    return null;
+  };
+  const ranked = columns
+    .map((c, i) => ({ c, i, r: rank(c, i) }))
+    .filter((x): x is { c: ColumnInfo; i: number; r: number } => x.r !== null && uniqueIn(x.i))
+    .sort((a, b) => a.r - b.r || a.i - b.i);
+  return ranked[0]?.c.name ?? null;
 }

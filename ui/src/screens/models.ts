@@ -3,7 +3,7 @@
 // primary key choice and check, save, create a sync from it).
 
 import { api } from "../api";
-import { describeSource, hasLocation, mergeModels, mergeSources, slug, sourceKey, sourceName, takesSql, upsert, type ModelEntry, type SavedModel, type SourceEntry } from "../catalog";
+import { describeSource, freeModelId, guessKey, hasLocation, mergeModels, mergeSources, modelIdOf, modelKey, sharedIds, slug, sourceKey, sourceName, takesSql, upsert, type ModelEntry, type ModelUse, type SavedModel, type SourceEntry } from "../catalog";
 import { keyList, keyValue } from "../draft";
 import { clear, h } from "../dom";
 import { formatCount, toApiError } from "../format";
@@ -11,6 +11,7 @@ import { navigate } from "../nav";
 import { prefs } from "../prefs";
 import type { ColumnInfo, ModelDraft, ModelProbe, SourceDraft } from "../types";
 import { busy, button, empty, errorBox, field, fill, guardLeaving, inlineConfirm, loading, option, page } from "../ui";
+import { fileSourceProblem } from "../sourceCheck";
 import { sourceForm } from "./connections";
 
 async function catalog(): Promise<{ models: ModelEntry[]; sources: SourceEntry[] }> {
@@ -48,20 +49,29 @@ export async function renderModels(): Promise<void> {
         h("p", {}, button("Write a model", "model-new-empty", () => navigate({ name: "model", id: null }), "primary")),
       );
     }
-    return h("ul", { class: "cards" }, models.map(modelItem));
+    const shared = sharedIds(models);
+    return h("ul", { class: "cards" }, models.map((m) => modelItem(m, shared.has(m.id))));
   });
 }
 
-function modelItem(m: ModelEntry): HTMLElement {
+/** `shared`: another model (on another source) has the same id. */
+function modelItem(m: ModelEntry, shared = false): HTMLElement {
   return h(
     "li",
-    { class: "item", "data-testid": "model-item", "data-model-id": m.id },
+    { class: "item", "data-testid": "model-item", "data-model-id": m.id, "data-model-key": m.key },
     h(
       "div",
       { class: "item-main" },
-      h("button", { type: "button", class: "link", "data-testid": "model-open", onclick: () => navigate({ name: "model", id: m.id }) }, m.name),
+      // The view's id is the model's key: the same id may name models on two databases.
+      h("button", { type: "button", class: "link", "data-testid": "model-open", onclick: () => navigate({ name: "model", id: m.key }) }, m.name),
       " ",
       h("code", { class: "muted small" }, m.id),
+      " ",
+      h(
+        "span",
+        { class: shared ? "chip warn" : "chip", "data-testid": "model-database", title: shared ? `Another database has a model with the id "${m.id}" too; this one reads ${describeSource(m.source)}.` : describeSource(m.source) },
+        `on ${sourceName(m.source)}`,
+      ),
       h("div", { class: "muted small mono" }, describeSource(m.source), ` · key ${keyList(m.primary_key).join(", ") || "–"}`),
       h(
         "div",
@@ -73,6 +83,7 @@ function modelItem(m: ModelEntry): HTMLElement {
               ...m.usedBy.flatMap((u, i) => [
                 i ? ", " : "",
                 h("button", { type: "button", class: "link small", "data-testid": "model-used-by", "data-file": u.file, onclick: () => navigate({ name: "sync", file: u.file, tab: "check" }) }, u.syncId ?? u.file),
+                u.differs && m.saved ? h("span", { class: "warn", title: "This sync file has its own, older copy of the model. Open the model to update it." }, " (older copy)") : null,
               ]),
             ]
           : " · not used by any sync",
@@ -110,7 +121,8 @@ export async function renderModelEditor(id: string | null): Promise<void> {
   }
   // Another screen was opened while this one loaded.
   if (!main.isConnected) return;
-  const entry = id === null ? null : (cat.models.find((m) => m.id === id) ?? null);
+  // By key (source + id); an id alone (older links) opens the first model of that id.
+  let entry = id === null ? null : (cat.models.find((m) => m.key === id) ?? cat.models.find((m) => m.id === id) ?? null);
   if (id !== null && !entry) {
     clear(main, empty("Model not found", `No model with id "${id}".`), button("All models", "back-to-models", () => navigate({ name: "models" })));
     return;
@@ -188,6 +200,11 @@ export async function renderModelEditor(id: string | null): Promise<void> {
   const keyResult = h("div", { "data-testid": "key-result", role: "status" });
   const checkBtn = h("button", { type: "button", "data-testid": "model-check-key" }, "Check key");
   let columns: ColumnInfo[] | null = null;
+  /** A key column preselected from the probe (see catalog's guessKey), shown as such until changed. */
+  let guessed: string | null = null;
+  /** The last key check: for which source, SQL and key, and its answer. */
+  let lastCheck: { sig: string; ok: boolean; message: string | null } | null = null;
+  const checkSig = () => JSON.stringify([sourceKey(f.source), sqlOrNull(), f.key]);
 
   function showSql() {
     clear(
@@ -223,6 +240,13 @@ export async function renderModelEditor(id: string | null): Promise<void> {
           return h("label", { class: "check" }, box, " ", c.name);
         }),
       ),
+      guessed !== null && f.key.length === 1 && f.key[0] === guessed
+        ? h(
+            "p",
+            { class: "muted small", "data-testid": "model-key-guess" },
+            `Preselected ${guessed}: declared as an integer, named like a key, and unique in the rows shown. Check key confirms it over every row.`,
+          )
+        : null,
     );
   }
   showKey();
@@ -236,6 +260,15 @@ export async function renderModelEditor(id: string | null): Promise<void> {
         const p = await api.probeModel(f.source, sqlOrNull(), 100);
         columns = p.columns;
         f.key = f.key.filter((k) => p.columns.some((c) => c.name === k));
+        // No key chosen yet: preselect a declared integer id column, for the user to confirm.
+        guessed = null;
+        if (f.key.length === 0) {
+          const g = guessKey(p.columns, p.rows);
+          if (g !== null) {
+            f.key = [g];
+            guessed = g;
+          }
+        }
         clear(results, probeTable(p));
       } catch (e) {
         columns = null;
@@ -252,7 +285,9 @@ export async function renderModelEditor(id: string | null): Promise<void> {
     void busy(checkBtn, "Checking every row…", async () => {
       clear(keyResult, loading("Checking the key over every row…"));
       try {
+        const sig = checkSig();
         const k = await api.checkPrimaryKey(f.source, sqlOrNull(), f.key);
+        lastCheck = { sig, ok: k.ok, message: k.message };
         clear(
           keyResult,
           h(
@@ -278,21 +313,93 @@ export async function renderModelEditor(id: string | null): Promise<void> {
     return null;
   };
   const saveBtn = h("button", { type: "button", class: "primary", "data-testid": "model-save" }, "Save model");
-  saveBtn.addEventListener("click", async () => {
-    const p = problem();
-    if (p) {
-      status.className = "field-error";
-      status.textContent = p;
-      return;
+  const uses = h("div", { "data-testid": "model-uses", "aria-live": "polite" });
+
+  // Saving despite a problem asks in place first (Escape or Cancel closes, focus returns to Save).
+  const question = h("div", { "data-testid": "model-save-question-text" });
+  const askCancel = h("button", { type: "button", "data-testid": "model-save-cancel" }, "Cancel");
+  const askConfirm = h("button", { type: "button", class: "danger", "data-testid": "model-save-confirm" }, "Save anyway");
+  const ask = h(
+    "div",
+    { class: "confirm", role: "group", "aria-label": "Save the model anyway?", hidden: true, "data-testid": "model-save-question" },
+    question,
+    h("div", { class: "actions" }, askCancel, askConfirm),
+  );
+  const closeAsk = () => {
+    ask.hidden = true;
+    saveBtn.disabled = false;
+    saveBtn.focus();
+  };
+  askCancel.addEventListener("click", closeAsk);
+  ask.addEventListener("keydown", (e) => {
+    if ((e as KeyboardEvent).key === "Escape") {
+      e.stopPropagation();
+      closeAsk();
     }
+  });
+  askConfirm.addEventListener("click", () => {
+    ask.hidden = true;
+    saveBtn.disabled = false;
+    void save();
+  });
+
+  const fail = (text: string, ...extra: Node[]) => {
+    status.className = "field-error";
+    clear(status, text, ...extra);
+  };
+
+  /** Writes the model to the saved models, then says which sync files use it. */
+  async function save(): Promise<void> {
     const m: SavedModel = { id: f.id.trim(), name: f.name.trim(), source: f.source, primary_key: keyValue(f.key) };
     if (takesSql(f.source)) m.sql = f.sql;
+    const key = modelKey(m);
+    // Another model on this source with this id would be taken over: ask for a free id instead.
+    const fresh = await catalog().catch(() => cat);
+    if (fresh.models.some((x) => x.key === key && x.key !== entry?.key)) {
+      const free = freeModelId(m.id, m.source, fresh.models, entry?.key);
+      fail(
+        `${sourceName(m.source)} already has a model with the id "${m.id}". Choose another id, e.g. "${free}". `,
+        button(`Use "${free}"`, "model-use-free-id", () => {
+          idInput.value = f.id = free;
+          f.idEdited = true;
+          touch();
+          idInput.focus();
+        }, "link"),
+      );
+      return;
+    }
     const saved = await prefs.models();
-    const rest = entry?.saved && entry.id !== m.id ? saved.filter((x) => x.id !== entry.id) : saved;
-    await prefs.setModels(upsert(rest, m, (x) => x.id === m.id));
+    const rest = entry?.saved && entry.key !== key ? saved.filter((x) => modelKey(x) !== entry!.key) : saved;
+    await prefs.setModels(upsert(rest, m, (x) => modelKey(x) === key));
     dirty = false;
     status.className = "ok";
-    status.textContent = `✓ Saved "${m.name}".${entry && entry.usedBy.length ? " Sync files using this model keep their own copy; edit them to use the change." : ""}`;
+    clear(status, `✓ Saved "${m.name}" (on ${sourceName(m.source)}).`);
+    const after = await catalog().catch(() => null);
+    entry = after?.models.find((x) => x.key === key) ?? entry;
+    clear(uses, after && entry ? usesPanel(m, entry.usedBy) : null);
+  }
+
+  saveBtn.addEventListener("click", () => {
+    const p = problem();
+    if (p) {
+      fail(p);
+      return;
+    }
+    void busy(saveBtn, "Saving…", async () => {
+      const worries: string[] = [];
+      if (lastCheck && !lastCheck.ok && lastCheck.sig === checkSig()) {
+        worries.push(`The key check failed: the key (${f.key.join(", ")}) is not present and unique in every row${lastCheck.message ? ` (${lastCheck.message})` : ""}. Syncs using this model will fail until it is.`);
+      }
+      const src = await fileSourceProblem(f.source);
+      if (src) worries.push(`The source cannot be opened now: ${src}`);
+      if (worries.length === 0) return save();
+      clear(question, ...worries.map((w) => h("p", {}, w)), h("p", {}, "Save the model anyway?"));
+      ask.hidden = false;
+      askCancel.focus();
+    }).then(() => {
+      // busy() re-enables Save; keep it disabled while the question is open.
+      if (!ask.hidden) saveBtn.disabled = true;
+    });
   });
   const createSync = button("Create sync from this model", "model-create-sync", () => {
     const p = problem();
@@ -311,7 +418,9 @@ export async function renderModelEditor(id: string | null): Promise<void> {
     main,
     h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("button", { type: "button", class: "link", "data-testid": "back-to-models", onclick: () => navigate({ name: "models" }) }, "← All models")),
     h("header", { class: "page-head" }, h("h1", {}, entry ? entry.name : "New model")),
-    entry && !entry.saved ? h("p", { class: "notice" }, "This model comes from a sync file. Saving keeps a copy in Dropsync's models; the sync files are not changed.") : null,
+    entry && !entry.saved
+      ? h("p", { class: "notice" }, "This model comes from a sync file. Saving keeps a copy in Dropsync's models; you can then update the sync files that use it.")
+      : null,
     h(
       "section",
       { class: "card" },
@@ -335,16 +444,121 @@ export async function renderModelEditor(id: string | null): Promise<void> {
             confirmLabel: "Remove",
             testid: "model-remove",
             onConfirm: async () => {
-              await prefs.setModels((await prefs.models()).filter((x) => x.id !== entry.id));
+              const key = entry!.key;
+              await prefs.setModels((await prefs.models()).filter((x) => modelKey(x) !== key));
               dirty = false;
               navigate({ name: "models" });
             },
           })
         : null,
     ),
+    ask,
     status,
+    uses,
   );
+  // A saved model some sync files hold an older copy of: offer to update them now.
+  if (entry?.saved && entry.usedBy.some((u) => u.differs)) {
+    const m: SavedModel = { id: entry.id, name: entry.name, source: entry.source, primary_key: entry.primary_key };
+    if (entry.sql !== undefined) m.sql = entry.sql;
+    clear(uses, usesPanel(m, entry.usedBy));
+  }
   (entry ? sql : name).focus();
+}
+
+/**
+ * Which sync files use the model, and for those holding an older copy of it
+ * "Update these syncs": each file gets this model through the editor's
+ * draft commands (load, replace the model, save: the core validates it) and
+ * is checked again; what fails is said per file.
+ */
+function usesPanel(model: SavedModel, uses: ModelUse[]): HTMLElement | null {
+  if (uses.length === 0) return null;
+  const stale = uses.filter((u) => u.differs);
+  const results = h("ul", { class: "plain update-results", "data-testid": "model-update-results" });
+  const summary = h("p", { role: "status", "data-testid": "model-update-summary" });
+  const update = h("button", { type: "button", class: "primary", "data-testid": "model-update-syncs" }, stale.length === 1 ? "Update this sync" : "Update these syncs");
+  update.addEventListener("click", () =>
+    void busy(update, "Updating…", async () => {
+      clear(results);
+      clear(summary);
+      let good = 0;
+      for (const u of stale) {
+        const line = h("li", { "data-testid": "model-update-result", "data-file": u.file }, loading(`Updating ${u.syncId ?? u.file}…`));
+        results.append(line);
+        const outcome = await updateSync(model, u.file);
+        line.dataset.ok = String(outcome.ok);
+        clear(
+          line,
+          h("span", { class: outcome.ok ? "ok" : "field-error" }, outcome.ok ? "✓ " : "✗ "),
+          h("button", { type: "button", class: "link", onclick: () => navigate({ name: "sync", file: u.file, tab: "check" }) }, u.syncId ?? u.file),
+          `: ${outcome.text}`,
+        );
+        if (outcome.ok) good++;
+      }
+      summary.className = good === stale.length ? "ok" : "field-error";
+      summary.textContent =
+        good === stale.length
+          ? `✓ Updated ${good === 1 ? "the sync" : `all ${good} syncs`} to this model; ${good === 1 ? "its check passes" : "their checks pass"}.`
+          : `${stale.length - good} of ${stale.length} could not be updated or fail their check; see below.`;
+      if (good === stale.length) update.remove();
+    }),
+  );
+  return h(
+    "div",
+    { class: stale.length ? "card uses stale" : "card uses" },
+    h(
+      "p",
+      {},
+      "Used by: ",
+      uses.flatMap((u, i) => [
+        i ? ", " : "",
+        h("button", { type: "button", class: "link", "data-testid": "model-use", "data-file": u.file, "data-differs": String(u.differs), onclick: () => navigate({ name: "sync", file: u.file, tab: "check" }) }, u.syncId ?? u.file),
+        u.differs ? h("span", { class: "warn" }, " (older copy)") : null,
+      ]),
+    ),
+    stale.length
+      ? [
+          h(
+            "p",
+            {},
+            stale.length === uses.length
+              ? `${stale.length === 1 ? "This sync file keeps its own copy" : "These sync files keep their own copies"} of the model, which differ${stale.length === 1 ? "s" : ""} from the one saved here. `
+              : `${stale.length} of them keep${stale.length === 1 ? "s" : ""} an older copy of the model. `,
+            "Updating writes this model into each file and checks the sync again (nothing runs).",
+          ),
+          h("div", { class: "actions" }, update),
+        ]
+      : h("p", { class: "muted small" }, "They use this version of the model."),
+    summary,
+    results,
+  );
+}
+
+/** Writes `model` into the sync file (keeping its source) and checks the sync. */
+async function updateSync(model: SavedModel, file: string): Promise<{ ok: boolean; text: string }> {
+  let d;
+  try {
+    d = await api.loadDraft(file);
+  } catch (e) {
+    return { ok: false, text: `not updated: ${toApiError(e).message}` };
+  }
+  if (modelKey({ id: modelIdOf(d.model), source: d.source }) !== modelKey(model)) {
+    return { ok: false, text: "not updated: the file now uses another model." };
+  }
+  const md: ModelDraft = { id: model.id, name: model.name, primary_key: model.primary_key };
+  if (takesSql(d.source) && model.sql !== undefined) md.sql = model.sql;
+  d.model = md;
+  try {
+    await api.saveDraft(d, file);
+  } catch (e) {
+    return { ok: false, text: `not updated: ${toApiError(e).message}` };
+  }
+  try {
+    await api.checkSync(file);
+  } catch (e) {
+    return { ok: false, text: `updated, but its check fails: ${toApiError(e).message}` };
+  }
+  return { ok: true, text: "updated; the check passes." };
 }
 
 function probeTable(p: ModelProbe): HTMLElement {
