@@ -124,7 +124,7 @@ export async function renderModelEditor(id: string | null): Promise<void> {
   // By key (source + id); an id alone (older links) opens the first model of that id.
   let entry = id === null ? null : (cat.models.find((m) => m.key === id) ?? cat.models.find((m) => m.id === id) ?? null);
   if (id !== null && !entry) {
-    clear(main, empty("Model not found", `No model with id "${id}".`), button("All models", "back-to-models", () => navigate({ name: "models" })));
+    clear(main, empty("Model not found", `No model with id "${id.slice(id.lastIndexOf("#") + 1)}".`), button("All models", "back-to-models", () => navigate({ name: "models" })));
     return;
   }
   const first = cat.sources[0]?.source ?? { type: "sqlite" as const, path: "" };
