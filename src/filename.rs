@@ -67,11 +67,16 @@ impl FilenameTemplate {
                 }
                 '{' => {
                     let rest = &template[pos + 1..];
-                    let Some(end) = rest.find('}') else {
-                        return Err(err(format!(
-                            "the brace at character {} is never closed; close it with '}}' or write '{{{{' for a literal brace",
-                            pos + 1
-                        )));
+                    // A variable ends at the first `}`; another `{` before
+                    // it means this brace was left open (`{YYYY-{MM}`).
+                    let end = match rest.find(['{', '}']) {
+                        Some(end) if rest[end..].starts_with('}') => end,
+                        _ => {
+                            return Err(err(format!(
+                                "unclosed `{{` at character {}; close it with `}}` or write `{{{{` for a literal brace",
+                                template[..pos].chars().count() + 1
+                            )))
+                        }
                     };
                     let name = rest[..end].trim();
                     let Some(var) = VARIABLES.iter().find(|v| **v == name) else {
@@ -109,6 +114,11 @@ impl FilenameTemplate {
 
     pub fn as_str(&self) -> &str {
         &self.source
+    }
+
+    /// Whether the template uses `{var}` (written without braces).
+    pub fn uses(&self, var: &str) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::Var(v) if *v == var))
     }
 
     /// Resolves the template and checks the result is a usable relative path.
@@ -256,7 +266,7 @@ mod tests {
         let e = FilenameTemplate::parse("{YYYY.csv")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("never closed"), "{e}");
+        assert!(e.contains("unclosed `{` at character 1"), "{e}");
         let t = FilenameTemplate::parse("a\\b.csv").unwrap();
         assert!(t.validate("1", "m", "s").is_err());
         let t = FilenameTemplate::parse("../x.csv").unwrap();
@@ -267,6 +277,37 @@ mod tests {
                 .validate("1", "m", "s")
                 .unwrap(),
             "{x}.csv"
+        );
+    }
+
+    #[test]
+    fn a_brace_left_open_before_another_variable_is_unclosed() {
+        // `rest.find('}')` used to reach the `}` of {MM}: "unknown variable {YYYY-{MM}".
+        let e = FilenameTemplate::parse("{YYYY-{MM}.csv")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(
+                "unclosed `{` at character 1; close it with `}` or write `{{` for a literal brace"
+            ),
+            "{e}"
+        );
+        assert!(!e.contains("unknown variable"), "{e}");
+        // Counted in characters, not bytes, and after earlier variables.
+        let e = FilenameTemplate::parse("é/{DD}-{HH.csv")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unclosed `{` at character 8"), "{e}");
+        // A literal `{{` before a variable is still fine.
+        assert_eq!(
+            FilenameTemplate::parse("{{{DD}}}.csv")
+                .unwrap()
+                .resolve(&ctx(
+                    chrono::Utc.with_ymd_and_hms(2024, 1, 19, 0, 0, 0).unwrap(),
+                    0
+                ))
+                .unwrap(),
+            "{19}.csv"
         );
     }
 
