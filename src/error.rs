@@ -24,10 +24,10 @@ pub enum Error {
         message: String,
     },
 
-    #[error("the model's query failed: {message}. Fix the SQL in [model] sql and run `dropsync check` again")]
+    #[error("the model's query failed: {message}. {}", crate::hints::FIX_SQL.cli)]
     Query { message: String },
 
-    #[error("primary key column {column:?} is not among the model's columns ({available}). Set [model] primary_key to one of them")]
+    #[error("primary key column {column:?} is not among the model's columns ({available}). {}", crate::hints::CHOOSE_KEY.cli)]
     MissingKeyColumn { column: String, available: String },
 
     #[error("primary key {columns} is NULL in {count} row(s) (row numbers {rows}). Every row needs a key: filter those rows out in the query or choose another key")]

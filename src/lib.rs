@@ -14,6 +14,7 @@ pub mod dropbox;
 pub mod error;
 pub mod filename;
 pub mod format;
+pub mod hints;
 pub mod history;
 pub mod inspect;
 pub mod mapping;

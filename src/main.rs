@@ -127,6 +127,11 @@ enum AuthCommand {
         /// Do not open a browser; print the address to open instead
         #[arg(long)]
         no_browser: bool,
+        /// Your Dropbox app's App key (App Console, Settings tab); it is
+        /// remembered in the state folder for later connections and the
+        /// desktop app. DROPSYNC_DROPBOX_APP_KEY overrides it.
+        #[arg(long, value_name = "KEY")]
+        app_key: Option<String>,
     },
     /// Show the connected accounts and whether their tokens still work
     Status,
@@ -684,8 +689,14 @@ fn auth(command: AuthCommand, state: &Path) -> Result<ExitCode> {
     use dropsync::dropbox::accounts::{self, AccountState};
     use dropsync::dropbox::{oauth, tokens, Endpoints};
     match command {
-        AuthCommand::Dropbox { no_browser } => {
-            let opts = oauth::FlowOptions::from_env(!no_browser)?;
+        AuthCommand::Dropbox {
+            no_browser,
+            app_key,
+        } => {
+            let opts = match app_key {
+                Some(key) => oauth::FlowOptions::with_new_key(state, &key, !no_browser)?,
+                None => oauth::FlowOptions::resolve(state, !no_browser)?,
+            };
             let info = accounts::connect(
                 state,
                 &Endpoints::from_env(),

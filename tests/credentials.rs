@@ -9,6 +9,8 @@
 //! - The private file (`DROPSYNC_CREDENTIAL_STORE=file`): mode 0600, and no
 //!   token in any output, even with trace logs.
 //! - The code-paste fallback when the redirect port is taken.
+//! - The app key: none anywhere, given once and remembered, refused by
+//!   Dropbox, and a redirect address the app does not list.
 
 #[path = "common/keyring.rs"]
 mod keyring;
@@ -933,4 +935,134 @@ fn a_wrong_pasted_code_is_refused_clearly_and_leaves_no_credentials() {
     assert!(out.stderr.contains("no code was entered"), "{}", out.stderr);
     assert_nothing_stored("no input");
     drop(taken);
+}
+
+// ---------- the app key ----------
+
+impl Env {
+    /// `dropsync auth dropbox ARGS` with no app key in the environment, as a
+    /// user who launched Dropsync without setting anything.
+    fn spawn_auth_without_env_key(&self, port: u16, args: &[&str]) -> AuthRun {
+        let mut c = self.command();
+        c.env_remove("DROPSYNC_DROPBOX_APP_KEY")
+            .args(["auth", "dropbox", "--no-browser"])
+            .args(args)
+            .env("DROPSYNC_OAUTH_PORT", port.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        AuthRun::spawn(c)
+    }
+
+    fn remembered_key(&self) -> Option<String> {
+        std::fs::read_to_string(self.dropbox_dir().join("app_key"))
+            .ok()
+            .map(|s| s.trim().to_string())
+    }
+}
+
+#[test]
+fn with_no_app_key_anywhere_auth_says_how_to_get_one() {
+    let env = start().with_file_store();
+    let out = env.spawn_auth_without_env_key(free_port(), &[]).finish();
+    assert!(!out.success, "{}", out.all());
+    for want in [
+        "app key",
+        "--app-key",
+        "Dropbox App Console",
+        "files.content.write",
+        "/dropsync/oauth/callback",
+    ] {
+        assert!(out.stderr.contains(want), "{want}: {}", out.stderr);
+    }
+    assert!(env.accounts().is_empty());
+}
+
+#[test]
+fn an_app_key_given_once_is_remembered_for_later_connections() {
+    let env = start().with_file_store();
+    let port = free_port();
+    let mut auth = env.spawn_auth_without_env_key(port, &["--app-key", DEFAULT_APP_KEY]);
+    let url = auth.authorize_url();
+    assert_eq!(
+        query_param(&url, "client_id").as_deref(),
+        Some(DEFAULT_APP_KEY)
+    );
+    approve_with_redirect(&url);
+    auth.finish().ok("auth dropbox --app-key");
+    assert_eq!(env.remembered_key().as_deref(), Some(DEFAULT_APP_KEY));
+
+    // Later, with no key given and none in the environment, the remembered
+    // key is used: connecting again works.
+    let mut again = env.spawn_auth_without_env_key(port, &[]);
+    let url = again.authorize_url();
+    assert_eq!(
+        query_param(&url, "client_id").as_deref(),
+        Some(DEFAULT_APP_KEY)
+    );
+    approve_with_redirect(&url);
+    again.finish().ok("auth dropbox with the remembered key");
+    assert_eq!(env.accounts().len(), 1);
+
+    // The environment's key wins over the remembered one.
+    let mut c = env.command();
+    c.args(["auth", "dropbox", "--no-browser"])
+        .env("DROPSYNC_DROPBOX_APP_KEY", "otherkey123")
+        .env("DROPSYNC_OAUTH_PORT", port.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let out = AuthRun::spawn(c).finish();
+    assert!(!out.success, "{}", out.all());
+    assert!(
+        out.stderr.contains("refused the app key \"otherkey123\""),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_wrong_app_key_is_refused_by_name_and_never_remembered() {
+    let env = start().with_file_store();
+    let out = env
+        .spawn_auth_without_env_key(free_port(), &["--app-key", "wrongkey42"])
+        .finish();
+    assert!(!out.success, "{}", out.all());
+    assert!(
+        out.stderr.contains("Dropbox refused the app key \"wrongkey42\"")
+            && out.stderr.contains("App key (not the App secret)"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.remembered_key(), None, "a refused key is not remembered");
+    assert!(env.accounts().is_empty());
+
+    // Not even the shape of a key: refused before Dropbox is asked.
+    let out = env
+        .spawn_auth_without_env_key(free_port(), &["--app-key", "https://www.dropbox.com/x"])
+        .finish();
+    assert!(!out.success);
+    assert!(out.stderr.contains("is not a Dropbox app key"), "{}", out.stderr);
+    assert_eq!(env.remembered_key(), None);
+}
+
+#[test]
+fn a_redirect_address_the_app_does_not_list_is_named_with_the_fix() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = Config::new(dir.path().join("dropbox"));
+    config.redirect_uris = vec!["http://127.0.0.1:1/elsewhere".into()];
+    let emu = dropbox_emulator::start(config).expect("emulator");
+    let mut env = start().with_file_store();
+    env.emu = emu;
+    let port = free_port();
+    let out = env.spawn_auth_without_env_key(port, &["--app-key", DEFAULT_APP_KEY]).finish();
+    assert!(!out.success, "{}", out.all());
+    assert!(
+        out.stderr.contains(&format!(
+            "refused the redirect address http://127.0.0.1:{port}/dropsync/oauth/callback"
+        )) && out.stderr.contains("Redirect URIs"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.remembered_key(), None);
 }

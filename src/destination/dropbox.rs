@@ -103,8 +103,9 @@ impl Destination for DropboxDestination {
                 self.folder
             )))),
             None => Err(self.err(DropboxError::Destination(format!(
-                "the folder {} does not exist; create it with `dropsync dropbox mkdir {}` or fix [destination] path",
-                self.folder, self.folder
+                "the folder {} does not exist; {}",
+                self.folder,
+                crate::hints::CREATE_DROPBOX_FOLDER.cli
             )))),
         }
     }

@@ -1,6 +1,7 @@
 //! Dropbox: the HTTP API v2 client, OAuth 2 with PKCE, and token storage.
 
 pub mod accounts;
+pub mod app_key;
 mod arg;
 mod client;
 pub mod content_hash;
@@ -62,11 +63,9 @@ impl fmt::Debug for Secret {
 /// Errors of the Dropbox client, read from the API's `.tag`s.
 #[derive(Debug, thiserror::Error)]
 pub enum DropboxError {
-    #[error("Dropbox needs to be connected again ({0}); run `dropsync auth dropbox`")]
+    #[error("Dropbox needs to be connected again ({0}); {hint}", hint = crate::hints::RECONNECT_DROPBOX.cli)]
     ReconnectNeeded(String),
-    #[error(
-        "Dropbox refused the access token ({0}); run `dropsync auth dropbox` to connect again"
-    )]
+    #[error("Dropbox refused the access token ({0}); {hint}", hint = crate::hints::RECONNECT_DROPBOX.cli)]
     Auth(String),
     #[error("Dropbox: {message}")]
     Route {
@@ -98,6 +97,17 @@ pub enum DropboxError {
     },
     #[error("Dropbox is not configured: {0}")]
     NotConfigured(String),
+    /// No app key is known; the text says how to get one (CLI wording; the
+    /// app shows its own guide).
+    #[error("{0}")]
+    NoAppKey(String),
+    /// Dropbox answered the authorization page with an error before anyone
+    /// could sign in: the app key, or the redirect address, is refused.
+    #[error("{0}")]
+    AppRefused(String),
+    /// What was entered cannot be an app key (a URL, a secret with spaces).
+    #[error("{0}")]
+    InvalidAppKey(String),
     /// A problem with the destination, worded for the user as is.
     #[error("{0}")]
     Destination(String),

@@ -4,7 +4,8 @@
 //! registered in the Dropbox App Console; when the port is taken, the user
 //! pastes the code instead (no redirect_uri).
 
-use super::{client::Endpoints, DropboxError, Secret};
+use super::{app_key, client::Endpoints, DropboxError, Secret};
+use crate::hints;
 use oauth2::basic::BasicClient;
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, TokenResponse,
@@ -26,24 +27,50 @@ pub struct FlowOptions {
     pub timeout: Duration,
     /// Set from elsewhere to stop waiting for the browser (a Cancel button).
     pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// A state folder to remember `app_key` in once Dropbox has accepted it
+    /// (a key the user just typed; a refused key is never remembered).
+    pub remember_in: Option<std::path::PathBuf>,
+}
+
+/// The redirect listener's port: `DROPSYNC_OAUTH_PORT`, else the default
+/// (the one a Dropbox app registers in its redirect URI).
+pub fn port() -> u16 {
+    std::env::var("DROPSYNC_OAUTH_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(DEFAULT_PORT)
 }
 
 impl FlowOptions {
-    /// `DROPSYNC_DROPBOX_APP_KEY` and `DROPSYNC_OAUTH_PORT`.
-    pub fn from_env(open_browser: bool) -> Result<Self, DropboxError> {
-        let app_key = std::env::var("DROPSYNC_DROPBOX_APP_KEY").map_err(|_| {
-            DropboxError::NotConfigured("set DROPSYNC_DROPBOX_APP_KEY to your Dropbox app's key (see README: Connecting Dropbox)".into())
-        })?;
-        let port = std::env::var("DROPSYNC_OAUTH_PORT")
-            .ok()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(DEFAULT_PORT);
+    /// The app key in force (see [`app_key::resolve`]) and the port; a
+    /// missing key is an error that says how to get one.
+    pub fn resolve(state_dir: &std::path::Path, open_browser: bool) -> Result<Self, DropboxError> {
+        let port = port();
+        let key = app_key::resolve(state_dir)?.ok_or_else(|| app_key::missing(port))?;
         Ok(FlowOptions {
-            app_key,
+            app_key: key.key,
             port,
             open_browser,
             timeout: Duration::from_secs(300),
             cancel: None,
+            remember_in: None,
+        })
+    }
+
+    /// Connects with `key`, typed by the user now: checked for its shape
+    /// at once, remembered once Dropbox accepts it.
+    pub fn with_new_key(
+        state_dir: &std::path::Path,
+        key: &str,
+        open_browser: bool,
+    ) -> Result<Self, DropboxError> {
+        Ok(FlowOptions {
+            app_key: app_key::validate(key)?,
+            port: port(),
+            open_browser,
+            timeout: Duration::from_secs(300),
+            cancel: None,
+            remember_in: Some(state_dir.to_path_buf()),
         })
     }
 }
@@ -88,6 +115,15 @@ pub fn authorize(
         .add_extra_param("token_access_type", "offline")
         .set_pkce_challenge(challenge)
         .url();
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(not_configured)?;
+    preflight(&http, &auth_url, &opts.app_key, redirect.as_deref())?;
+    if let Some(state_dir) = &opts.remember_in {
+        app_key::remember(state_dir, &opts.app_key)?;
+    }
 
     let code = match listener {
         Some(listener) => {
@@ -117,17 +153,14 @@ pub fn authorize(
         }
     };
 
-    let http = reqwest::blocking::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(not_configured)?;
     let token = client
         .exchange_code(AuthorizationCode::new(code))
         .set_pkce_verifier(verifier)
         .request(&http)
         .map_err(|e| {
             DropboxError::Destination(format!(
-                "Dropbox refused the authorization code ({e}); codes work once and expire within minutes: run `dropsync auth dropbox` again and use the new code"
+                "Dropbox refused the authorization code ({e}); codes work once and expire within minutes: {}",
+                hints::CONNECT_AGAIN_NEW_CODE.cli
             ))
         })?;
     let refresh_token = token.refresh_token().ok_or_else(|| {
@@ -140,6 +173,40 @@ pub fn authorize(
         refresh_token: Secret::new(refresh_token.secret().clone()),
         expires_in: token.expires_in().unwrap_or(Duration::from_secs(14_400)),
     })
+}
+
+/// Asks for the authorization page the way a browser would, before anyone
+/// is sent there: Dropbox answers an unknown app key, or a redirect address
+/// the app does not list, with an error page (400) instead of its sign-in
+/// page, and a person would otherwise wait in front of that page while
+/// Dropsync waits for a redirect that never comes.
+fn preflight(
+    http: &reqwest::blocking::Client,
+    auth_url: &oauth2::url::Url,
+    app_key: &str,
+    redirect: Option<&str>,
+) -> Result<(), DropboxError> {
+    let host = auth_url.host_str().unwrap_or("Dropbox").to_string();
+    let resp = http.get(auth_url.as_str()).send().map_err(|e| {
+        DropboxError::Destination(format!(
+            "could not reach Dropbox's authorization page at {host} ({e}); check the internet connection and try again"
+        ))
+    })?;
+    let status = resp.status();
+    if !status.is_client_error() {
+        return Ok(());
+    }
+    let body = resp.text().unwrap_or_default();
+    let about_redirect = body.to_ascii_lowercase().contains("redirect_uri");
+    Err(DropboxError::AppRefused(match (about_redirect, redirect) {
+        (true, Some(uri)) => format!(
+            "Dropbox refused the redirect address {uri} for the app key {app_key:?}: add it exactly under OAuth 2 \u{2192} Redirect URIs on the app's Settings tab in the Dropbox App Console, then connect again"
+        ),
+        _ => format!(
+            "Dropbox refused the app key {app_key:?} (HTTP {}): check that it is the App key (not the App secret) on the Settings tab of your app in the Dropbox App Console, and that the app still exists; then enter it again",
+            status.as_u16()
+        ),
+    }))
 }
 
 /// Serves the redirect: accepts connections until one carries our callback
@@ -164,10 +231,11 @@ fn wait_for_code(
             ));
         }
         if std::time::Instant::now() > deadline {
-            return Err(DropboxError::Auth(
-                "no answer from the browser within 5 minutes; run `dropsync auth dropbox` again"
-                    .into(),
-            ));
+            return Err(DropboxError::Auth(format!(
+                "no answer from the browser within {} minutes; {}",
+                timeout.as_secs().div_ceil(60),
+                hints::CONNECT_AGAIN.cli
+            )));
         }
         let (mut stream, _) = match listener.accept() {
             Ok(s) => s,

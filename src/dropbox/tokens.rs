@@ -3,6 +3,7 @@
 //! connected accounts (no secrets) beside it. Tokens are never logged.
 
 use super::{DropboxError, Secret};
+use crate::hints;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -43,8 +44,9 @@ pub fn list(state_dir: &Path) -> Result<Vec<AccountInfo>, DropboxError> {
     match std::fs::read_to_string(&path) {
         Ok(text) => serde_json::from_str(&text).map_err(|e| {
             DropboxError::NotConfigured(format!(
-                "{} is damaged ({e}); run `dropsync auth disconnect` and connect again",
-                path.display()
+                "{} is damaged ({e}); {}",
+                path.display(),
+                crate::hints::DISCONNECT_AND_CONNECT.cli
             ))
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
@@ -137,11 +139,23 @@ pub fn find(state_dir: &Path, selector: Option<&str>) -> Result<AccountInfo, Dro
         Some(sel) => accounts
             .into_iter()
             .find(|a| a.email.eq_ignore_ascii_case(sel) || a.account_id == sel)
-            .ok_or_else(|| DropboxError::NotConfigured(format!("no connected Dropbox account {sel:?}; run `dropsync auth dropbox` with that account"))),
+            .ok_or_else(|| {
+                DropboxError::NotConfigured(format!(
+                    "no connected Dropbox account {sel:?}; {}",
+                    hints::CONNECT_ACCOUNT.cli
+                ))
+            }),
         None => match accounts.len() {
-            0 => Err(DropboxError::NotConfigured("no Dropbox account is connected; run `dropsync auth dropbox` (or set DROPSYNC_DROPBOX_REFRESH_TOKEN and DROPSYNC_DROPBOX_APP_KEY)".into())),
+            0 => Err(DropboxError::NotConfigured(format!(
+                "no Dropbox account is connected; {}{}",
+                hints::CONNECT_DROPBOX.cli,
+                hints::ENV_TOKENS.cli
+            ))),
             1 => Ok(accounts.into_iter().next().expect("one account")),
-            _ => Err(DropboxError::NotConfigured("several Dropbox accounts are connected; name one with [destination] account = \"email\"".into())),
+            _ => Err(DropboxError::NotConfigured(format!(
+                "several Dropbox accounts are connected; {}",
+                hints::NAME_ACCOUNT.cli
+            ))),
         },
     }
 }

@@ -211,10 +211,10 @@ pub fn encode_record(values: &[Value], out: &mut Vec<u8>) -> Result<()> {
 /// Decodes a record into borrowed values, without allocating per value.
 pub fn decode_refs<'a>(rec: &'a [u8], out: &mut Vec<ValueRef<'a>>) -> Result<()> {
     fn bad() -> Error {
-        Error::Internal(
-            "a stored record does not decode; run `dropsync reset` to start the snapshot afresh"
-                .into(),
-        )
+        Error::Internal(format!(
+            "a stored record does not decode; {} to start the snapshot afresh",
+            crate::hints::RESET.cli
+        ))
     }
     fn read_varint(rec: &[u8], at: &mut usize) -> Result<u64> {
         let mut v: u64 = 0;
@@ -271,7 +271,8 @@ pub fn decode_refs<'a>(rec: &'a [u8], out: &mut Vec<ValueRef<'a>>) -> Result<()>
 pub fn decode_record(bytes: &[u8]) -> Result<Vec<Value>> {
     postcard::from_bytes(bytes).map_err(|e| {
         Error::Internal(format!(
-            "a stored record does not decode ({e}); run `dropsync reset` to start the snapshot afresh"
+            "a stored record does not decode ({e}); {} to start the snapshot afresh",
+            crate::hints::RESET.cli
         ))
     })
 }
