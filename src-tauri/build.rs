@@ -28,6 +28,9 @@ const COMMANDS: &[&str] = &[
     "dropbox_disconnect",
     "dropbox_list",
     "dropbox_create_folder",
+    "dropbox_setup",
+    "dropbox_forget_app_key",
+    "dropbox_submit_code",
 ];
 
 fn main() {

@@ -25,6 +25,9 @@ pub enum Code {
     NotFound,
     /// The app's own: an argument the UI should never send.
     InvalidArgument,
+    /// The app's own: connecting Dropbox needs an app key first; the
+    /// Connections screen shows its setup guide.
+    NoAppKey,
 }
 
 impl Code {
@@ -67,8 +70,13 @@ impl ApiError {
 }
 
 impl From<dropsync::Error> for ApiError {
+    /// The core words its fixes for the CLI; the app shows them in its own
+    /// words (a screen or a field, never a command to run).
     fn from(e: dropsync::Error) -> Self {
-        ApiError::new(Code::from_core(e.code()), e.to_string())
+        ApiError::new(
+            Code::from_core(e.code()),
+            dropsync::hints::for_app(&e.to_string()),
+        )
     }
 }
 
@@ -89,6 +97,13 @@ mod tests {
         let e: ApiError = dropsync::Error::config("a.toml", "[sync] mode: bad").into();
         assert_eq!(e.code, Code::Config);
         assert_eq!(e.message, "a.toml: [sync] mode: bad");
+        let e: ApiError = dropsync::Error::from(dropsync::dropbox::DropboxError::ReconnectNeeded(
+            "invalid_grant".into(),
+        ))
+        .into();
+        assert_eq!(e.code, Code::ReconnectNeeded);
+        assert!(e.message.contains("under Connections"), "{}", e.message);
+        assert!(!e.message.contains("dropsync auth"), "{}", e.message);
         let e: ApiError = dropsync::Error::Cancelled.into();
         assert_eq!(e.code, Code::Cancelled);
         let json = serde_json::to_value(&e).unwrap();

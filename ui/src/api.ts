@@ -9,6 +9,7 @@ import type {
   DraftInspection,
   DropboxAccount,
   DropboxListing,
+  DropboxSetup,
   KeyCheck,
   ModelProbe,
   RunProgress,
@@ -66,8 +67,17 @@ export const api = {
 
   // Dropbox.
   dropboxAccounts: () => call<DropboxAccount[]>("dropbox_accounts"),
-  /** Opens the system browser and resolves when the account is connected (emits "oauth-url" first). */
-  dropboxConnect: () => call<DropboxAccount>("dropbox_connect"),
+  /** The app key in force and what to register in the Dropbox App Console. */
+  dropboxSetup: () => call<DropboxSetup>("dropbox_setup"),
+  /** Forgets the remembered app key, to enter another. */
+  dropboxForgetAppKey: () => call<void>("dropbox_forget_app_key"),
+  /**
+   * Opens the system browser and resolves when the account is connected (emits "oauth-url" first).
+   * `appKey`: a key the user just entered; it is remembered once Dropbox accepts it.
+   */
+  dropboxConnect: (appKey?: string) => call<DropboxAccount>("dropbox_connect", { appKey: appKey ?? null }),
+  /** The code Dropbox shows, pasted while a connection waits for it (its redirect port was taken). */
+  dropboxSubmitCode: (code: string) => call<void>("dropbox_submit_code", { code }),
   dropboxCancelConnect: () => call<void>("dropbox_cancel_connect"),
   dropboxDisconnect: (accountId: string) => call<void>("dropbox_disconnect", { accountId }),
   dropboxList: (path: string, account: string | null) =>
@@ -94,7 +104,10 @@ export function onSchedulesPaused(f: (paused: boolean) => void): Promise<Unliste
   return listen<boolean>("schedules-paused", (e) => f(e.payload));
 }
 
-/** The authorization address, sent when `dropboxConnect` starts (show it in case no browser opens). */
-export function onOAuthUrl(f: (url: string) => void): Promise<UnlistenFn> {
-  return listen<{ url: string }>("oauth-url", (e) => f(e.payload.url));
+/**
+ * The authorization address, sent when `dropboxConnect` starts (show it in case no browser opens).
+ * `pasteCode`: the redirect cannot reach Dropsync, so the user pastes the code Dropbox shows.
+ */
+export function onOAuthUrl(f: (url: string, pasteCode: boolean) => void): Promise<UnlistenFn> {
+  return listen<{ url: string; pasteCode?: boolean }>("oauth-url", (e) => f(e.payload.url, e.payload.pasteCode === true));
 }

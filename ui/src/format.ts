@@ -111,10 +111,11 @@ const CODE_TITLE: Record<ErrorCode, string> = {
   busy: "This sync is already running",
   cancelled: "The run was cancelled",
   reconnect_needed: "Dropbox needs to be connected again",
-  dropbox: "Dropbox refused the request",
+  dropbox: "Dropbox could not be used",
   internal: "Something went wrong inside Dropsync",
   not_found: "The sync file is gone",
   invalid_argument: "Dropsync received a request it does not understand",
+  no_app_key: "Dropbox access is not set up yet",
 };
 
 function isApiError(e: unknown): e is ApiError {

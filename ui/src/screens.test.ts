@@ -110,6 +110,7 @@ vi.mock("./api", () => ({
         setTimeout(() => oauthListener?.("https://www.dropbox.com/oauth2/authorize?x=1"), 0);
       }),
     dropboxCancelConnect: async () => {},
+    dropboxSetup: async () => ({ appKey: "abc123", keySource: "remembered", redirectUri: "http://127.0.0.1:53682/dropsync/oauth/callback", scopes: ["files.content.write"], appConsole: "https://www.dropbox.com/developers/apps" }),
     testSource: async (s: unknown) => {
       log("testSource", s);
       return { ok: true, message: "SQLite 3.46, 2 tables", tables: ["customers", "orders"] };

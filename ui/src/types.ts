@@ -16,7 +16,8 @@ export type ErrorCode =
   | "dropbox"
   | "internal"
   | "not_found"
-  | "invalid_argument";
+  | "invalid_argument"
+  | "no_app_key";
 
 export interface ApiError {
   code: ErrorCode;
@@ -267,6 +268,18 @@ export interface WorkspaceModel {
 }
 
 export type AccountState = "connected" | "reconnect_needed" | "unreachable";
+
+/** What connecting Dropbox needs: the app key in force and what to register for it. */
+export interface DropboxSetup {
+  /** Public by design (PKCE has no secret); null when none is known. */
+  appKey: string | null;
+  keySource: "environment" | "remembered" | "built_in" | null;
+  /** The redirect URI to add in the App Console, exactly. */
+  redirectUri: string;
+  /** The permissions to tick on the app's Permissions tab. */
+  scopes: string[];
+  appConsole: string;
+}
 
 export interface DropboxAccount {
   accountId: string;

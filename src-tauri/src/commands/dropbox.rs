@@ -4,10 +4,12 @@ use super::blocking;
 use crate::api::{ApiError, ApiResult, Code};
 use crate::AppState;
 use dropsync::dropbox::accounts::{self, AccountState, AccountStatus};
+use dropsync::dropbox::app_key::{self, KeySource};
 use dropsync::dropbox::{oauth, Endpoints};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
 use tauri::{AppHandle, Emitter, State};
 
 #[derive(Debug, Serialize)]
@@ -51,11 +53,67 @@ pub async fn dropbox_accounts(state: State<'_, AppState>) -> ApiResult<Vec<Dropb
     .await
 }
 
-/// The connection in progress, so that Cancel can stop it.
-static CONNECTING: Mutex<Option<Arc<AtomicBool>>> = Mutex::new(None);
+/// What the Connections screen needs to guide a user through creating a
+/// Dropbox app: the key in force (public by design: PKCE has no secret),
+/// where it comes from, and what to register in the App Console.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DropboxSetup {
+    pub app_key: Option<String>,
+    pub key_source: Option<KeySource>,
+    pub redirect_uri: String,
+    pub scopes: Vec<&'static str>,
+    pub app_console: &'static str,
+}
 
-fn connecting() -> std::sync::MutexGuard<'static, Option<Arc<AtomicBool>>> {
+#[tauri::command]
+pub async fn dropbox_setup(state: State<'_, AppState>) -> ApiResult<DropboxSetup> {
+    let state = state.inner().clone();
+    blocking(move || {
+        let key = app_key::resolve(&state.paths.state_dir).map_err(core)?;
+        Ok(DropboxSetup {
+            app_key: key.as_ref().map(|k| k.key.clone()),
+            key_source: key.map(|k| k.source),
+            redirect_uri: app_key::redirect_uri(oauth::port()),
+            scopes: app_key::SCOPES.to_vec(),
+            app_console: app_key::APP_CONSOLE,
+        })
+    })
+    .await
+}
+
+/// Forgets the remembered app key (to enter another one).
+#[tauri::command]
+pub async fn dropbox_forget_app_key(state: State<'_, AppState>) -> ApiResult<()> {
+    let state = state.inner().clone();
+    blocking(move || app_key::forget(&state.paths.state_dir).map_err(core)).await
+}
+
+/// The connection in progress: Cancel stops it, and when the redirect
+/// cannot be received the code the user pastes goes through `code`.
+struct Connecting {
+    cancel: Arc<AtomicBool>,
+    code: Option<mpsc::Sender<String>>,
+}
+
+static CONNECTING: Mutex<Option<Connecting>> = Mutex::new(None);
+
+fn connecting() -> std::sync::MutexGuard<'static, Option<Connecting>> {
     CONNECTING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Waits for a pasted code, until one comes or the connection is cancelled.
+fn wait_for_pasted_code(codes: &mpsc::Receiver<String>, cancel: &AtomicBool) -> Option<String> {
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            return None;
+        }
+        match codes.recv_timeout(Duration::from_millis(200)) {
+            Ok(code) => return Some(code),
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+        }
+    }
 }
 
 /// The first address in what the OAuth flow says to the user.
@@ -65,20 +123,28 @@ fn address_in(text: &str) -> Option<&str> {
 }
 
 #[derive(Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 struct OAuthUrl {
     url: String,
+    /// The redirect cannot be received (the port is taken): the user pastes
+    /// the code Dropbox shows instead.
+    paste_code: bool,
 }
 
 /// Connects an account: the authorization page opens in the system
 /// browser (its address also goes to the UI as `oauth-url`), the redirect
-/// comes back to 127.0.0.1, and the account is stored.
+/// comes back to 127.0.0.1 (or the user pastes the code when the port is
+/// taken), and the account is stored. `app_key`, when given, is a key the
+/// user just entered: it is remembered once Dropbox accepts it.
 #[tauri::command]
 pub async fn dropbox_connect(
     app: AppHandle,
     state: State<'_, AppState>,
+    app_key: Option<String>,
 ) -> ApiResult<DropboxAccount> {
     let state = state.inner().clone();
     let cancel = Arc::new(AtomicBool::new(false));
+    let (code_tx, code_rx) = mpsc::channel::<String>();
     {
         let mut slot = connecting();
         if slot.is_some() {
@@ -87,35 +153,58 @@ pub async fn dropbox_connect(
                 "a Dropbox connection is already waiting for the browser; finish or cancel it",
             ));
         }
-        *slot = Some(cancel.clone());
+        *slot = Some(Connecting {
+            cancel: cancel.clone(),
+            code: Some(code_tx),
+        });
     }
     let result = blocking(move || {
-        let mut opts = oauth::FlowOptions::from_env(true).map_err(core)?;
-        opts.cancel = Some(cancel);
+        let state_dir = &state.paths.state_dir;
+        let mut opts = match app_key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+            Some(key) => oauth::FlowOptions::with_new_key(state_dir, key, true),
+            None => oauth::FlowOptions::resolve(state_dir, true),
+        }
+        .map_err(|e| match e {
+            // The Connections screen shows its setup guide for this.
+            dropsync::dropbox::DropboxError::NoAppKey(_) => ApiError::new(
+                Code::NoAppKey,
+                "Dropsync needs your Dropbox app's key to connect: follow \"Set up Dropbox access\" above",
+            ),
+            e => core(e),
+        })?;
+        opts.cancel = Some(cancel.clone());
         let port_taken = AtomicBool::new(false);
         let say = |msg: &str| {
-            if msg.contains("is in use") {
+            let paste_code = msg.contains("is in use");
+            if paste_code {
                 port_taken.store(true, Ordering::Relaxed);
             }
             if let Some(url) = address_in(msg) {
-                let _ = app.emit("oauth-url", OAuthUrl { url: url.to_string() });
+                let _ = app.emit(
+                    "oauth-url",
+                    OAuthUrl {
+                        url: url.to_string(),
+                        paste_code,
+                    },
+                );
             }
         };
         let info = accounts::connect(
-            &state.paths.state_dir,
+            state_dir,
             &Endpoints::from_env(),
             &opts,
             &say,
-            &|| None,
+            &|| wait_for_pasted_code(&code_rx, &cancel),
         )
         .map_err(|e| {
-            if port_taken.load(Ordering::Relaxed) {
+            if cancel.load(Ordering::Relaxed) {
+                ApiError::new(Code::Cancelled, "connecting was cancelled; nothing was stored")
+            } else if port_taken.load(Ordering::Relaxed)
+                && matches!(e, dropsync::dropbox::DropboxError::NotConfigured(_))
+            {
                 ApiError::new(
                     Code::Dropbox,
-                    format!(
-                        "port {} on 127.0.0.1 is in use, so Dropsync cannot receive Dropbox's answer. Close the program using it (another Dropsync connecting?) or set DROPSYNC_OAUTH_PORT, then connect again, or run `dropsync auth dropbox` in a terminal",
-                        opts.port
-                    ),
+                    "no code was entered; connect again and paste the code Dropbox shows after you allow access",
                 )
             } else {
                 core(e)
@@ -141,11 +230,32 @@ pub async fn dropbox_connect(
 pub fn dropbox_cancel_connect() -> bool {
     match connecting().as_ref() {
         Some(c) => {
-            c.store(true, Ordering::Relaxed);
+            c.cancel.store(true, Ordering::Relaxed);
             true
         }
         None => false,
     }
+}
+
+/// The code Dropbox showed, pasted by the user while a connection waits
+/// for it (the redirect port was taken).
+#[tauri::command]
+pub fn dropbox_submit_code(code: String) -> ApiResult<()> {
+    let code = code.trim().to_string();
+    if code.is_empty() {
+        return Err(ApiError::new(
+            Code::InvalidArgument,
+            "paste the code Dropbox shows after you allow access",
+        ));
+    }
+    let mut slot = connecting();
+    let sender = slot
+        .as_mut()
+        .and_then(|c| c.code.take())
+        .ok_or_else(|| ApiError::new(Code::NotFound, "no Dropbox connection is waiting for a code; connect again"))?;
+    sender
+        .send(code)
+        .map_err(|_| ApiError::new(Code::NotFound, "the connection stopped waiting; connect again"))
 }
 
 #[tauri::command]

@@ -143,15 +143,31 @@ pub async fn inspect_draft(
         let sync_id = draft.sync.id.clone().unwrap_or_default();
         let next_run_id = dropsync::history::last_run(&state.paths.state_dir, &sync_id)
             .map_or(1, |r| r.run_id + 1);
-        Ok(dropsync::inspect::inspect(
+        Ok(in_app_words(dropsync::inspect::inspect(
             &draft,
             &path,
             &state.paths.state_dir,
             chrono::Utc::now(),
             next_run_id,
-        ))
+        )))
     })
     .await
+}
+
+/// The inspection's messages with their fixes in the app's words.
+fn in_app_words(mut i: DraftInspection) -> DraftInspection {
+    let app = |m: &mut Option<String>| {
+        if let Some(m) = m.as_mut() {
+            *m = dropsync::hints::for_app(m);
+        }
+    };
+    if let Some(e) = i.error.as_mut() {
+        e.message = dropsync::hints::for_app(&e.message);
+    }
+    app(&mut i.model_error);
+    app(&mut i.header_error);
+    app(&mut i.destination_error);
+    i
 }
 
 /// Writes the draft: over `file` when editing, else as `<sync.id>.toml`,

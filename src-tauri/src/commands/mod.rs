@@ -51,6 +51,9 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         dropbox::dropbox_disconnect,
         dropbox::dropbox_list,
         dropbox::dropbox_create_folder,
+        dropbox::dropbox_setup,
+        dropbox::dropbox_forget_app_key,
+        dropbox::dropbox_submit_code,
     ]
 }
 
@@ -206,11 +209,15 @@ pub async fn sync_history(
             return Ok(Vec::new());
         }
         let store = dropsync::store::SyncStore::open(&state.paths.state_dir, id)?;
-        Ok(dropsync::history::list(
-            &store,
-            id,
-            limit.clamp(1, HISTORY_MAX),
-        )?)
+        let mut runs = dropsync::history::list(&store, id, limit.clamp(1, HISTORY_MAX))?;
+        // A run's error was worded when it ran (by the CLI, the daemon or
+        // the app); History shows its fix in the app's words.
+        for r in &mut runs {
+            if let Some(e) = r.error.as_mut() {
+                *e = dropsync::hints::for_app(e);
+            }
+        }
+        Ok(runs)
     })
     .await
 }

@@ -7,7 +7,7 @@ import { clear, h } from "../dom";
 import { toApiError } from "../format";
 import { copyText, openExternal, pathField } from "../pickers";
 import { prefs } from "../prefs";
-import type { DropboxAccount, SourceDraft } from "../types";
+import type { DropboxAccount, DropboxSetup, SourceDraft } from "../types";
 import { busy, button, empty, errorBox, field, fill, inlineConfirm, loading, option, page } from "../ui";
 
 const STATE_LABEL: Record<DropboxAccount["state"], string> = {
@@ -18,21 +18,25 @@ const STATE_LABEL: Record<DropboxAccount["state"], string> = {
 
 export async function renderConnections(): Promise<void> {
   const accounts = h("div", { "data-testid": "dropbox-accounts" });
+  const setupArea = h("div", { "data-testid": "dropbox-setup-area" });
   const connectArea = h("div", {});
+  const connectButton = button("Connect Dropbox", "dropbox-connect", () => void connect(dbx), "primary");
   const sources = h("div", { "data-testid": "sources" });
-  const reloadAccounts = () => showAccounts(accounts, connectArea, reloadAccounts);
+  const dbx: DropboxSection = {
+    setupArea,
+    connectArea,
+    connectButton,
+    reloadAccounts: () => showAccounts(accounts, dbx),
+    reloadSetup: () => showSetup(dbx),
+  };
   const reloadSources = () => showSources(sources, reloadSources);
   page(
     h("header", { class: "page-head" }, h("h1", {}, "Connections")),
     h(
       "section",
       { class: "card", "aria-labelledby": "dbx-h" },
-      h(
-        "div",
-        { class: "section-head" },
-        h("h2", { id: "dbx-h" }, "Dropbox accounts"),
-        button("Connect Dropbox", "dropbox-connect", () => connect(connectArea, reloadAccounts), "primary"),
-      ),
+      h("div", { class: "section-head" }, h("h2", { id: "dbx-h" }, "Dropbox accounts"), connectButton),
+      setupArea,
       connectArea,
       accounts,
     ),
@@ -49,13 +53,141 @@ export async function renderConnections(): Promise<void> {
       sources,
     ),
   );
-  void reloadAccounts();
+  void dbx.reloadSetup();
+  void dbx.reloadAccounts();
   void reloadSources();
 }
 
 // ---------- Dropbox ----------
 
-async function showAccounts(el: HTMLElement, connectArea: HTMLElement, reload: () => void) {
+/** The parts of the Dropbox section that connecting redraws. */
+interface DropboxSection {
+  setupArea: HTMLElement;
+  connectArea: HTMLElement;
+  connectButton: HTMLButtonElement;
+  reloadAccounts: () => void;
+  reloadSetup: () => void;
+}
+
+const KEY_SOURCE_LABEL: Record<NonNullable<DropboxSetup["keySource"]>, string> = {
+  remembered: "entered in Dropsync",
+  environment: "from DROPSYNC_DROPBOX_APP_KEY",
+  built_in: "built into this copy of Dropsync",
+};
+
+/** Dropbox setup: the app key in force, or the guide to create one. */
+async function showSetup(dbx: DropboxSection, forceGuide = false) {
+  let setup: DropboxSetup;
+  try {
+    setup = await api.dropboxSetup();
+  } catch (e) {
+    clear(dbx.setupArea, errorBox(toApiError(e)));
+    return;
+  }
+  const guide = forceGuide || !setup.appKey;
+  dbx.connectButton.hidden = guide;
+  if (guide) {
+    clear(dbx.setupArea, setupGuide(setup, dbx));
+    return;
+  }
+  clear(
+    dbx.setupArea,
+    h(
+      "p",
+      { class: "muted small", "data-testid": "dropbox-app-key-info" },
+      "Connects through your Dropbox app with the key ",
+      h("code", {}, setup.appKey ?? ""),
+      setup.keySource ? ` (${KEY_SOURCE_LABEL[setup.keySource]}). ` : ". ",
+      button("Use another app key", "dropbox-change-app-key", () => void showSetup(dbx, true), "link"),
+    ),
+  );
+}
+
+function setupGuide(setup: DropboxSetup, dbx: DropboxSection): HTMLElement {
+  const redirect = h("input", { type: "text", readonly: true, value: setup.redirectUri, class: "mono wide", "data-testid": "dropbox-redirect-uri", "aria-label": "Redirect URI" });
+  const copied = h("span", { class: "muted small", role: "status" });
+  const key = h("input", {
+    type: "text",
+    class: "mono",
+    id: "dropbox-app-key",
+    "data-testid": "dropbox-app-key",
+    placeholder: "App key, e.g. a1b2c3d4e5f6g7h",
+    autocomplete: "off",
+    spellcheck: false,
+  }) as HTMLInputElement;
+  const go = button("Connect Dropbox", "dropbox-connect-with-key", () => {
+    const typed = key.value.trim();
+    if (!typed) {
+      keyProblem.textContent = "Paste your app's App key first.";
+      key.focus();
+      return;
+    }
+    keyProblem.textContent = "";
+    void connect(dbx, typed);
+  }, "primary");
+  const keyProblem = h("p", { class: "warn small", role: "alert", "data-testid": "dropbox-app-key-problem" });
+  key.addEventListener("keydown", (e) => {
+    if ((e as KeyboardEvent).key === "Enter") go.click();
+  });
+  return h(
+    "div",
+    { class: "notice column setup-guide", "data-testid": "dropbox-setup" },
+    h("h3", {}, "Set up Dropbox access"),
+    h("p", { class: "small" }, "Dropsync connects to Dropbox through a Dropbox app of your own: it takes two minutes, only you use it, and Dropsync never sees your password."),
+    h(
+      "ol",
+      { class: "steps small" },
+      h(
+        "li",
+        {},
+        "Open the ",
+        button("Dropbox App Console", "dropbox-open-console", () => void openExternal(setup.appConsole), "link"),
+        " and press ",
+        h("strong", {}, "Create app"),
+        ": choose ",
+        h("em", {}, "Scoped access"),
+        " and ",
+        h("em", {}, "App folder"),
+        " (Dropsync then writes only to Apps/<your app name>) or ",
+        h("em", {}, "Full Dropbox"),
+        ".",
+      ),
+      h("li", {}, "On its ", h("strong", {}, "Permissions"), " tab tick ", setup.scopes.flatMap((sc, i) => [i ? ", " : "", h("code", {}, sc)]), ", then press ", h("strong", {}, "Submit"), "."),
+      h(
+        "li",
+        {},
+        "On its ",
+        h("strong", {}, "Settings"),
+        " tab, under OAuth 2 → Redirect URIs, add exactly:",
+        h(
+          "div",
+          { class: "row" },
+          redirect,
+          button("Copy", "dropbox-redirect-copy", async () => {
+            const ok = await copyText(setup.redirectUri);
+            if (!ok) redirect.select();
+            copied.textContent = ok ? "Copied." : "Selected: press Ctrl+C to copy.";
+          }),
+          copied,
+        ),
+      ),
+      h(
+        "li",
+        {},
+        "Copy the ",
+        h("strong", {}, "App key"),
+        " from the Settings tab (not the App secret) and paste it here:",
+        h("div", { class: "row" }, h("label", { class: "sr-only", for: "dropbox-app-key" }, "App key"), key, go),
+        keyProblem,
+      ),
+    ),
+    setup.appKey
+      ? h("p", { class: "small" }, button("Keep the current key", "dropbox-keep-app-key", () => dbx.reloadSetup(), "link"))
+      : null,
+  );
+}
+
+async function showAccounts(el: HTMLElement, dbx: DropboxSection) {
   await fill(el, "Loading Dropbox accounts…", api.dropboxAccounts, (list) => {
     if (list.length === 0) {
       return empty(
@@ -63,11 +195,11 @@ async function showAccounts(el: HTMLElement, connectArea: HTMLElement, reload: (
         "The demo syncs write to a local folder, so everything works without an account. Connect Dropbox to deliver files there; Dropsync keeps the access in the system keyring (or a private file when there is none).",
       );
     }
-    return h("ul", { class: "cards" }, list.map((a) => accountItem(a, connectArea, reload)));
+    return h("ul", { class: "cards" }, list.map((a) => accountItem(a, dbx)));
   });
 }
 
-function accountItem(a: DropboxAccount, connectArea: HTMLElement, reload: () => void): HTMLElement {
+function accountItem(a: DropboxAccount, dbx: DropboxSection): HTMLElement {
   return h(
     "li",
     { class: "item", "data-testid": "dropbox-account", "data-account-id": a.accountId, "data-state": a.state },
@@ -84,7 +216,7 @@ function accountItem(a: DropboxAccount, connectArea: HTMLElement, reload: () => 
       "div",
       { class: "item-actions" },
       a.state === "reconnect_needed"
-        ? button("Reconnect", "dropbox-reconnect", () => connect(connectArea, reload), "primary")
+        ? button("Reconnect", "dropbox-reconnect", () => void connect(dbx), "primary")
         : null,
       inlineConfirm({
         label: "Disconnect",
@@ -93,7 +225,7 @@ function accountItem(a: DropboxAccount, connectArea: HTMLElement, reload: () => 
         testid: "dropbox-disconnect",
         onConfirm: async () => {
           await api.dropboxDisconnect(a.accountId);
-          reload();
+          dbx.reloadAccounts();
         },
       }),
     ),
@@ -102,10 +234,57 @@ function accountItem(a: DropboxAccount, connectArea: HTMLElement, reload: () => 
 
 let connecting = false;
 
-async function connect(area: HTMLElement, reload: () => void) {
+/** The address to open, and (when the redirect cannot reach Dropsync) a field for the code Dropbox shows. */
+function authorizationBox(box: HTMLElement, url: string, pasteCode: boolean) {
+  const input = h("input", { type: "text", readonly: true, value: url, class: "mono wide", "data-testid": "dropbox-oauth-url", "aria-label": "Authorization address" });
+  const status = h("span", { class: "muted small", role: "status" });
+  const addressRow = h(
+    "div",
+    { class: "row" },
+    input,
+    button("Copy", "dropbox-oauth-copy", async () => {
+      const ok = await copyText(url);
+      if (!ok) input.select();
+      status.textContent = ok ? "Copied." : "Selected: press Ctrl+C to copy.";
+    }),
+    button("Open", "dropbox-oauth-open", () => void openExternal(url)),
+    status,
+  );
+  if (!pasteCode) {
+    clear(box, h("p", { class: "small" }, "If no browser opened, open this address yourself:"), addressRow);
+    return;
+  }
+  const code = h("input", { type: "text", class: "mono", id: "dropbox-code", "data-testid": "dropbox-code", autocomplete: "off", spellcheck: false, placeholder: "Code from Dropbox" }) as HTMLInputElement;
+  const problem = h("p", { class: "warn small", role: "alert", "data-testid": "dropbox-code-problem" });
+  const submit = button("Use this code", "dropbox-code-submit", async () => {
+    if (!code.value.trim()) {
+      problem.textContent = "Paste the code Dropbox shows after you allow access.";
+      code.focus();
+      return;
+    }
+    problem.textContent = "";
+    await busy(submit, "Checking…", () => api.dropboxSubmitCode(code.value)).catch((e) => {
+      problem.textContent = toApiError(e).message;
+    });
+  }, "primary");
+  code.addEventListener("keydown", (e) => {
+    if ((e as KeyboardEvent).key === "Enter") submit.click();
+  });
+  clear(
+    box,
+    h("p", { class: "small", "data-testid": "dropbox-paste-code" }, "Dropsync cannot receive Dropbox's answer here (another program uses its port), so Dropbox will show a code instead. Open this address, allow access, then paste the code:"),
+    addressRow,
+    h("div", { class: "row" }, h("label", { class: "sr-only", for: "dropbox-code" }, "Code from Dropbox"), code, submit),
+    problem,
+  );
+  code.focus();
+}
+
+async function connect(dbx: DropboxSection, appKey?: string) {
   if (connecting) return;
   connecting = true;
-  const starters = [...document.querySelectorAll<HTMLButtonElement>("[data-testid='dropbox-connect'], [data-testid='dropbox-reconnect']")];
+  const area = dbx.connectArea;
+  const starters = [...document.querySelectorAll<HTMLButtonElement>("[data-testid='dropbox-connect'], [data-testid='dropbox-reconnect'], [data-testid='dropbox-connect-with-key']")];
   starters.forEach((b) => (b.disabled = true));
   const urlBox = h("div", { class: "oauth-url" });
   const cancel = button("Cancel", "dropbox-cancel-connect", async () => {
@@ -113,52 +292,34 @@ async function connect(area: HTMLElement, reload: () => void) {
     cancel.textContent = "Cancelling…";
     await api.dropboxCancelConnect().catch(() => {});
   });
-  clear(
-    area,
-    h(
-      "div",
-      { class: "notice column", "data-testid": "dropbox-waiting" },
-      loading("Waiting for you to allow access in your browser…"),
-      urlBox,
-      h("div", { class: "actions" }, cancel),
-    ),
-  );
+  const waiting = h("span", {}, loading("Waiting for you to allow access in your browser…"));
+  clear(area, h("div", { class: "notice column", "data-testid": "dropbox-waiting" }, waiting, urlBox, h("div", { class: "actions" }, cancel)));
   area.addEventListener("keydown", (e) => {
     if ((e as KeyboardEvent).key === "Escape") cancel.click();
   });
   cancel.focus();
-  const unlisten = await onOAuthUrl((url) => {
-    const input = h("input", { type: "text", readonly: true, value: url, class: "mono wide", "data-testid": "dropbox-oauth-url", "aria-label": "Authorization address" });
-    const status = h("span", { class: "muted small", role: "status" });
-    clear(
-      urlBox,
-      h("p", { class: "small" }, "If no browser opened, open this address yourself:"),
-      h(
-        "div",
-        { class: "row" },
-        input,
-        button("Copy", "dropbox-oauth-copy", async () => {
-          const ok = await copyText(url);
-          if (!ok) input.select();
-          status.textContent = ok ? "Copied." : "Selected: press Ctrl+C to copy.";
-        }),
-        button("Open", "dropbox-oauth-open", () => void openExternal(url)),
-        status,
-      ),
-    );
+  const unlisten = await onOAuthUrl((url, pasteCode) => {
+    if (pasteCode) clear(waiting, loading("Waiting for the code from Dropbox…"));
+    authorizationBox(urlBox, url, pasteCode);
   }).catch(() => null);
   try {
-    const acct = await api.dropboxConnect();
+    const acct = await api.dropboxConnect(appKey);
     clear(area, h("p", { class: "ok", role: "status", "data-testid": "dropbox-connect-result" }, `✓ Connected ${acct.email}.`));
-    reload();
+    dbx.reloadAccounts();
+    if (appKey) dbx.reloadSetup();
   } catch (e) {
     const err = toApiError(e);
-    clear(
-      area,
-      err.code === "cancelled"
-        ? h("p", { class: "muted", role: "status", "data-testid": "dropbox-connect-result" }, "Connecting was cancelled.")
-        : errorBox(err, "dropbox-connect-result"),
-    );
+    if (err.code === "no_app_key") {
+      clear(area);
+      void showSetup(dbx, true);
+    } else {
+      clear(
+        area,
+        err.code === "cancelled"
+          ? h("p", { class: "muted", role: "status", "data-testid": "dropbox-connect-result" }, "Connecting was cancelled.")
+          : errorBox(err, "dropbox-connect-result"),
+      );
+    }
   } finally {
     unlisten?.();
     connecting = false;
