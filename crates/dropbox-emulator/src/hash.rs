@@ -5,9 +5,12 @@ use sha2::{Digest, Sha256};
 
 pub const BLOCK: usize = 4 * 1024 * 1024;
 
+/// The content hash of no data (SHA-256 of nothing).
+pub const EMPTY: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
 /// Keeps each whole block's digest (32 bytes per 4 MiB), so that the parts
 /// of a concurrent session, hashed as they arrive, combine in offset order.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct ContentHasher {
     digests: Vec<[u8; 32]>,
     block: Sha256,
@@ -67,10 +70,7 @@ mod tests {
 
     #[test]
     fn empty_and_block_boundaries() {
-        assert_eq!(
-            content_hash(b""),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
+        assert_eq!(content_hash(b""), EMPTY);
         let data = vec![7u8; BLOCK + 10];
         let mut h = ContentHasher::default();
         for chunk in data.chunks(1000) {

@@ -34,6 +34,9 @@ use std::time::{Duration, Instant};
 use store::{file_json, metadata_json, Node, Store, WriteError, WriteMode};
 
 pub const DEFAULT_APP_KEY: &str = "emulator-app-key";
+/// The emulated account's id: `dbid:` and 35 more characters, 40 in all,
+/// as users_common.stone's AccountId requires.
+pub const ACCOUNT_ID: &str = "dbid:AADropsyncEmulatorAccount4dRw9Xq2Lk";
 const MAX_REQUEST_BYTES: u64 = 150 * 1024 * 1024;
 const CHUNK_MULTIPLE: u64 = 4 * 1024 * 1024;
 
@@ -198,6 +201,35 @@ fn route_error(error: Value) -> Response {
 
 fn path_error(inner: Value) -> Response {
     route_error(json!({ ".tag": "path", "path": inner }))
+}
+
+/// files/upload's `path` error: UploadError.path is the struct
+/// UploadWriteFailed, whose fields sit beside the tag (Stone inlines a
+/// struct member of a union), not under a `path` key.
+fn upload_write_failed(reason: Value, upload_session_id: &str) -> Response {
+    route_error(json!({
+        ".tag": "path",
+        "reason": reason,
+        "upload_session_id": upload_session_id,
+    }))
+}
+
+/// A WriteError answered by `route`, in the shape that route's error union
+/// gives it.
+fn write_error_for(route: &str, reason: Value) -> Response {
+    if route == "files/upload" {
+        upload_write_failed(reason, "")
+    } else {
+        path_error(reason)
+    }
+}
+
+fn content_hash_mismatch() -> Response {
+    route_error(json!({ ".tag": "content_hash_mismatch" }))
+}
+
+fn new_session_id() -> String {
+    format!("emu-session-{}", random_token(24))
 }
 
 fn bad_request(route: &str, message: &str) -> Response {
@@ -710,7 +742,7 @@ fn token_inner(st: &mut Inner, form: &HashMap<String, String>) -> Response {
                 "expires_in": ttl,
                 "scope": "account_info.read files.content.read files.content.write files.metadata.read files.metadata.write",
                 "uid": "12345",
-                "account_id": "dbid:AADropsyncEmulatorAccount",
+                "account_id": ACCOUNT_ID,
             });
             if let Some(r) = refresh {
                 body["refresh_token"] = json!(r);
@@ -759,8 +791,12 @@ async fn pre_route(s: &Shared, route: &str, arg: Option<&str>) -> Option<Respons
         FaultKind::TooManyWriteOperations => {
             rate_limited("too_many_write_operations", retry, false)
         }
-        FaultKind::WriteContention => path_error(json!({ ".tag": "too_many_write_operations" })),
-        FaultKind::InsufficientSpace => path_error(json!({ ".tag": "insufficient_space" })),
+        FaultKind::WriteContention => {
+            write_error_for(route, json!({ ".tag": "too_many_write_operations" }))
+        }
+        FaultKind::InsufficientSpace => {
+            write_error_for(route, json!({ ".tag": "insufficient_space" }))
+        }
         FaultKind::SessionLost => {
             let mut st = s.lock().unwrap_or_else(|e| e.into_inner());
             for (_, session) in st.sessions.drain() {
@@ -901,7 +937,7 @@ fn rpc_route(s: &Shared, route: &str, headers: &HeaderMap, body: &[u8], token: &
         "users/get_current_account" => json_response(
             StatusCode::OK,
             &json!({
-                "account_id": "dbid:AADropsyncEmulatorAccount",
+                "account_id": ACCOUNT_ID,
                 "name": {
                     "given_name": "Dana", "surname": "Tester", "familiar_name": "Dana",
                     "display_name": "Dana Tester", "abbreviated_name": "DT"
@@ -936,12 +972,15 @@ fn rpc_route(s: &Shared, route: &str, headers: &HeaderMap, body: &[u8], token: &
             let Some(path) = str_field(&arg, "path") else {
                 return bad_request(route, "request body: path: missing");
             };
-            if !path.is_empty() && !path.starts_with('/') {
+            if !path.is_empty() && !path.starts_with('/') && !path.starts_with("id:") {
                 return bad_request(
                     route,
-                    "request body: path: must be \"\" or start with \"/\"",
+                    "request body: path: must be \"\", start with \"/\" or be an id:",
                 );
             }
+            // An `id:` path lists the folder it names.
+            let resolved = st.store.resolve(path);
+            let path = resolved.as_deref().unwrap_or(path);
             if !path.is_empty() {
                 match st.store.get(path) {
                     None => return path_error(json!({ ".tag": "not_found" })),
@@ -1005,6 +1044,44 @@ fn rpc_route(s: &Shared, route: &str, headers: &HeaderMap, body: &[u8], token: &
                 None => path_error(json!({ ".tag": "not_found" })),
             }
         }
+        "files/upload_session/start_batch" => {
+            let n = arg.get("num_sessions").and_then(Value::as_u64).unwrap_or(0);
+            if !(1..=1000).contains(&n) {
+                return bad_request(
+                    route,
+                    "request body: num_sessions: must be between 1 and 1000",
+                );
+            }
+            let concurrent = arg
+                .get("session_type")
+                .and_then(tag_of)
+                .is_some_and(|t| t == "concurrent");
+            let temp_dir = st.store.temp_dir();
+            let mut ids = Vec::new();
+            for _ in 0..n {
+                let id = new_session_id();
+                let file = temp_dir.join(&id);
+                if let Err(e) = std::fs::File::create(&file) {
+                    return text_response(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        format!("cannot create a session: {e}"),
+                    );
+                }
+                st.sessions.insert(
+                    id.clone(),
+                    Session {
+                        file,
+                        len: 0,
+                        hasher: (!concurrent).then(ContentHasher::default),
+                        closed: false,
+                        concurrent,
+                        parts: BTreeMap::new(),
+                    },
+                );
+                ids.push(id);
+            }
+            json_response(StatusCode::OK, &json!({ "session_ids": ids }))
+        }
         "files/upload_session/finish_batch_v2" => {
             let Some(entries) = arg.get("entries").and_then(Value::as_array) else {
                 return bad_request(route, "request body: entries: missing");
@@ -1014,7 +1091,15 @@ fn rpc_route(s: &Shared, route: &str, headers: &HeaderMap, body: &[u8], token: &
             }
             let results: Vec<Value> = entries
                 .iter()
-                .map(|e| match finish_one(&mut st, e, None) {
+                .map(|e| {
+                    // An entry's content_hash covers the data of this call,
+                    // and finish_batch carries none.
+                    if str_field(e, "content_hash").is_some_and(|h| h != hash::EMPTY) {
+                        return Err(json!({ ".tag": "content_hash_mismatch" }));
+                    }
+                    finish_one(&mut st, e)
+                })
+                .map(|r| match r {
                     Ok(meta) => {
                         let mut v = file_json(&meta);
                         v[".tag"] = json!("success");
@@ -1056,11 +1141,9 @@ fn list_page(st: &Inner, path: &str, recursive: bool, offset: usize, limit: usiz
 }
 
 /// Commits one finished session; errors are UploadSessionFinishError values.
-fn finish_one(
-    st: &mut Inner,
-    entry: &Value,
-    content_hash: Option<&str>,
-) -> Result<store::FileMeta, Value> {
+/// A finish's `content_hash` covers that call's data, so it is checked where
+/// the data arrives, not here against the whole file.
+fn finish_one(st: &mut Inner, entry: &Value) -> Result<store::FileMeta, Value> {
     let lookup = |t: Value| json!({ ".tag": "lookup_failed", "lookup_failed": t });
     let cursor = entry.get("cursor").cloned().unwrap_or(Value::Null);
     let commit = entry.get("commit").cloned().unwrap_or(Value::Null);
@@ -1115,11 +1198,6 @@ fn finish_one(
         (None, Some(h)) => h.finish(),
         (None, None) => store::hash_file(&file).map(|(_, h)| h).unwrap_or_default(),
     };
-    if let Some(expected) = content_hash {
-        if expected != hash {
-            return Err(json!({ ".tag": "content_hash_mismatch" }));
-        }
-    }
     match st.store.write_file(
         &path,
         &file,
@@ -1149,14 +1227,16 @@ enum Place {
     At(u64),
 }
 
-/// Streams a request body into `file`, hashing as it goes; `None` when the
-/// body exceeds `max` bytes.
+/// Streams a request body into `file`, hashing as it goes (`hasher`: the
+/// whole file so far; `call`: this request's data alone, for its
+/// `content_hash`); `None` when the body exceeds `max` bytes.
 async fn receive(
     body: Body,
     file: &std::path::Path,
     place: Place,
     max: u64,
     hasher: &mut Option<ContentHasher>,
+    call: &mut Option<ContentHasher>,
 ) -> Result<Option<u64>, String> {
     use std::io::{Seek, Write};
     let append = matches!(place, Place::Append);
@@ -1185,6 +1265,9 @@ async fn receive(
             return Ok(None);
         }
         if let Some(h) = hasher.as_mut() {
+            h.update(&chunk);
+        }
+        if let Some(h) = call.as_mut() {
             h.update(&chunk);
         }
         f.write_all(&chunk).map_err(|e| e.to_string())?;
@@ -1254,17 +1337,18 @@ async fn content_route_inner(
             let Some(body) = body_slot.take() else {
                 return bad_request(route, "no body");
             };
-            let size = match receive(body, &temp, Place::Truncate, max, &mut hasher).await {
-                Ok(Some(n)) => n,
-                Ok(None) => {
-                    let _ = std::fs::remove_file(&temp);
-                    return payload_too_large();
-                }
-                Err(e) => {
-                    let _ = std::fs::remove_file(&temp);
-                    return bad_request(route, &format!("error reading the body: {e}"));
-                }
-            };
+            let size =
+                match receive(body, &temp, Place::Truncate, max, &mut hasher, &mut None).await {
+                    Ok(Some(n)) => n,
+                    Ok(None) => {
+                        let _ = std::fs::remove_file(&temp);
+                        return payload_too_large();
+                    }
+                    Err(e) => {
+                        let _ = std::fs::remove_file(&temp);
+                        return bad_request(route, &format!("error reading the body: {e}"));
+                    }
+                };
             let hash = hasher.map(|h| h.finish()).unwrap_or_default();
             if let Some(expected) = str_field(&arg, "content_hash") {
                 if expected != hash {
@@ -1283,13 +1367,32 @@ async fn content_route_inner(
                 bool_field(&arg, "strict_conflict"),
                 str_field(&arg, "client_modified").map(str::to_string),
             );
-            let _ = std::fs::remove_file(&temp);
             match result {
-                Ok(meta) => json_response(StatusCode::OK, &file_json(&meta)),
-                Err(WriteError(e)) => route_error(json!({
-                    ".tag": "path",
-                    "path": { "reason": e, "upload_session_id": "" },
-                })),
+                Ok(meta) => {
+                    let _ = std::fs::remove_file(&temp);
+                    json_response(StatusCode::OK, &file_json(&meta))
+                }
+                Err(WriteError(e)) => {
+                    // UploadWriteFailed: the data stays in a closed session
+                    // whose id lets the client commit it with finish.
+                    let id = new_session_id();
+                    let file = temp_dir.join(&id);
+                    if std::fs::rename(&temp, &file).is_err() {
+                        let _ = std::fs::remove_file(&temp);
+                    }
+                    st.sessions.insert(
+                        id.clone(),
+                        Session {
+                            file,
+                            len: size,
+                            hasher: None,
+                            closed: true,
+                            concurrent: false,
+                            parts: BTreeMap::new(),
+                        },
+                    );
+                    upload_write_failed(e, &id)
+                }
             }
         }
         "files/upload_session/start" => {
@@ -1297,7 +1400,7 @@ async fn content_route_inner(
                 .get("session_type")
                 .and_then(tag_of)
                 .is_some_and(|t| t == "concurrent");
-            let id = format!("emu-session-{}", random_token(24));
+            let id = new_session_id();
             if concurrent && bool_field(&arg, "close") {
                 return route_error(json!({ ".tag": "concurrent_session_close_not_allowed" }));
             }
@@ -1309,7 +1412,10 @@ async fn content_route_inner(
             let Some(body) = body_slot.take() else {
                 return bad_request(route, "no body");
             };
-            let n = match receive(body, &file, Place::Truncate, max, &mut hasher).await {
+            // content_hash covers this call's data (files.stone).
+            let expected = str_field(&arg, "content_hash");
+            let mut call = expected.map(|_| ContentHasher::default());
+            let n = match receive(body, &file, Place::Truncate, max, &mut hasher, &mut call).await {
                 Ok(Some(n)) => n,
                 Ok(None) => {
                     let _ = std::fs::remove_file(&file);
@@ -1320,6 +1426,12 @@ async fn content_route_inner(
             if concurrent && n > 0 {
                 let _ = std::fs::remove_file(&file);
                 return route_error(json!({ ".tag": "concurrent_session_data_not_allowed" }));
+            }
+            if let (Some(expected), Some(call)) = (expected, call) {
+                if call.finish() != expected {
+                    let _ = std::fs::remove_file(&file);
+                    return content_hash_mismatch();
+                }
             }
             let mut st = s.lock().unwrap_or_else(|e| e.into_inner());
             st.sessions.insert(
@@ -1348,8 +1460,11 @@ async fn content_route_inner(
                     route_error(t)
                 }
             };
+            // content_hash covers the data of this call only, for append and
+            // finish alike (files.stone, UploadSession{Append,Finish}Arg).
+            let expected = str_field(&arg, "content_hash").map(str::to_string);
             let close = route.ends_with("finish") || bool_field(&arg, "close");
-            let (file, mut hasher, concurrent) = {
+            let (file, mut hasher, concurrent, before) = {
                 let mut st = s.lock().unwrap_or_else(|e| e.into_inner());
                 let Some(session) = st.sessions.get_mut(&id) else {
                     return lookup(json!({ ".tag": "not_found" }));
@@ -1365,11 +1480,14 @@ async fn content_route_inner(
                             json!({ ".tag": "concurrent_session_data_not_allowed" }),
                         );
                     }
+                    if expected.as_deref().is_some_and(|h| h != hash::EMPTY) {
+                        return content_hash_mismatch();
+                    }
                     let entry = json!({
                         "cursor": { "session_id": id, "offset": offset },
                         "commit": arg.get("commit").cloned().unwrap_or(Value::Null),
                     });
-                    return match finish_one(&mut st, &entry, str_field(&arg, "content_hash")) {
+                    return match finish_one(&mut st, &entry) {
                         Ok(meta) => json_response(StatusCode::OK, &file_json(&meta)),
                         Err(e) => route_error(e),
                     };
@@ -1388,7 +1506,13 @@ async fn content_route_inner(
                 } else {
                     session.hasher.take()
                 };
-                (session.file.clone(), hasher, session.concurrent)
+                // The whole-file hash as it was, should this call be refused.
+                let before = if expected.is_some() && !session.concurrent {
+                    hasher.clone()
+                } else {
+                    None
+                };
+                (session.file.clone(), hasher, session.concurrent, before)
             };
             let Some(body) = body_slot.take() else {
                 return bad_request(route, "no body");
@@ -1398,20 +1522,34 @@ async fn content_route_inner(
             } else {
                 Place::Append
             };
-            let received = receive(body, &file, place, max, &mut hasher).await;
+            // A concurrent part's own hasher already covers just this call.
+            let mut call = (expected.is_some() && !concurrent).then(ContentHasher::default);
+            let received = receive(body, &file, place, max, &mut hasher, &mut call).await;
             let mut st = s.lock().unwrap_or_else(|e| e.into_inner());
+            let mismatch = match (&expected, &received) {
+                (Some(expected), Ok(Some(_))) => {
+                    let got = if concurrent {
+                        hasher.clone().map(ContentHasher::finish)
+                    } else {
+                        call.map(ContentHasher::finish)
+                    };
+                    got.as_deref() != Some(expected.as_str())
+                }
+                _ => false,
+            };
             let n = match received {
-                Ok(Some(n)) => n,
-                Ok(None) | Err(_) => {
+                Ok(Some(n)) if !mismatch => n,
+                Ok(_) | Err(_) => {
                     // Undo the partial append so the offset stays truthful;
                     // a concurrent part that failed is simply not recorded.
                     if let Some(session) = st.sessions.get_mut(&id).filter(|s| !s.concurrent) {
                         if let Ok(f) = std::fs::OpenOptions::new().write(true).open(&session.file) {
                             let _ = f.set_len(session.len);
                         }
-                        session.hasher = None;
+                        session.hasher = before;
                     }
                     return match received {
+                        _ if mismatch => content_hash_mismatch(),
                         Ok(None) => payload_too_large(),
                         _ => bad_request(route, "error reading the body"),
                     };
@@ -1452,7 +1590,7 @@ async fn content_route_inner(
                 "cursor": { "session_id": id, "offset": len },
                 "commit": arg.get("commit").cloned().unwrap_or(Value::Null),
             });
-            match finish_one(&mut st, &entry, str_field(&arg, "content_hash")) {
+            match finish_one(&mut st, &entry) {
                 Ok(meta) => json_response(StatusCode::OK, &file_json(&meta)),
                 Err(e) => route_error(e),
             }
@@ -1466,7 +1604,31 @@ async fn content_route_inner(
                 Some(Node::File(m)) => {
                     let disk = st.store.disk_path(&m.path_display);
                     let data = std::fs::read(&disk).unwrap_or_default();
-                    let mut r = Response::new(Body::from(data));
+                    let range = headers.get("range").and_then(|v| v.to_str().ok());
+                    let mut r = match range.map(|h| byte_range(h, data.len() as u64)) {
+                        None => Response::new(Body::from(data)),
+                        Some(Some((first, last))) => {
+                            let part = data[first as usize..=last as usize].to_vec();
+                            let mut r = Response::new(Body::from(part));
+                            *r.status_mut() = StatusCode::PARTIAL_CONTENT;
+                            let cr = format!("bytes {first}-{last}/{}", data.len());
+                            if let Ok(v) = HeaderValue::from_str(&cr) {
+                                r.headers_mut().insert("content-range", v);
+                            }
+                            r
+                        }
+                        Some(None) => {
+                            let mut r = text_response(
+                                StatusCode::RANGE_NOT_SATISFIABLE,
+                                "Range not satisfiable".into(),
+                            );
+                            let cr = format!("bytes */{}", data.len());
+                            if let Ok(v) = HeaderValue::from_str(&cr) {
+                                r.headers_mut().insert("content-range", v);
+                            }
+                            return r;
+                        }
+                    };
                     r.headers_mut().insert(
                         "content-type",
                         HeaderValue::from_static("application/octet-stream"),
@@ -1486,6 +1648,31 @@ async fn content_route_inner(
             format!("Unknown API function: \"{route}\""),
         ),
     }
+}
+
+/// The inclusive byte range a single-range `Range` header asks of a body of
+/// `len` bytes (`bytes=a-b`, `bytes=a-`, `bytes=-n`); `None` when it cannot
+/// be satisfied.
+fn byte_range(header: &str, len: u64) -> Option<(u64, u64)> {
+    let spec = header.trim().strip_prefix("bytes=")?;
+    let (a, b) = spec.split_once('-')?;
+    let (a, b) = (a.trim(), b.trim());
+    let (first, last) = if a.is_empty() {
+        let n: u64 = b.parse().ok()?;
+        if n == 0 {
+            return None;
+        }
+        (len.saturating_sub(n), len.checked_sub(1)?)
+    } else {
+        let first: u64 = a.parse().ok()?;
+        let last = if b.is_empty() {
+            len.checked_sub(1)?
+        } else {
+            b.parse::<u64>().ok()?.min(len.checked_sub(1)?)
+        };
+        (first, last)
+    };
+    (first <= last && last < len).then_some((first, last))
 }
 
 /// JSON with every non-ASCII character escaped as `\uXXXX`, for headers.

@@ -38,6 +38,8 @@ pub struct Store {
     root: PathBuf,
     /// Keyed by lowercased path ("/a/b.csv"); the root folder is not listed.
     nodes: BTreeMap<String, Node>,
+    /// Random per store, so ids from two emulators never collide.
+    id_prefix: [u8; 8],
     next_id: u64,
     next_rev: u64,
     pub used_bytes: u64,
@@ -64,6 +66,7 @@ impl Store {
         let mut store = Store {
             root: root.to_path_buf(),
             nodes: BTreeMap::new(),
+            id_prefix: rand::random(),
             next_id: 1,
             next_rev: 1,
             used_bytes: 0,
@@ -104,9 +107,17 @@ impl Store {
         Ok(())
     }
 
+    /// A Dropbox-shaped id: `id:` and 22 URL-safe base64 characters.
     fn new_id(&mut self) -> String {
+        use base64::Engine as _;
         self.next_id += 1;
-        format!("id:emu{:012}", self.next_id)
+        let mut raw = [0u8; 16];
+        raw[..8].copy_from_slice(&self.id_prefix);
+        raw[8..].copy_from_slice(&self.next_id.to_be_bytes());
+        format!(
+            "id:{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+        )
     }
 
     fn new_meta(
@@ -134,8 +145,27 @@ impl Store {
         self.root.join(path_display.trim_start_matches('/'))
     }
 
+    /// A node by path (case-insensitive) or by `id:...`, optionally
+    /// followed by a path below that folder, as read routes accept.
     pub fn get(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(&path.to_lowercase())
+        self.nodes.get(&self.resolve(path)?)
+    }
+
+    /// The lowercased path a read path names; `id:` paths are looked up.
+    pub fn resolve(&self, path: &str) -> Option<String> {
+        let Some(rest) = path.strip_prefix("id:") else {
+            return Some(path.to_lowercase());
+        };
+        let (id, below) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        let id = format!("id:{id}");
+        let (key, _) = self.nodes.iter().find(|(_, n)| match n {
+            Node::Folder { id: i, .. } => *i == id,
+            Node::File(m) => m.id == id,
+        })?;
+        Some(format!("{key}{}", below.to_lowercase()))
     }
 
     /// The display path of `path`, keeping the casing of folders that exist.
