@@ -3,6 +3,7 @@
 use crate::config::{Mode, SyncSpec};
 use crate::error::Result;
 use crate::filename::NameContext;
+use crate::inspect::{extension_warning, overwrite_warning, NameIds};
 use crate::mapping::Mapping;
 use crate::run::{planned_files, preview, RunOptions};
 use crate::source;
@@ -35,6 +36,9 @@ pub struct CheckReport {
     pub next_runs: Vec<chrono::DateTime<chrono::Utc>>,
     /// One line per `[[alerts]]` channel.
     pub alerts: Vec<String>,
+    /// Problems that do not stop a run: a filename that repeats between
+    /// runs in Insert/Diff mode, an extension that is not the format's.
+    pub warnings: Vec<String>,
 }
 
 const SAMPLE_ROWS: usize = 200;
@@ -63,6 +67,25 @@ pub fn check(spec: &SyncSpec, state_dir: &Path) -> Result<CheckReport> {
         sync_id: &spec.sync.id,
         run_id: &dry.run_id.to_string(),
     })?;
+    let now = chrono::Utc::now();
+    let ids = NameIds {
+        offset_seconds: spec.sync.filename_offset,
+        model_id: &spec.model.id,
+        model_name: &spec.model.name,
+        sync_id: &spec.sync.id,
+    };
+    let warnings = overwrite_warning(
+        &spec.sync.filename,
+        &spec.sync.schedule,
+        spec.sync.mode,
+        &ids,
+        now,
+        dry.run_id,
+    )
+    .map(|(message, _)| message)
+    .into_iter()
+    .chain(extension_warning(&resolved, spec.sync.format))
+    .collect();
     Ok(CheckReport {
         sync_id: spec.sync.id.clone(),
         source: spec.source.describe(),
@@ -83,5 +106,6 @@ pub fn check(spec: &SyncSpec, state_dir: &Path) -> Result<CheckReport> {
             .enumerate()
             .map(|(i, a)| format!("#{} {}", i + 1, a.kind()))
             .collect(),
+        warnings,
     })
 }

@@ -1,7 +1,7 @@
 //! Run records: what each run did, kept beside the snapshot in the sync's
 //! state database.
 
-use crate::config::{Mode, SyncSpec};
+use crate::config::{DestinationSpec, Mode, SyncSpec};
 use crate::error::{Error, Result};
 use crate::run::timestamp;
 use crate::store::SyncStore;
@@ -67,6 +67,12 @@ pub struct FileReport {
     pub skipped: bool,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub preview: Option<FilePreview>,
+    /// The later run that wrote the same path in the same destination folder:
+    /// this file's rows are no longer there. Worked out when history is read
+    /// (never stored); `None` when no later run did, or when either run
+    /// predates the recording of destinations.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub overwritten_by: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -184,13 +190,32 @@ fn mode_str(m: Mode) -> &'static str {
     }
 }
 
+/// Where a run delivers, as recorded with it: two runs overwrite each
+/// other's files only when this and the file's path are the same. Dropbox
+/// paths are case-insensitive, so they are compared in lower case.
+pub fn destination_key(d: &DestinationSpec) -> String {
+    match d {
+        DestinationSpec::Folder { path } => format!("folder:{}", path.display()),
+        DestinationSpec::Dropbox { path, account } => format!(
+            "dropbox:{}:{}",
+            account.as_deref().unwrap_or("").to_lowercase(),
+            path.to_lowercase()
+        ),
+    }
+}
+
 /// Records a run as started and returns its id (the `{sync.run.id}`).
-pub fn begin(store: &SyncStore, started: DateTime<Utc>, mode: Mode) -> Result<i64> {
+pub fn begin(
+    store: &SyncStore,
+    started: DateTime<Utc>,
+    mode: Mode,
+    destination: &str,
+) -> Result<i64> {
     store
         .conn
         .execute(
-            "INSERT INTO runs (started_at, status, mode) VALUES (?1, 'running', ?2)",
-            params![timestamp(started), mode_str(mode)],
+            "INSERT INTO runs (started_at, status, mode, destination) VALUES (?1, 'running', ?2, ?3)",
+            params![timestamp(started), mode_str(mode), destination],
         )
         .map_err(|e| store.err(e))?;
     Ok(store.conn.last_insert_rowid())
@@ -250,7 +275,7 @@ pub fn list(store: &SyncStore, sync_id: &str, limit: usize) -> Result<Vec<RunRep
     let mut stmt = store
         .conn
         .prepare(
-            "SELECT id, started_at, finished_at, status, mode, rows_queried, rows_added, rows_changed, rows_removed, files, error, error_code FROM runs ORDER BY id DESC LIMIT ?1",
+            "SELECT id, started_at, finished_at, status, mode, rows_queried, rows_added, rows_changed, rows_removed, files, error, error_code, destination FROM runs ORDER BY id DESC LIMIT ?1",
         )
         .map_err(|e| store.err(e))?;
     let rows = stmt
@@ -260,7 +285,8 @@ pub fn list(store: &SyncStore, sync_id: &str, limit: usize) -> Result<Vec<RunRep
                     .map(|t| t.with_timezone(&Utc))
             };
             let files: String = r.get(9)?;
-            Ok(RunReport {
+            let destination: Option<String> = r.get(12)?;
+            let report = RunReport {
                 run_id: r.get(0)?,
                 sync_id: sync_id.to_string(),
                 started_at: parse_time(r.get(1)?).unwrap_or_default(),
@@ -277,16 +303,51 @@ pub fn list(store: &SyncStore, sync_id: &str, limit: usize) -> Result<Vec<RunRep
                 error: r.get(10)?,
                 error_code: r.get(11)?,
                 alerts: Vec::new(),
-            })
+            };
+            Ok((report, destination))
         })
         .map_err(|e| store.err(e))?;
-    let mut runs = rows
+    let runs = rows
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(|e| store.err(e))?;
+    let mut runs = mark_overwritten(runs);
     for run in &mut runs {
         run.alerts = alerts_of(&store.conn, run.run_id).map_err(|e| store.err(e))?;
     }
     Ok(runs)
+}
+
+/// Marks the files a later successful run wrote again (same destination,
+/// same path). `runs` are newest first, as listed: every run later than a
+/// listed one is listed too, so the marks need nothing beyond the list.
+fn mark_overwritten(runs: Vec<(RunReport, Option<String>)>) -> Vec<RunReport> {
+    use std::collections::HashMap;
+    // (destination, path) -> the earliest run seen so far (walking back in
+    // time) that delivered it: the one that overwrote an older delivery.
+    let mut written: HashMap<(String, String), i64> = HashMap::new();
+    let key = |dest: &str, path: &str| {
+        let path = if dest.starts_with("dropbox:") {
+            path.to_lowercase()
+        } else {
+            path.to_string()
+        };
+        (dest.to_string(), path)
+    };
+    runs.into_iter()
+        .map(|(mut run, dest)| {
+            if let Some(dest) = dest {
+                for f in run.files.iter_mut().filter(|f| !f.skipped) {
+                    f.overwritten_by = written.get(&key(&dest, &f.path)).copied();
+                }
+                if run.status == RunStatus::Success {
+                    for f in run.files.iter().filter(|f| !f.skipped) {
+                        written.insert(key(&dest, &f.path), run.run_id);
+                    }
+                }
+            }
+            run
+        })
+        .collect()
 }
 
 /// A sync's last run, without creating state for a sync that never ran.

@@ -317,6 +317,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 for a in &report.alerts {
                     println!("  alerts       {a}");
                 }
+                for w in &report.warnings {
+                    println!("  warning      {w}");
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -434,6 +437,7 @@ fn run_json(r: &RunReport) -> serde_json::Value {
         "rows": r.rows,
         "files": r.files.iter().map(|f| serde_json::json!({
             "path": f.path, "kind": f.kind, "rows": f.rows, "bytes": f.bytes, "skipped": f.skipped,
+            "overwritten_by": f.overwritten_by,
         })).collect::<Vec<_>>(),
         "alerts": r.alerts,
     })
@@ -527,6 +531,14 @@ fn print_history(runs: &[RunReport]) {
             r.rows.removed,
             r.files.iter().filter(|f| !f.skipped).count()
         );
+        for f in &r.files {
+            if let Some(by) = f.overwritten_by {
+                println!(
+                    "       {} ({} rows) was overwritten by run {by}; its rows are no longer there",
+                    f.path, f.rows
+                );
+            }
+        }
         if let Some(e) = &r.error {
             println!("       error: {e}");
         }

@@ -136,7 +136,12 @@ pub fn run(
     let _lock = store.lock()?;
     history::interrupt_stale(&store)?;
     let started = opts.at.unwrap_or_else(Utc::now);
-    let run_id = history::begin(&store, started, spec.sync.mode)?;
+    let run_id = history::begin(
+        &store,
+        started,
+        spec.sync.mode,
+        &history::destination_key(&spec.destination),
+    )?;
     let staging = staging_dir(state_dir, &spec.sync.id, run_id)?;
     let result = execute(
         spec,
@@ -716,6 +721,7 @@ fn execute(
             bytes,
             skipped,
             preview,
+            overwritten_by: None,
         });
     }
 

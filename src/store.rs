@@ -63,6 +63,11 @@ CREATE TABLE alerts (
 );
 CREATE INDEX alerts_by_run ON alerts (run_id);
 "#,
+    r#"
+-- Where each run delivered (see history::destination_key), so History can
+-- tell which files a later run overwrote. NULL for runs recorded before.
+ALTER TABLE runs ADD COLUMN destination TEXT;
+"#,
 ];
 
 /// Whether a sync has state (has ever been opened) in `state_dir`.

@@ -218,7 +218,7 @@ const RUN_KEYS: &[&str] = &[
     "alerts",
 ];
 const ROW_KEYS: &[&str] = &["queried", "added", "changed", "removed"];
-const FILE_KEYS: &[&str] = &["path", "kind", "rows", "bytes", "skipped"];
+const FILE_KEYS: &[&str] = &["path", "kind", "rows", "bytes", "skipped", "overwritten_by"];
 
 /// Asserts the documented shape of one run object (`run --json`, `history --json`).
 fn assert_run_shape(r: &Json) {
