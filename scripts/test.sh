@@ -27,6 +27,13 @@ cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
 # One closing line for the whole suite (cargo ends with its empty doc-test run).
 awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 
+# The Dropbox emulator checked by Dropbox's official Python SDK (pinned) over
+# HTTPS: every answer must pass the SDK's validators.
+echo "== sdk-tests: the official Dropbox SDK against the emulator"
+sdk=0
+bash crates/dropbox-emulator/sdk-tests/run.sh || sdk=$?
+[[ $sdk -eq 0 ]] && echo "sdk-tests: passed" || echo "sdk-tests: FAILED"
+
 # The desktop app end to end: the real built app in a real window under Xvfb,
 # driven through WebDriver (tauri-driver + WebKitWebDriver).
 echo "== e2e: the desktop app under Xvfb through WebDriver"
@@ -44,5 +51,6 @@ if [[ "${DROPSYNC_SKIP_PACKAGE:-}" != 1 ]]; then
   [[ $pkg -eq 0 ]] && echo "package: passed" || echo "package: FAILED"
 fi
 [[ $status -ne 0 ]] && exit "$status"
+[[ $sdk -ne 0 ]] && exit "$sdk"
 [[ $e2e -ne 0 ]] && exit "$e2e"
 exit "$pkg"
