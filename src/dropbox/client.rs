@@ -639,9 +639,13 @@ impl Client {
         let mut digests = BlockDigests::default();
         digests.update(&map);
         let data = bytes::Bytes::from_owner(map);
+        // content_hash covers this call's data only (files.stone).
         self.content(
             "files/upload_session/append_v2",
-            &json!({ "cursor": { "session_id": id, "offset": offset }, "close": close }),
+            &json!({
+                "cursor": { "session_id": id, "offset": offset }, "close": close,
+                "content_hash": digests.clone().finish(),
+            }),
             &|| Ok(reqwest::blocking::Body::from(data.clone())),
         )?;
         Ok(digests)
@@ -712,14 +716,24 @@ impl Client {
                 let len = data.len() as u64;
                 let last = offset + len == size;
                 let body = || Ok(reqwest::blocking::Body::from(data.clone()));
+                // Each call's content_hash covers the data of that call only
+                // (files.stone), never the file so far.
+                let hash = chunk_digests.clone().finish();
                 let sent = match &session_id {
                     None => self
-                        .content("files/upload_session/start", &json!({ "close": last }), &body)
+                        .content(
+                            "files/upload_session/start",
+                            &json!({ "close": last, "content_hash": hash }),
+                            &body,
+                        )
                         .map(|v| v["session_id"].as_str().map(str::to_string)),
                     Some(id) => self
                         .content(
                             "files/upload_session/append_v2",
-                            &json!({ "cursor": { "session_id": id, "offset": offset }, "close": last }),
+                            &json!({
+                                "cursor": { "session_id": id, "offset": offset }, "close": last,
+                                "content_hash": hash,
+                            }),
                             &body,
                         )
                         .map(|_| None),
@@ -859,21 +873,22 @@ fn read_json(resp: reqwest::blocking::Response) -> Option<Value> {
 }
 
 /// `{".tag":"path","path":{".tag":"not_found"}}` -> `path/not_found`.
+///
+/// A union member whose value is a struct has its fields beside the tag
+/// (Stone's JSON encoding): files/upload's `path` error is UploadWriteFailed,
+/// `{".tag":"path","reason":{WriteError},"upload_session_id":"..."}`, and
+/// its WriteError is followed under `reason`.
 pub fn tag_path(v: &Value) -> String {
     let mut parts = Vec::new();
     let mut cur = v;
-    loop {
-        if let Some(tag) = cur.get(".tag").and_then(Value::as_str) {
-            parts.push(tag.to_string());
-            match cur.get(tag) {
-                Some(next) if next.is_object() => cur = next,
-                _ => break,
-            }
-        } else if let Some(reason) = cur.get("reason").filter(|r| r.is_object()) {
-            // UploadWriteFailed nests the WriteError under `reason`.
-            cur = reason;
-        } else {
-            break;
+    while let Some(tag) = cur.get(".tag").and_then(Value::as_str) {
+        parts.push(tag.to_string());
+        match cur.get(tag) {
+            Some(next) if next.is_object() => cur = next,
+            _ => match cur.get("reason").filter(|r| r.is_object()) {
+                Some(reason) => cur = reason,
+                None => break,
+            },
         }
     }
     parts.join("/")
@@ -964,8 +979,11 @@ mod tests {
     fn tag_paths_follow_nested_unions_and_upload_reasons() {
         let not_found = json!({".tag": "path", "path": {".tag": "not_found"}});
         assert_eq!(tag_path(&not_found), "path/not_found");
-        let upload = json!({".tag": "path", "path": {"reason": {".tag": "conflict", "conflict": {".tag": "folder"}}, "upload_session_id": ""}});
+        // UploadWriteFailed, a struct, sits beside its tag (Stone's encoding).
+        let upload = json!({".tag": "path", "reason": {".tag": "conflict", "conflict": {".tag": "folder"}}, "upload_session_id": "s1"});
         assert_eq!(tag_path(&upload), "path/conflict/folder");
+        let offset = json!({".tag": "lookup_failed", "lookup_failed": {".tag": "incorrect_offset", "correct_offset": 8}});
+        assert_eq!(tag_path(&offset), "lookup_failed/incorrect_offset");
         assert_eq!(tag_path(&json!({".tag": "reset"})), "reset");
     }
 }
