@@ -178,12 +178,26 @@ export function progressLabel(p: Stage): string {
   }
 }
 
+/**
+ * Diff mode, when a mapping leaves columns out: "5 rows changed in the source; 3 changed in
+ * the columns this sync sends". Null when the source changed no more rows than the synced
+ * columns did (every column synced), or when it is not known (older records count 0).
+ */
+export function sourceChangeNote(r: Pick<RunReport, "mode" | "rows">): string | null {
+  const source = r.rows.source_changed ?? 0;
+  const { changed } = r.rows;
+  if (r.mode !== "diff" || source <= changed) return null;
+  const rows = source === 1 ? "row" : "rows";
+  return `${formatCount(source)} ${rows} changed in the source; ${changed === 0 ? "none" : formatCount(changed)} changed in the columns this sync sends`;
+}
+
 /** "+12 ~3 −1" style summary of a run's counts, by mode. */
 export function countsSummary(r: Pick<RunReport, "mode" | "rows">): string {
   const { queried, added, changed, removed } = r.rows;
   if (r.mode === "all") return `${formatCount(queried)} rows`;
   if (r.mode === "insert") return `${formatCount(added)} added of ${formatCount(queried)}`;
-  return `${formatCount(added)} added, ${formatCount(changed)} changed, ${formatCount(removed)} removed`;
+  const note = sourceChangeNote(r);
+  return `${formatCount(added)} added, ${formatCount(changed)} changed, ${formatCount(removed)} removed${note ? ` (${note})` : ""}`;
 }
 
 /** What a person can do about an error, by code (shown under its message), or null. */

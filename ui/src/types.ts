@@ -67,6 +67,8 @@ export interface CheckReport {
   schedule: string;
   next_runs: string[];
   alerts: string[];
+  /** Problems that do not stop a run (a filename that repeats between runs, a mismatched extension). */
+  warnings?: string[];
 }
 
 export interface FilePreview {
@@ -82,6 +84,8 @@ export interface FileReport {
   bytes: number;
   skipped: boolean;
   preview?: FilePreview;
+  /** A later run wrote the same path in the same destination: this file's rows are no longer there. */
+  overwritten_by?: number | null;
 }
 
 export interface RunReport {
@@ -91,7 +95,11 @@ export interface RunReport {
   status: RunStatus;
   started_at: string;
   finished_at: string | null;
-  rows: { queried: number; added: number; changed: number; removed: number };
+  /**
+   * `changed`: rows whose synced (mapped) values changed. `source_changed`: rows whose source
+   * row changed at all (Diff mode; 0 when not known, e.g. records from older versions).
+   */
+  rows: { queried: number; added: number; changed: number; removed: number; source_changed?: number };
   files: FileReport[];
   error: string | null;
   error_code: string | null;
@@ -231,6 +239,18 @@ export interface DraftInspection {
   missingFolder: string | null;
   /** Alert channels that could not send now (e.g. an unset env: variable); they do not block saving. */
   alertProblems: string[];
+  /** Insert/Diff: the filename can repeat between two runs, so a later run overwrites an earlier one's changes. */
+  overwriteWarning?: string | null;
+  /** Filename templates that avoid the repeat, e.g. with {HH}{mm} or {sync.run.id} added. */
+  overwriteFixes?: FilenameFix[];
+  /** The filename's extension is not the format's (e.g. ".xlsx" with CSV). Does not block saving. */
+  extensionWarning?: string | null;
+}
+
+/** A filename template that fixes a warning: `adds` (e.g. "{HH}{mm}") put before the extension. */
+export interface FilenameFix {
+  adds: string;
+  template: string;
 }
 
 /** Result of running a model's query for the Models screen. */

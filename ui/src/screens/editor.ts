@@ -376,8 +376,46 @@ function buildEditor(main: HTMLElement, file: string | null, draft: SyncDraft, m
     changed();
   });
   const planned = h("ul", { class: "plain files", "data-testid": "planned-files" });
+  // Warnings from the core that do not block saving: a name that repeats
+  // between runs in Insert/Diff mode (with one-click fixes), and an
+  // extension that is not the format's.
+  const overwriteNote = h("div", { "data-testid": "overwrite-warning", role: "status" });
+  const extensionNote = h("div", { "data-testid": "extension-warning", role: "status" });
+  const useTemplate = (template: string) => {
+    fname.value = template;
+    fname.focus();
+    draft.sync.filename = template;
+    changed();
+  };
   listeners.push((i) => {
     clear(resolved, i.filename.resolved ? h("span", {}, "Now: ", h("code", {}, i.filename.resolved)) : null);
+    clear(
+      overwriteNote,
+      i.overwriteWarning
+        ? h(
+            "p",
+            { class: "warn small" },
+            `Warning: ${i.overwriteWarning}. `,
+            (i.overwriteFixes ?? []).flatMap((f) => [
+              h(
+                "button",
+                {
+                  type: "button",
+                  class: "chip var",
+                  "data-testid": "overwrite-fix",
+                  "data-adds": f.adds,
+                  title: `Use ${f.template}`,
+                  "aria-label": `Add ${f.adds} to the filename: ${f.template}`,
+                  onclick: () => useTemplate(f.template),
+                },
+                `Add ${f.adds}`,
+              ),
+              " ",
+            ]),
+          )
+        : null,
+    );
+    clear(extensionNote, i.extensionWarning ? h("p", { class: "warn small" }, `Warning: ${i.extensionWarning}.`) : null);
     fnameErr.textContent = i.filename.error ?? "";
     fname.setAttribute("aria-invalid", String(i.filename.error !== null));
     clear(planned, ...i.files.map((f) => h("li", {}, h("code", {}, f))));
@@ -388,7 +426,7 @@ function buildEditor(main: HTMLElement, file: string | null, draft: SyncDraft, m
   const filenameSec = section(
     "filename",
     "File name",
-    h("div", { class: "field" }, h("label", { for: fnameId }, "Filename template"), fname, resolved, fnameErr),
+    h("div", { class: "field" }, h("label", { for: fnameId }, "Filename template"), fname, resolved, fnameErr, overwriteNote, extensionNote),
     h("div", { class: "muted small" }, "Click a variable to insert it at the cursor (times are the run's start in UTC plus the offset):"),
     vars,
     field("Offset (seconds)", offset, "Added to the run's start time before the date variables are filled; may be negative (e.g. -86400 for yesterday's date)."),

@@ -4,7 +4,7 @@
 import { api } from "../api";
 import { historyChart } from "../chart";
 import { h } from "../dom";
-import { errorTitle, formatBytes, formatCount, formatDuration, formatLocalTime, zoneLabel } from "../format";
+import { errorTitle, formatBytes, formatCount, formatDuration, formatLocalTime, sourceChangeNote, zoneLabel } from "../format";
 import type { RunReport } from "../types";
 import { join, parent, webUrl } from "../dropboxPath";
 import { openExternal } from "../pickers";
@@ -43,15 +43,32 @@ async function dropboxFolder(file: string): Promise<string | null> {
 /** A delivered file, with a link to its folder on Dropbox when it went there. */
 function deliveredFile(f: RunReport["files"][number], folder: string | null): HTMLElement {
   const at = folder === null || f.skipped ? null : parent(join(folder, f.path));
+  // A later run wrote the same path: the rows counted here are gone from it.
+  const by = f.overwritten_by ?? null;
+  const facts = ` ${formatCount(f.rows)} rows, ${f.skipped ? "skipped" : formatBytes(f.bytes)}`;
   return h(
     "li",
-    {},
+    by === null ? {} : { class: "overwritten", "data-testid": "history-file-overwritten" },
     h("code", {}, f.path),
-    ` ${formatCount(f.rows)} rows, ${f.skipped ? "skipped" : formatBytes(f.bytes)}`,
+    by === null
+      ? facts
+      : [
+          " ",
+          h("s", { class: "muted", title: "No longer in the file: a later run replaced it" }, facts.trim()),
+          " ",
+          h("span", { class: "muted" }, `overwritten by run #${by}`),
+        ],
     at === null
       ? null
       : [" ", h("button", { type: "button", class: "link small", "data-testid": "history-open-folder", title: webUrl(at), onclick: () => void openExternal(webUrl(at)) }, "Open folder in Dropbox")],
   );
+}
+
+/** Rows changed in the synced columns, and in the source when that is more. */
+function changedCell(r: RunReport): HTMLElement | string {
+  const note = sourceChangeNote(r);
+  if (note === null) return formatCount(r.rows.changed);
+  return h("span", {}, formatCount(r.rows.changed), h("div", { class: "muted small", "data-testid": "history-source-changed" }, note));
 }
 
 export function showHistory(panel: HTMLElement, file: string, retryRun: (file: string) => void) {
@@ -77,7 +94,7 @@ export function showHistory(panel: HTMLElement, file: string, retryRun: (file: s
           formatLocalTime(r.started_at),
           formatDuration(r.started_at, r.finished_at),
           formatCount(r.rows.added),
-          formatCount(r.rows.changed),
+          changedCell(r),
           formatCount(r.rows.removed),
           h("ul", { class: "plain" }, r.files.map((f) => deliveredFile(f, folder))),
           r.error || r.status === "failed"
