@@ -43,8 +43,39 @@ impl RunStatus {
 pub struct RowCounts {
     pub queried: u64,
     pub added: u64,
+    /// Rows whose synced (mapped) values changed: the rows of the changed file.
     pub changed: u64,
     pub removed: u64,
+    /// Diff mode: rows whose source row changed at all, synced columns or
+    /// not. More than `changed` when a mapping leaves changed columns out.
+    /// 0 when unknown: runs recorded before it was counted, and rows whose
+    /// snapshot entry predates source-row hashes (the first run after).
+    #[serde(default)]
+    pub source_changed: u64,
+}
+
+impl RowCounts {
+    /// "5 rows changed in the source; 3 changed in the columns this sync
+    /// sends", when the source changed more rows than the synced columns.
+    pub fn source_note(&self) -> Option<String> {
+        if self.source_changed <= self.changed {
+            return None;
+        }
+        let rows = if self.source_changed == 1 {
+            "row"
+        } else {
+            "rows"
+        };
+        let synced = if self.changed == 0 {
+            "none".to_string()
+        } else {
+            self.changed.to_string()
+        };
+        Some(format!(
+            "{} {rows} changed in the source; {synced} changed in the columns this sync sends",
+            self.source_changed
+        ))
+    }
 }
 
 /// The first rows of a file as they will appear, for previews.
@@ -253,7 +284,7 @@ pub fn record_failure(store: &SyncStore, r: &RunReport) -> Result<()> {
 
 fn write(conn: &Connection, r: &RunReport) -> rusqlite::Result<()> {
     conn.execute(
-        "UPDATE runs SET finished_at = ?2, status = ?3, rows_queried = ?4, rows_added = ?5, rows_changed = ?6, rows_removed = ?7, files = ?8, error = ?9, error_code = ?10 WHERE id = ?1",
+        "UPDATE runs SET finished_at = ?2, status = ?3, rows_queried = ?4, rows_added = ?5, rows_changed = ?6, rows_removed = ?7, files = ?8, error = ?9, error_code = ?10, rows_source_changed = ?11 WHERE id = ?1",
         params![
             r.run_id,
             r.finished_at.map(timestamp),
@@ -265,6 +296,7 @@ fn write(conn: &Connection, r: &RunReport) -> rusqlite::Result<()> {
             serde_json::to_string(&r.files).unwrap_or_else(|_| "[]".into()),
             r.error,
             r.error_code,
+            r.rows.source_changed as i64,
         ],
     )?;
     Ok(())
@@ -275,7 +307,7 @@ pub fn list(store: &SyncStore, sync_id: &str, limit: usize) -> Result<Vec<RunRep
     let mut stmt = store
         .conn
         .prepare(
-            "SELECT id, started_at, finished_at, status, mode, rows_queried, rows_added, rows_changed, rows_removed, files, error, error_code, destination FROM runs ORDER BY id DESC LIMIT ?1",
+            "SELECT id, started_at, finished_at, status, mode, rows_queried, rows_added, rows_changed, rows_removed, files, error, error_code, destination, rows_source_changed FROM runs ORDER BY id DESC LIMIT ?1",
         )
         .map_err(|e| store.err(e))?;
     let rows = stmt
@@ -298,6 +330,7 @@ pub fn list(store: &SyncStore, sync_id: &str, limit: usize) -> Result<Vec<RunRep
                     added: r.get::<_, i64>(6)? as u64,
                     changed: r.get::<_, i64>(7)? as u64,
                     removed: r.get::<_, i64>(8)? as u64,
+                    source_changed: r.get::<_, i64>(13)? as u64,
                 },
                 files: serde_json::from_str(&files).unwrap_or_default(),
                 error: r.get(10)?,

@@ -483,8 +483,14 @@ fn counts(r: &RunReport) -> String {
         dropsync::config::Mode::All => format!("{} rows queried", c.queried),
         dropsync::config::Mode::Insert => format!("{} rows queried, {} added", c.queried, c.added),
         dropsync::config::Mode::Diff => format!(
-            "{} rows queried, {} added, {} changed, {} removed",
-            c.queried, c.added, c.changed, c.removed
+            "{} rows queried, {} added, {} changed, {} removed{}",
+            c.queried,
+            c.added,
+            c.changed,
+            c.removed,
+            c.source_note()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
         ),
     }
 }
@@ -531,6 +537,9 @@ fn print_history(runs: &[RunReport]) {
             r.rows.removed,
             r.files.iter().filter(|f| !f.skipped).count()
         );
+        if let Some(note) = r.rows.source_note() {
+            println!("       {note}");
+        }
         for f in &r.files {
             if let Some(by) = f.overwritten_by {
                 println!(

@@ -437,6 +437,14 @@ fn execute(
                             &rec_buf
                         };
                         let h = if mode == Mode::All { 0 } else { xxh3_64(rec) };
+                        // The whole model row's hash, for "changed in the
+                        // source": the same bytes as the record when every
+                        // column is synced.
+                        let raw = match (mode, identity) {
+                            (Mode::All, _) => 0,
+                            (_, true) => snapshot::known_hash(h),
+                            (_, false) => snapshot::known_hash(xxh3_64(batch.row(i))),
+                        };
                         if direct {
                             files[0].write_encoded(rec)?;
                             if mode != Mode::All {
@@ -448,6 +456,7 @@ fn execute(
                             k1,
                             k2,
                             h,
+                            raw,
                             seq,
                             key: &key_buf,
                             rec: if spill_records { rec } else { &[] },
@@ -496,6 +505,9 @@ fn execute(
     // Fold the delta into the base once it outgrows an eighth of it.
     let compacting = first_run || old_delta > (old_count / 8).max(20_000);
     let mut new_delta_count = old_delta;
+    // Rows whose source row changed, whether or not their synced values did;
+    // rows whose snapshot entry has no source-row hash yet are not counted.
+    let mut n_source_changed: u64 = 0;
     {
         let mut data = Vec::new();
         let mut base_old: Vec<IndexEntry> = Vec::new();
@@ -555,11 +567,19 @@ fn execute(
                 match (new_key, old_key) {
                     (Some(n), Some(o)) if n == o => {
                         let (e, o) = (&entries[i], old[j]);
+                        if o.raw != 0 && o.raw != e.raw {
+                            n_source_changed += 1;
+                        }
                         if e.h == o.h {
-                            merged.push(o);
+                            merged.push(IndexEntry { raw: e.raw, ..o });
                         } else {
                             let rid = rid_base | e.seq;
-                            merged.push(IndexEntry { h: e.h, rid, ..o });
+                            merged.push(IndexEntry {
+                                h: e.h,
+                                raw: e.raw,
+                                rid,
+                                ..o
+                            });
                             snapshot::discard_record(&tx, o.rid).map_err(state_err)?;
                             changed.push((e.seq, rid, e.rec));
                         }
@@ -574,6 +594,7 @@ fn execute(
                             k2: e.k2,
                             h: e.h,
                             rid,
+                            raw: e.raw,
                         });
                         if !first_run {
                             added.push((e.seq, rid, e.rec));
@@ -741,6 +762,7 @@ fn execute(
             added: n_added,
             changed: n_changed,
             removed: n_removed,
+            source_changed: if first_run { 0 } else { n_source_changed },
         },
     };
     let mut report = RunReport {

@@ -1,7 +1,9 @@
 //! The snapshot: what was last delivered, per key.
 //!
 //! Two structures, laid out so a run writes in proportion to what changed:
-//! - the **index**, `(key hash, record hash, record id)` sorted by key hash, as
+//! - the **index**, `(key hash, record hash, record id, source-row hash)` sorted
+//!   by key hash (the record hash is of the synced values, the source-row hash
+//!   of the whole model row, 0 when unknown: written before it was kept), as
 //!   a *base* packed into 2^16 buckets (one BLOB each, by the key hash's top
 //!   bits) plus a small *delta* (256 BLOBs) of every entry that differs from
 //!   the base, with tombstones for removed keys. Keys are random hashes, so a
@@ -17,14 +19,26 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 pub const BUCKET_BITS: u32 = 16;
 pub const BUCKETS: usize = 1 << BUCKET_BITS;
-const ENTRY: usize = 32;
+/// Bytes per packed entry, by the `format` column of the bucket's row:
+/// 1 (before source-row hashes were kept) or 2.
+const ENTRY_V1: usize = 32;
+const ENTRY_V2: usize = 40;
+const FORMAT: i64 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IndexEntry {
     pub k1: u64,
     pub k2: u64,
+    /// Hash of the synced record (after the mapping): decides "changed".
     pub h: u64,
     pub rid: u64,
+    /// Hash of the whole model row, for "changed in the source"; 0 = unknown.
+    pub raw: u64,
+}
+
+/// A source-row hash that is never the "unknown" 0.
+pub fn known_hash(h: u64) -> u64 {
+    h.max(1)
 }
 
 pub fn bucket_of(k1: u64) -> usize {
@@ -40,14 +54,16 @@ fn delta_bucket_of(k1: u64) -> usize {
     (k1 >> (64 - DELTA_BITS)) as usize
 }
 
-fn unpack(data: &[u8], out: &mut Vec<IndexEntry>) {
-    for e in data.chunks_exact(ENTRY) {
+fn unpack(data: &[u8], format: i64, out: &mut Vec<IndexEntry>) {
+    let size = if format >= 2 { ENTRY_V2 } else { ENTRY_V1 };
+    for e in data.chunks_exact(size) {
         let u = |i: usize| u64::from_le_bytes(e[i..i + 8].try_into().unwrap_or([0; 8]));
         out.push(IndexEntry {
             k1: u(0),
             k2: u(8),
             h: u(16),
             rid: u(24),
+            raw: if format >= 2 { u(32) } else { 0 },
         });
     }
 }
@@ -59,6 +75,7 @@ fn pack(entries: &[IndexEntry], buf: &mut Vec<u8>) {
         buf.extend_from_slice(&e.k2.to_le_bytes());
         buf.extend_from_slice(&e.h.to_le_bytes());
         buf.extend_from_slice(&e.rid.to_le_bytes());
+        buf.extend_from_slice(&e.raw.to_le_bytes());
     }
 }
 
@@ -81,12 +98,12 @@ impl DeltaReader {
         for db in delta_bucket_of(lo)..=delta_bucket_of(hi) {
             if self.loaded != Some(db) {
                 self.entries.clear();
-                let data: Option<Vec<u8>> = tx
-                    .prepare_cached("SELECT data FROM snapshot_delta WHERE bucket = ?1")?
-                    .query_row([db as i64], |r| r.get(0))
+                let data: Option<(Vec<u8>, i64)> = tx
+                    .prepare_cached("SELECT data, format FROM snapshot_delta WHERE bucket = ?1")?
+                    .query_row([db as i64], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()?;
-                if let Some(d) = data {
-                    unpack(&d, &mut self.entries);
+                if let Some((d, format)) = data {
+                    unpack(&d, format, &mut self.entries);
                 }
                 self.loaded = Some(db);
             }
@@ -119,9 +136,9 @@ impl DeltaWriter {
             } else {
                 pack(&self.pending[..split], &mut self.buf);
                 tx.prepare_cached(
-                    "INSERT OR REPLACE INTO snapshot_delta (bucket, data) VALUES (?1, ?2)",
+                    "INSERT OR REPLACE INTO snapshot_delta (bucket, data, format) VALUES (?1, ?2, ?3)",
                 )?
-                .execute(params![db as i64, &self.buf[..]])?;
+                .execute(params![db as i64, &self.buf[..], FORMAT])?;
                 self.pending.drain(..split);
             }
             self.next += 1;
@@ -161,6 +178,7 @@ impl DeltaWriter {
                     self.pending.push(IndexEntry {
                         rid: TOMBSTONE,
                         h: 0,
+                        raw: 0,
                         ..base[j]
                     });
                     j += 1;
@@ -218,11 +236,11 @@ pub fn read_buckets(
     out: &mut Vec<IndexEntry>,
 ) -> rusqlite::Result<()> {
     let mut stmt = tx.prepare_cached(
-        "SELECT data FROM snapshot_buckets WHERE bucket BETWEEN ?1 AND ?2 ORDER BY bucket",
+        "SELECT data, format FROM snapshot_buckets WHERE bucket BETWEEN ?1 AND ?2 ORDER BY bucket",
     )?;
     let mut rows = stmt.query(params![lo as i64, hi as i64])?;
     while let Some(r) = rows.next()? {
-        unpack(r.get_ref(0)?.as_blob()?, out);
+        unpack(r.get_ref(0)?.as_blob()?, r.get(1)?, out);
     }
     Ok(())
 }
@@ -240,8 +258,10 @@ pub fn write_bucket(
         return Ok(());
     }
     pack(entries, buf);
-    tx.prepare_cached("INSERT OR REPLACE INTO snapshot_buckets (bucket, data) VALUES (?1, ?2)")?
-        .execute(params![bucket as i64, &buf[..]])?;
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO snapshot_buckets (bucket, data, format) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![bucket as i64, &buf[..], FORMAT])?;
     Ok(())
 }
 
@@ -298,6 +318,54 @@ mod tests {
     use crate::store::SyncStore;
 
     #[test]
+    fn entries_written_before_source_hashes_read_as_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SyncStore::open(dir.path(), "v1").unwrap();
+        let tx = store.conn.transaction().unwrap();
+        // A bucket and a delta as an older Dropsync packed them: 32-byte
+        // entries, the `format` column at its default.
+        let mut old = Vec::new();
+        for v in [5u64 << 48, 0, 9, 1 << 40] {
+            old.extend_from_slice(&v.to_le_bytes());
+        }
+        tx.execute(
+            "INSERT INTO snapshot_buckets (bucket, data) VALUES (5, ?1)",
+            [&old],
+        )
+        .unwrap();
+        tx.execute(
+            "INSERT INTO snapshot_delta (bucket, data) VALUES (0, ?1)",
+            [&old],
+        )
+        .unwrap();
+        let want = IndexEntry {
+            k1: 5 << 48,
+            k2: 0,
+            h: 9,
+            rid: 1 << 40,
+            raw: 0,
+        };
+        let mut out = Vec::new();
+        read_buckets(&tx, 0, BUCKETS - 1, &mut out).unwrap();
+        assert_eq!(out, vec![want]);
+        out.clear();
+        DeltaReader::default()
+            .range(&tx, 0, u64::MAX, &mut out)
+            .unwrap();
+        assert_eq!(out, vec![want]);
+        // Rewritten, the bucket keeps the source-row hash.
+        let mut buf = Vec::new();
+        let now = IndexEntry {
+            raw: known_hash(0),
+            ..want
+        };
+        write_bucket(&tx, 5, &[now], &mut buf).unwrap();
+        out.clear();
+        read_buckets(&tx, 0, BUCKETS - 1, &mut out).unwrap();
+        assert_eq!(out, vec![IndexEntry { raw: 1, ..want }]);
+    }
+
+    #[test]
     fn delta_round_trips_changes_and_tombstones() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = SyncStore::open(dir.path(), "d").unwrap();
@@ -307,6 +375,7 @@ mod tests {
             k2: 0,
             h,
             rid: 1 << 40 | h,
+            raw: h + 7,
         };
         // Keys spread over several delta buckets.
         let base: Vec<_> = (0..6u64).map(|i| e(i << 61, 1)).collect();
@@ -340,6 +409,7 @@ mod tests {
             k2: 1,
             h: 2,
             rid,
+            raw: 3,
         };
         let mut buf = Vec::new();
         write_bucket(&tx, 3, &[e(3 << 48, 1), e((3 << 48) + 1, 2)], &mut buf).unwrap();

@@ -20,18 +20,19 @@ fn spill_err(e: std::io::Error) -> Error {
     )
 }
 
-/// One row in a partition: 128-bit key hash, record hash, position in the
-/// stream, and the encoded key and record.
+/// One row in a partition: 128-bit key hash, record hash, source-row hash,
+/// position in the stream, and the encoded key and record.
 pub struct Entry<'a> {
     pub k1: u64,
     pub k2: u64,
     pub h: u64,
+    pub raw: u64,
     pub seq: u64,
     pub key: &'a [u8],
     pub rec: &'a [u8],
 }
 
-const HEADER: usize = 8 * 4 + 4 * 2;
+const HEADER: usize = 8 * 5 + 4 * 2;
 
 pub struct PartitionSpill {
     file: File,
@@ -89,6 +90,7 @@ impl PartitionSpill {
         buf.extend_from_slice(&e.k1.to_le_bytes());
         buf.extend_from_slice(&e.k2.to_le_bytes());
         buf.extend_from_slice(&e.h.to_le_bytes());
+        buf.extend_from_slice(&e.raw.to_le_bytes());
         buf.extend_from_slice(&e.seq.to_le_bytes());
         buf.extend_from_slice(&(e.key.len() as u32).to_le_bytes());
         buf.extend_from_slice(&(e.rec.len() as u32).to_le_bytes());
@@ -124,13 +126,14 @@ pub fn parse_entries<'a>(mut data: &'a [u8], out: &mut Vec<Entry<'a>>) {
     out.clear();
     let u64_at = |d: &[u8], i: usize| u64::from_le_bytes(d[i..i + 8].try_into().unwrap_or([0; 8]));
     while data.len() >= HEADER {
-        let klen = u32::from_le_bytes(data[32..36].try_into().unwrap_or([0; 4])) as usize;
-        let rlen = u32::from_le_bytes(data[36..40].try_into().unwrap_or([0; 4])) as usize;
-        let (k1, k2, h, seq) = (
+        let klen = u32::from_le_bytes(data[40..44].try_into().unwrap_or([0; 4])) as usize;
+        let rlen = u32::from_le_bytes(data[44..48].try_into().unwrap_or([0; 4])) as usize;
+        let (k1, k2, h, raw, seq) = (
             u64_at(data, 0),
             u64_at(data, 8),
             u64_at(data, 16),
             u64_at(data, 24),
+            u64_at(data, 32),
         );
         let key = &data[HEADER..HEADER + klen];
         let rec = &data[HEADER + klen..HEADER + klen + rlen];
@@ -138,6 +141,7 @@ pub fn parse_entries<'a>(mut data: &'a [u8], out: &mut Vec<Entry<'a>>) {
             k1,
             k2,
             h,
+            raw,
             seq,
             key,
             rec,
@@ -290,6 +294,7 @@ mod tests {
                 k1,
                 k2: i,
                 h: i * 3,
+                raw: i * 5,
                 seq: i,
                 key: &i.to_le_bytes(),
                 rec: b"record",
@@ -306,6 +311,7 @@ mod tests {
             for e in &entries {
                 assert!(e.k1 >= lo && e.k1 <= hi);
                 assert_eq!(e.h, e.k2 * 3);
+                assert_eq!(e.raw, e.k2 * 5);
                 assert_eq!(e.rec, b"record");
             }
             total += entries.len();

@@ -68,6 +68,14 @@ CREATE INDEX alerts_by_run ON alerts (run_id);
 -- tell which files a later run overwrote. NULL for runs recorded before.
 ALTER TABLE runs ADD COLUMN destination TEXT;
 "#,
+    r#"
+-- Index entries gain the hash of the whole model row (see snapshot.rs):
+-- rows packed before (format 1) read with that hash unknown.
+ALTER TABLE snapshot_buckets ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE snapshot_delta ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
+-- Rows whose source row changed (the synced values may not have).
+ALTER TABLE runs ADD COLUMN rows_source_changed INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// Whether a sync has state (has ever been opened) in `state_dir`.

@@ -217,7 +217,7 @@ const RUN_KEYS: &[&str] = &[
     "files",
     "alerts",
 ];
-const ROW_KEYS: &[&str] = &["queried", "added", "changed", "removed"];
+const ROW_KEYS: &[&str] = &["queried", "added", "changed", "removed", "source_changed"];
 const FILE_KEYS: &[&str] = &["path", "kind", "rows", "bytes", "skipped", "overwritten_by"];
 
 /// Asserts the documented shape of one run object (`run --json`, `history --json`).

@@ -305,7 +305,7 @@ fn unclosed_brace_in_filename_is_refused_when_loading() {
     s.write(&Scenario::good(&s.ws).filename("t-{sync.run.id.csv"));
     let msg = [
         "[sync] filename",
-        "the brace at character 3 is never closed",
+        "unclosed `{` at character 3; close it with `}` or write `{{` for a literal brace",
     ];
     s.check_fails(&msg);
     s.run_fails_at_load(2, &msg);
