@@ -27,7 +27,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// The account the emulator connects (`users/get_current_account`).
-const ACCOUNT_ID: &str = "dbid:AADropsyncEmulatorAccount";
+const ACCOUNT_ID: &str = dropbox_emulator::ACCOUNT_ID;
 const ACCOUNT: &str = "Dana Tester <dana@example.com>";
 /// The Secret Service `service` attribute Dropsync stores tokens under.
 const KEYRING_SERVICE: &str = "dropsync-dropbox";
@@ -763,7 +763,10 @@ fn the_token_file_is_private_even_over_a_stale_temporary_file() {
     // A save interrupted earlier (between writing and renaming) left a
     // world-readable temporary file where the next save writes.
     std::fs::create_dir_all(env.dropbox_dir()).expect("dropbox dir");
-    let stale = env.dropbox_dir().join("dbid_AADropsyncEmulatorAccount.tmp");
+    // The token file's name: the account id with ':' made safe.
+    let stale = env
+        .dropbox_dir()
+        .join(format!("{}.tmp", ACCOUNT_ID.replace(':', "_")));
     std::fs::write(&stale, "stale").expect("stale file");
     std::fs::set_permissions(&stale, std::fs::Permissions::from_mode(0o644)).expect("chmod");
 
