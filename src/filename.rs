@@ -118,7 +118,9 @@ impl FilenameTemplate {
 
     /// Whether the template uses `{var}` (written without braces).
     pub fn uses(&self, var: &str) -> bool {
-        self.parts.iter().any(|p| matches!(p, Part::Var(v) if *v == var))
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::Var(v) if *v == var))
     }
 
     /// Resolves the template and checks the result is a usable relative path.

@@ -1032,12 +1032,17 @@ fn a_wrong_app_key_is_refused_by_name_and_never_remembered() {
         .finish();
     assert!(!out.success, "{}", out.all());
     assert!(
-        out.stderr.contains("Dropbox refused the app key \"wrongkey42\"")
+        out.stderr
+            .contains("Dropbox refused the app key \"wrongkey42\"")
             && out.stderr.contains("App key (not the App secret)"),
         "{}",
         out.stderr
     );
-    assert_eq!(env.remembered_key(), None, "a refused key is not remembered");
+    assert_eq!(
+        env.remembered_key(),
+        None,
+        "a refused key is not remembered"
+    );
     assert!(env.accounts().is_empty());
 
     // Not even the shape of a key: refused before Dropbox is asked.
@@ -1045,7 +1050,11 @@ fn a_wrong_app_key_is_refused_by_name_and_never_remembered() {
         .spawn_auth_without_env_key(free_port(), &["--app-key", "https://www.dropbox.com/x"])
         .finish();
     assert!(!out.success);
-    assert!(out.stderr.contains("is not a Dropbox app key"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("is not a Dropbox app key"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(env.remembered_key(), None);
 }
 
@@ -1058,7 +1067,9 @@ fn a_redirect_address_the_app_does_not_list_is_named_with_the_fix() {
     let mut env = start().with_file_store();
     env.emu = emu;
     let port = free_port();
-    let out = env.spawn_auth_without_env_key(port, &["--app-key", DEFAULT_APP_KEY]).finish();
+    let out = env
+        .spawn_auth_without_env_key(port, &["--app-key", DEFAULT_APP_KEY])
+        .finish();
     assert!(!out.success, "{}", out.all());
     assert!(
         out.stderr.contains(&format!(

@@ -96,7 +96,11 @@ impl Destination for DropboxDestination {
         if self.folder.is_empty() {
             return Ok(());
         }
-        match self.client.get_metadata(&self.folder).map_err(|e| self.err(e))? {
+        match self
+            .client
+            .get_metadata(&self.folder)
+            .map_err(|e| self.err(e))?
+        {
             Some(v) if v[".tag"] == "folder" => Ok(()),
             Some(_) => Err(self.err(DropboxError::Destination(format!(
                 "{} is a file, not a folder; fix [destination] path",

@@ -84,7 +84,10 @@ fn remembered(state_dir: &Path) -> Result<Option<String>, DropboxError> {
         Ok(text) => Ok(non_empty(Some(text))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(DropboxError::Io {
-            context: format!("cannot read the remembered Dropbox app key {}", path.display()),
+            context: format!(
+                "cannot read the remembered Dropbox app key {}",
+                path.display()
+            ),
             source: e,
         }),
     }
@@ -181,15 +184,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path();
         assert_eq!(resolve_with(state, None, None).unwrap(), None);
-        let built = resolve_with(state, None, Some("builtin1")).unwrap().unwrap();
-        assert_eq!((built.key.as_str(), built.source), ("builtin1", KeySource::BuiltIn));
+        let built = resolve_with(state, None, Some("builtin1"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (built.key.as_str(), built.source),
+            ("builtin1", KeySource::BuiltIn)
+        );
         remember(state, "  remembered1 \n").unwrap();
-        let got = resolve_with(state, None, Some("builtin1")).unwrap().unwrap();
-        assert_eq!((got.key.as_str(), got.source), ("remembered1", KeySource::Remembered));
+        let got = resolve_with(state, None, Some("builtin1"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (got.key.as_str(), got.source),
+            ("remembered1", KeySource::Remembered)
+        );
         let got = resolve_with(state, Some("fromenv1".into()), Some("builtin1"))
             .unwrap()
             .unwrap();
-        assert_eq!((got.key.as_str(), got.source), ("fromenv1", KeySource::Environment));
+        assert_eq!(
+            (got.key.as_str(), got.source),
+            ("fromenv1", KeySource::Environment)
+        );
         forget(state).unwrap();
         forget(state).unwrap();
         let got = resolve_with(state, None, None).unwrap();
@@ -199,7 +215,13 @@ mod tests {
     #[test]
     fn keys_that_cannot_be_app_keys_are_refused_with_the_fix() {
         let dir = tempfile::tempdir().unwrap();
-        for bad in ["", "   ", "has space", "https://www.dropbox.com/x", "key\"quote"] {
+        for bad in [
+            "",
+            "   ",
+            "has space",
+            "https://www.dropbox.com/x",
+            "key\"quote",
+        ] {
             let e = remember(dir.path(), bad).unwrap_err().to_string();
             assert!(e.contains("App key"), "{bad:?}: {e}");
         }

@@ -249,13 +249,18 @@ pub fn dropbox_submit_code(code: String) -> ApiResult<()> {
         ));
     }
     let mut slot = connecting();
-    let sender = slot
-        .as_mut()
-        .and_then(|c| c.code.take())
-        .ok_or_else(|| ApiError::new(Code::NotFound, "no Dropbox connection is waiting for a code; connect again"))?;
-    sender
-        .send(code)
-        .map_err(|_| ApiError::new(Code::NotFound, "the connection stopped waiting; connect again"))
+    let sender = slot.as_mut().and_then(|c| c.code.take()).ok_or_else(|| {
+        ApiError::new(
+            Code::NotFound,
+            "no Dropbox connection is waiting for a code; connect again",
+        )
+    })?;
+    sender.send(code).map_err(|_| {
+        ApiError::new(
+            Code::NotFound,
+            "the connection stopped waiting; connect again",
+        )
+    })
 }
 
 #[tauri::command]
