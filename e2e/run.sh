@@ -96,6 +96,10 @@ log "Xvfb on $DISPLAY"
 # a fresh workspace (the app creates the demo there), state and prefs.
 export DROPSYNC_WORKSPACE="$tmp/workspace" DROPSYNC_STATE_DIR="$tmp/state"
 export XDG_DATA_HOME="$tmp/data" XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache"
+# A fresh home too (new syncs default to ~/Dropsync), after the tools above
+# were found through the real one.
+mkdir -p "$tmp/home"
+export HOME="$tmp/home"
 export NO_AT_BRIDGE=1 PYTHONDONTWRITEBYTECODE=1
 
 # The Dropbox emulator, and the OAuth settings that point the app at it.
@@ -109,10 +113,13 @@ for _ in $(seq 100); do grep -q "listening on" "$tmp/emulator.log" && break; sle
 dropbox_url="$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$tmp/emulator.log" | head -n1)"
 [ -n "$dropbox_url" ] || { echo "the Dropbox emulator did not start" >&2; cat "$tmp/emulator.log" >&2; exit 1; }
 log "Dropbox emulator on $dropbox_url"
+# No app key in the app's environment: the test types it into Connections,
+# as a user who launched the app from the menu would.
+unset DROPSYNC_DROPBOX_APP_KEY
 export DROPSYNC_DROPBOX_API_URL="$dropbox_url" DROPSYNC_DROPBOX_CONTENT_URL="$dropbox_url" \
-  DROPSYNC_DROPBOX_OAUTH_URL="$dropbox_url" DROPSYNC_DROPBOX_APP_KEY=e2e-app \
+  DROPSYNC_DROPBOX_OAUTH_URL="$dropbox_url" \
   DROPSYNC_OAUTH_PORT="$oauth_port" BROWSER="$repo/e2e/fake-browser.sh" \
-  E2E_DROPBOX_ROOT="$tmp/dropbox"
+  E2E_DROPBOX_ROOT="$tmp/dropbox" E2E_APP_KEY=e2e-app E2E_OAUTH_PORT="$oauth_port"
 tauri-driver --port "$port" --native-port "$native_port" >"$tmp/driver.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do

@@ -46,20 +46,75 @@ def nav(d, name):
     wait(d, lambda d: one(d, tid(f"nav-{name}")).get_attribute("aria-current") == "page", f"the {name} screen")
 
 
-def test_connect_dropbox(driver):
-    wait(driver, lambda d: css(d, "table.syncs"), "the Syncs screen", timeout=60)
-    nav(driver, "connections")
-    one(driver, tid("dropbox-connect")).click()
-    # The stand-in browser follows the emulator's redirect back to the app.
-    account = wait(
-        driver,
+def connected_account(d):
+    return wait(
+        d,
         lambda d: (a := css(d, tid("dropbox-account"))) and a[0].get_attribute("data-state") == "connected" and a[0],
         "a connected account",
         timeout=60,
     )
+
+
+def test_connect_dropbox_with_an_app_key_typed_into_the_app(driver):
+    """No DROPSYNC_DROPBOX_APP_KEY anywhere: Connections guides the user to
+    create a Dropbox app, a wrong key is refused by name, the right one
+    connects (and is remembered)."""
+    assert "DROPSYNC_DROPBOX_APP_KEY" not in os.environ
+    wait(driver, lambda d: css(d, "table.syncs"), "the Syncs screen", timeout=60)
+    nav(driver, "connections")
+    guide = wait(driver, lambda d: one(d, tid("dropbox-setup")), "the Dropbox setup guide")
+    assert "Set up Dropbox access" in guide.text
+    assert "files.content.write" in guide.text
+    redirect = one(driver, tid("dropbox-redirect-uri")).get_attribute("value")
+    assert redirect == f"http://127.0.0.1:{os.environ['E2E_OAUTH_PORT']}/dropsync/oauth/callback", redirect
+    shoot(driver, "dropbox-setup-guide")
+
+    key = one(driver, tid("dropbox-app-key"))
+    type_into(key, "wrongkey42")
+    one(driver, tid("dropbox-connect-with-key")).click()
+    err = wait(driver, lambda d: (e := css(d, tid("dropbox-connect-result"))) and "refused the app key" in e[0].text and e[0], "the refused key")
+    assert "wrongkey42" in err.text and "App secret" in err.text, err.text
+    shoot(driver, "dropbox-wrong-key")
+
+    type_into(one(driver, tid("dropbox-app-key")), os.environ["E2E_APP_KEY"])
+    one(driver, tid("dropbox-connect-with-key")).click()
+    # The stand-in browser follows the emulator's redirect back to the app.
+    account = connected_account(driver)
     assert "@" in account.text
     assert "Connected" in one(driver, tid("dropbox-connect-result")).text
+    info = wait(driver, lambda d: one(d, tid("dropbox-app-key-info")), "the remembered key")
+    assert os.environ["E2E_APP_KEY"] in info.text and "entered in Dropsync" in info.text, info.text
+    remembered = pathlib.Path(os.environ["DROPSYNC_STATE_DIR"]) / "dropbox" / "app_key"
+    assert remembered.read_text().strip() == os.environ["E2E_APP_KEY"]
     shoot(driver, "connections")
+
+
+def test_connect_by_pasting_the_code_when_the_port_is_taken(driver):
+    """Another program holds the redirect port: the app asks for the code
+    Dropbox shows, and connecting works with it."""
+    import re
+    import socket
+    import urllib.request
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", int(os.environ["E2E_OAUTH_PORT"])))
+    taken.listen(1)
+    try:
+        one(driver, tid("dropbox-connect")).click()
+        field = wait(driver, lambda d: one(d, tid("dropbox-code")), "the code field")
+        assert "paste the code" in one(driver, tid("dropbox-paste-code")).text
+        url = one(driver, tid("dropbox-oauth-url")).get_attribute("value")
+        assert "redirect_uri" not in url, url
+        shoot(driver, "dropbox-paste-code")
+        # What the user sees in the browser: Dropbox's page with the code.
+        page = urllib.request.urlopen(url, timeout=20).read().decode()
+        code = re.search(r'<code id="auth-code">([^<]+)</code>', page).group(1)
+        type_into(field, code)
+        one(driver, tid("dropbox-code-submit")).click()
+        wait(driver, lambda d: "Connected" in one(d, tid("dropbox-connect-result")).text, "connected with the code", timeout=60)
+        assert len(css(driver, tid("dropbox-account"))) == 1
+    finally:
+        taken.close()
 
 
 def test_write_a_model_and_check_its_key(driver):
@@ -84,7 +139,10 @@ def test_write_a_model_and_check_its_key(driver):
     assert len(results.find_elements(By.CSS_SELECTOR, "tbody tr")) == 100
     assert css(driver, tid("model-more"))
 
-    # A key that repeats is refused, with an example; the id holds.
+    # The declared integer id is preselected; a key that repeats is
+    # refused, with an example; the id holds.
+    assert one(driver, tid("model-key-id")).is_selected()
+    one(driver, tid("model-key-id")).click()
     one(driver, tid("model-key-customer_id")).click()
     one(driver, tid("model-check-key")).click()
     wait(driver, lambda d: "not unique" in one(d, tid("key-result")).text, "the duplicate-key answer", timeout=60)

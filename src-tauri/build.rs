@@ -11,6 +11,8 @@ const COMMANDS: &[&str] = &[
     "sync_history",
     "reset_snapshot",
     "workspace_info",
+    "open_workspace_folder",
+    "choose_workspace",
     "new_draft",
     "load_draft",
     "inspect_draft",

@@ -164,16 +164,29 @@ fn main() {
 fn prepare(app: &tauri::AppHandle) -> AppState {
     let path = app.path();
     let fallback = std::env::temp_dir().join("dropsync");
+    let chosen = path
+        .app_config_dir()
+        .ok()
+        .and_then(|d| workspace::chosen_workspace(&d));
     let paths = Paths::resolve(
-        path.app_data_dir()
-            .unwrap_or_else(|_| fallback.clone())
-            .join("workspace"),
+        chosen.clone().unwrap_or_else(|| {
+            path.app_data_dir()
+                .unwrap_or_else(|_| fallback.clone())
+                .join("workspace")
+        }),
         // The CLI's default state folder, so that both share snapshots.
         path.data_dir()
             .map(|d| d.join("dropsync"))
             .unwrap_or(fallback),
     );
-    let (demo_created, startup_error) = match workspace::ensure_workspace(&paths.workspace) {
+    // A folder the user chose holds their own syncs: no demo goes there.
+    let own_folder = chosen.as_ref() == Some(&paths.workspace);
+    let prepared = if own_folder {
+        Ok(false)
+    } else {
+        workspace::ensure_workspace(&paths.workspace)
+    };
+    let (demo_created, startup_error) = match prepared {
         Ok(created) => {
             if created {
                 tracing::info!(dir = %paths.workspace.display(), "demo workspace created");

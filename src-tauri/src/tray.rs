@@ -55,7 +55,7 @@ struct Shown {
 
 pub fn create(app: &AppHandle) -> tauri::Result<()> {
     app.manage(Shown::default());
-    let menu = menu(app, &[], false, false)?;
+    let menu = menu(app, "Dropsync", &[], false, false)?;
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(ICON_HEALTHY)
         .tooltip("Dropsync")
@@ -117,11 +117,22 @@ fn toggle_autostart(app: &AppHandle) {
 
 fn menu(
     app: &AppHandle,
+    header: &str,
     syncs: &[(String, String)],
     paused: bool,
     autostart: bool,
 ) -> tauri::Result<Menu<tauri::Wry>> {
     let menu = Menu::new(app)?;
+    // The state in words at the top: many Linux trays (AppIndicator) show
+    // no tooltip, so the menu is where it can be read.
+    menu.append(&MenuItem::with_id(
+        app,
+        "state",
+        header,
+        false,
+        None::<&str>,
+    )?)?;
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
     menu.append(&MenuItem::with_id(
         app,
         "open",
@@ -264,7 +275,13 @@ fn apply(app: &AppHandle, view: &View) -> tauri::Result<()> {
     };
     tray.set_icon(Some(icon))?;
     tray.set_tooltip(Some(&view.tooltip))?;
-    tray.set_menu(Some(menu(app, &view.syncs, view.paused, view.autostart)?))?;
+    tray.set_menu(Some(menu(
+        app,
+        &view.tooltip,
+        &view.syncs,
+        view.paused,
+        view.autostart,
+    )?))?;
     tracing::debug!(health = ?view.health, tooltip = %view.tooltip, items = ?view.syncs, "tray updated");
     Ok(())
 }

@@ -65,6 +65,56 @@ impl Paths {
     }
 }
 
+/// The workspace folder the user chose in the app (Syncs → Change…), kept
+/// in `settings.json` in the app's config folder; `DROPSYNC_WORKSPACE`
+/// still wins over it.
+pub fn chosen_workspace(config_dir: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(config_dir.join(SETTINGS)).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v.get("workspace")?
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+}
+
+const SETTINGS: &str = "settings.json";
+
+/// Remembers `dir` as the workspace from the next start on. It must be an
+/// absolute folder that exists (the user picked it in a dialog).
+pub fn choose_workspace(config_dir: &Path, dir: &Path) -> ApiResult<()> {
+    if !dir.is_absolute() || !dir.is_dir() {
+        return Err(ApiError::new(
+            Code::InvalidArgument,
+            format!(
+                "{} is not a folder; choose an existing folder",
+                dir.display()
+            ),
+        ));
+    }
+    let io = |e: std::io::Error| {
+        ApiError::new(
+            Code::Io,
+            format!(
+                "cannot save the workspace choice in {}: {e}",
+                config_dir.display()
+            ),
+        )
+    };
+    std::fs::create_dir_all(config_dir).map_err(io)?;
+    let tmp = config_dir.join("settings.json.tmp");
+    let body = serde_json::json!({ "workspace": dir });
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&body).unwrap_or_default()).map_err(io)?;
+    std::fs::rename(&tmp, config_dir.join(SETTINGS)).map_err(io)
+}
+
+/// Where a new sync delivers by default: a visible folder in the user's
+/// home (never the app's hidden data folder), named so it is found again.
+pub fn default_output_folder() -> PathBuf {
+    dirs::home_dir()
+        .map(|h| h.join("Dropsync"))
+        .unwrap_or_else(|| PathBuf::from("out"))
+}
+
 /// Creates the demo workspace when the folder is missing or empty.
 /// Returns whether it did.
 pub fn ensure_workspace(dir: &Path) -> dropsync::Result<bool> {
@@ -96,6 +146,27 @@ mod tests {
         let files = dropsync::daemon::sync_files(&ws).unwrap();
         assert!(!files.is_empty());
         assert!(!ensure_workspace(&ws).unwrap());
+    }
+
+    #[test]
+    fn a_chosen_workspace_is_remembered_and_must_be_a_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = tmp.path().join("config");
+        assert_eq!(chosen_workspace(&config), None);
+        let ws = tmp.path().join("my syncs");
+        assert_eq!(
+            choose_workspace(&config, &ws).unwrap_err().code,
+            Code::InvalidArgument
+        );
+        assert_eq!(
+            choose_workspace(&config, Path::new("relative"))
+                .unwrap_err()
+                .code,
+            Code::InvalidArgument
+        );
+        std::fs::create_dir_all(&ws).unwrap();
+        choose_workspace(&config, &ws).unwrap();
+        assert_eq!(chosen_workspace(&config), Some(ws));
     }
 
     #[test]

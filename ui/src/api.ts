@@ -32,6 +32,10 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 
 export const api = {
   workspaceInfo: () => call<WorkspaceInfo>("workspace_info"),
+  /** Shows the workspace folder in the file manager. */
+  openWorkspaceFolder: () => call<void>("open_workspace_folder"),
+  /** Makes `path` the workspace and restarts the app on it. */
+  chooseWorkspace: (path: string) => call<void>("choose_workspace", { path }),
   listSyncs: () => call<SyncSummary[]>("list_syncs"),
   checkSync: (file: string) => call<CheckReport>("check_sync", { file }),
   previewSync: (file: string, rows: number) => call<RunReport>("preview_sync", { file, rows }),

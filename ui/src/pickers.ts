@@ -62,6 +62,12 @@ export function pathField(opts: {
   return { el, input };
 }
 
+/** Asks for a folder with the native dialog; null when none was chosen. */
+export async function pickFolder(defaultPath?: string): Promise<string | null> {
+  const picked = await open({ multiple: false, directory: true, defaultPath });
+  return typeof picked === "string" && picked !== "" ? picked : null;
+}
+
 /** Opens a web address in the system browser; falls back to a new window. */
 export async function openExternal(url: string): Promise<void> {
   try {

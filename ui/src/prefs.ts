@@ -31,6 +31,9 @@ export const prefs = {
   schedulesPaused: () => get<boolean>("schedulesPaused", false),
   trayNoticeDismissed: () => get<boolean>("trayNoticeDismissed", false),
   dismissTrayNotice: () => set("trayNoticeDismissed", true),
+  /** The first-start "Get started" steps were put away. */
+  gettingStartedDismissed: () => get<boolean>("gettingStartedDismissed", false),
+  dismissGettingStarted: () => set("gettingStartedDismissed", true),
   sources: () => get<SavedSource[]>("sources", []),
   setSources: (s: SavedSource[]) => set("sources", s),
   models: () => get<SavedModel[]>("models", []),

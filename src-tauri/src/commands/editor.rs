@@ -96,7 +96,9 @@ pub fn new_draft(state: State<'_, AppState>) -> SyncDraft {
         },
         destination: DestinationDraft {
             kind: "folder".into(),
-            path: "out".into(),
+            path: crate::workspace::default_output_folder()
+                .to_string_lossy()
+                .into_owned(),
             account: None,
         },
         sync: SyncSettingsDraft {

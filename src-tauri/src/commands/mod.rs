@@ -15,7 +15,7 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tauri::{AppHandle, Emitter, State};
+use tauri::{AppHandle, Emitter, Manager, State};
 
 /// Rows per file a preview shows.
 const PREVIEW_ROWS_MAX: usize = 500;
@@ -27,6 +27,8 @@ const HISTORY_MAX: usize = 500;
 pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         workspace_info,
+        open_workspace_folder,
+        choose_workspace,
         list_syncs,
         check_sync,
         preview_sync,
@@ -75,6 +77,43 @@ pub struct WorkspaceInfo {
     pub demo_created: bool,
     /// Why the app could not prepare its workspace, if it could not.
     pub startup_error: Option<ApiError>,
+}
+
+/// Shows the workspace folder in the system's file manager. Only that
+/// folder: the UI names no path, so the capability needs no path scope.
+#[tauri::command]
+pub fn open_workspace_folder(app: AppHandle, state: State<'_, AppState>) -> ApiResult<()> {
+    use tauri_plugin_opener::OpenerExt;
+    app.opener()
+        .open_path(state.paths.workspace.to_string_lossy(), None::<&str>)
+        .map_err(|e| {
+            ApiError::new(
+                Code::Io,
+                format!(
+                    "cannot open {} in the file manager: {e}",
+                    state.paths.workspace.display()
+                ),
+            )
+        })
+}
+
+/// Makes `path` the workspace and restarts the app on it (the scheduler,
+/// the tray and every screen then follow the new folder).
+#[tauri::command]
+pub fn choose_workspace(app: AppHandle, path: PathBuf) -> ApiResult<()> {
+    if std::env::var_os("DROPSYNC_WORKSPACE").is_some_and(|v| !v.is_empty()) {
+        return Err(ApiError::new(
+            Code::InvalidArgument,
+            "DROPSYNC_WORKSPACE is set for this app, so it decides the workspace; unset it to choose one here",
+        ));
+    }
+    let config = app
+        .path()
+        .app_config_dir()
+        .map_err(|e| ApiError::new(Code::Io, format!("no config folder for the app: {e}")))?;
+    crate::workspace::choose_workspace(&config, &path)?;
+    tracing::info!(workspace = %path.display(), "workspace chosen; restarting");
+    app.restart()
 }
 
 #[tauri::command]

@@ -8,6 +8,7 @@ const mock = vi.hoisted(() => ({
   syncs: [] as unknown[],
   check: null as unknown,
   history: [] as unknown[],
+  opened: 0,
 }));
 
 vi.mock("../api", () => ({
@@ -20,6 +21,9 @@ vi.mock("../api", () => ({
     },
     syncHistory: async () => mock.history,
     workspaceModels: async () => [],
+    openWorkspaceFolder: async () => {
+      mock.opened += 1;
+    },
   },
   onRunProgress: async () => () => {},
   onSyncsChanged: async () => () => {},
@@ -149,5 +153,26 @@ describe("History chart", () => {
     const small = groups[3].querySelector<SVGRectElement>(".bar-added")!;
     expect(Number(small.getAttribute("height"))).toBeGreaterThan(10);
     expect(groups[3].querySelector(".chart-count")!.textContent).toBe("3");
+  });
+});
+
+describe("first start", () => {
+  it("says what to do next and where the sync files are, and opens that folder", async () => {
+    mock.syncs = [];
+    nav.navigate({ name: "connections" });
+    nav.navigate({ name: "list" });
+    const steps = await until(() => $("getting-started"), "the Get started steps");
+    expect(steps.textContent).toContain("Try the demo");
+    expect(steps.textContent).toContain("Connect Dropbox");
+    expect(steps.textContent).toContain("Add your own database");
+    expect($("workspace-path")!.textContent).toBe("/ws");
+    $("workspace-open")!.click();
+    await until(() => mock.opened === 1, "the folder opened");
+    $("getting-started-dismiss")!.click();
+    expect($("getting-started")).toBeNull();
+    nav.navigate({ name: "connections" });
+    nav.navigate({ name: "list" });
+    await until(() => $("workspace-line"), "the Syncs screen again");
+    expect($("getting-started")).toBeNull();
   });
 });

@@ -2,12 +2,13 @@
 // destination, schedule, next run and last status.
 
 import { h } from "../dom";
-import { formatLocalTime, MODE_HELP, relativeTime, zoneLabel } from "../format";
+import { formatLocalTime, MODE_HELP, relativeTime, toApiError, zoneLabel } from "../format";
 import { currentView, navigate, refresh } from "../nav";
 import { prefs } from "../prefs";
 import type { SyncSummary, WorkspaceInfo } from "../types";
 import { api } from "../api";
-import { button, empty, errorBox, fill, page, statusBadge } from "../ui";
+import { pickFolder } from "../pickers";
+import { busy, button, empty, errorBox, fill, page, statusBadge } from "../ui";
 
 async function trayNotice(): Promise<HTMLElement | null> {
   const seen = await prefs.trayNoticeDismissed().catch(() => false);
@@ -21,6 +22,76 @@ async function trayNotice(): Promise<HTMLElement | null> {
     button("Got it", "tray-notice-dismiss", async () => {
       box.remove();
       await prefs.dismissTrayNotice();
+    }),
+  );
+  return box;
+}
+
+/** Where the sync files live, with Open (file manager) and Change (a folder of the user's). */
+function workspaceLine(info: WorkspaceInfo): HTMLElement {
+  const problem = h("span", { class: "warn small", role: "alert" });
+  const change = button("Change…", "workspace-change", async () => {
+    const dir = await pickFolder().catch(() => null);
+    if (!dir) return;
+    problem.textContent = "";
+    await busy(change, "Restarting…", () => api.chooseWorkspace(dir)).catch((e) => {
+      problem.textContent = toApiError(e).message;
+    });
+  }, "link");
+  return h(
+    "p",
+    { class: "muted small workspace-line", "data-testid": "workspace-line" },
+    "Sync files are in ",
+    h("code", { "data-testid": "workspace-path" }, info.workspace),
+    " ",
+    button("Open folder", "workspace-open", () => void api.openWorkspaceFolder().catch((e) => (problem.textContent = toApiError(e).message)), "link"),
+    " · ",
+    change,
+    ` · times in ${zoneLabel()} `,
+    problem,
+  );
+}
+
+/** What to do next on a fresh install: the demo, Dropbox, one's own database. Shown until put away. */
+async function gettingStarted(info: WorkspaceInfo): Promise<HTMLElement | null> {
+  if (await prefs.gettingStartedDismissed().catch(() => false)) return null;
+  const box = h(
+    "section",
+    { class: "card getting-started", "data-testid": "getting-started", "aria-labelledby": "gs-h" },
+    h("div", { class: "section-head" }, h("h2", { id: "gs-h" }, "Get started")),
+    h(
+      "ol",
+      { class: "steps" },
+      h(
+        "li",
+        {},
+        h("strong", {}, "Try the demo. "),
+        info.demoCreated
+          ? "This is a demo workspace: the syncs below read a sample shop database and write to a local folder. Open one and press Preview, then Run now."
+          : "Open a sync below and press Preview to see its files exactly as a run writes them, then Run now.",
+      ),
+      h(
+        "li",
+        {},
+        h("strong", {}, "Connect Dropbox. "),
+        "Under ",
+        button("Connections", "getting-started-connections", () => navigate({ name: "connections" }), "link"),
+        ", set up Dropbox access once; then a sync can deliver to any Dropbox folder.",
+      ),
+      h(
+        "li",
+        {},
+        h("strong", {}, "Add your own database. "),
+        "Add a SQLite, CSV, PostgreSQL or MySQL source under Connections, write a query under ",
+        button("Models", "getting-started-models", () => navigate({ name: "models" }), "link"),
+        ", then press New sync.",
+      ),
+    ),
+  );
+  box.querySelector(".section-head")!.append(
+    button("Hide", "getting-started-dismiss", async () => {
+      box.remove();
+      await prefs.dismissGettingStarted();
     }),
   );
   return box;
@@ -148,11 +219,9 @@ export async function renderSyncs(info: WorkspaceInfo | null): Promise<void> {
         button("New sync", "new-sync", () => navigate({ name: "editor", file: null }), "primary"),
       ),
     ),
-    info ? h("p", { class: "muted small" }, "Workspace: ", h("code", {}, info.workspace), ` · times in ${zoneLabel()}`) : null,
+    info ? workspaceLine(info) : null,
+    info ? await gettingStarted(info) : null,
     info?.startupError ? errorBox(info.startupError) : null,
-    info?.demoCreated
-      ? h("p", { class: "notice" }, "This is a demo workspace: a sample shop database and syncs to a local folder. Try Preview and Run now on any of them.")
-      : null,
     notice,
     paused
       ? h("p", { class: "warn", role: "status", "data-testid": "schedules-paused" }, "Schedules are paused: scheduled syncs do not run until you resume them from the tray menu. Run now still works.")
