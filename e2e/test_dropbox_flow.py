@@ -97,6 +97,8 @@ def test_connect_by_pasting_the_code_when_the_port_is_taken(driver):
     import urllib.request
 
     taken = socket.socket()
+    # The last connection's redirect may still be in TIME_WAIT on this port.
+    taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     taken.bind(("127.0.0.1", int(os.environ["E2E_OAUTH_PORT"])))
     taken.listen(1)
     try:

@@ -504,3 +504,26 @@ describe("sync editor, existing file", () => {
     await until(() => document.querySelector("h1")?.textContent === "Syncs", "the Syncs list");
   });
 });
+
+describe("a sync holding an older copy of a saved model", () => {
+  it("says so in the editor and updates to the saved model on request", async () => {
+    const { prefs } = await import("./prefs");
+    await prefs.setModels([
+      {
+        id: "orders",
+        name: "orders",
+        sql: "select id, total from orders where paid = 1",
+        primary_key: "id",
+        source: { type: "sqlite", path: "demo.db" },
+      } as never,
+    ]);
+    go({ name: "editor", file: "orders.toml" });
+    const note = await until(() => $("draft-model-older")?.textContent, "the older-copy note");
+    expect(note).toContain('older copy of the model "orders"');
+    expect($<HTMLSelectElement>("draft-model")!.selectedOptions[0].textContent).toContain("older copy");
+    $("draft-model-update")!.click();
+    await until(() => lastInspected().model.sql === "select id, total from orders where paid = 1", "the saved model applied");
+    expect($("draft-model-older")!.textContent).toBe("");
+    await prefs.setModels([]);
+  });
+});

@@ -40,6 +40,10 @@ vi.mock("../api", () => ({
       mock.calls.push({ cmd: "dropboxSubmitCode", args: [code] });
     },
     dropboxCancelConnect: async () => {},
+    testSource: async (s: { path?: string }) =>
+      s.path === "missing.db"
+        ? { ok: false, message: "the database file missing.db does not exist; check the source's path", tables: [] }
+        : { ok: true, message: "SQLite 3.46", tables: ["t"] },
   },
   onRunProgress: async () => () => {},
   onSyncsChanged: async () => () => {},
@@ -158,5 +162,24 @@ describe("Connect Dropbox with no app key known", () => {
     mock.appKey = null;
     mock.connect!.reject({ code: "no_app_key", message: "Dropsync needs your Dropbox app's key" });
     await until(() => $("dropbox-setup"), "the guide");
+  });
+});
+
+describe("Save source", () => {
+  it("warns when the file does not exist, and saves only when asked to", async () => {
+    mock.appKey = "k";
+    await openConnections();
+    $("source-add")!.click();
+    const form = await until(() => $("source-form"), "the source form");
+    type(form.querySelector<HTMLInputElement>("[data-testid='source-name']")!, "Later");
+    type(form.querySelector<HTMLInputElement>("[data-testid='source-path']")!, "missing.db");
+    form.querySelector<HTMLButtonElement>("[data-testid='source-save']")!.click();
+    const warn = await until(() => $("source-missing"), "the missing-file warning");
+    expect(warn.textContent).toContain("does not exist");
+    expect($("source-form")).not.toBeNull();
+    $("source-save-anyway")!.click();
+    await until(() => !$("source-form"), "the form closed (saved)");
+    const saved = await (await import("../prefs")).prefs.sources();
+    expect(saved.some((x) => x.name === "Later")).toBe(true);
   });
 });

@@ -6,6 +6,7 @@ import { canonicalType, describeSource, isDatabase, mergeSources, sourceKey, ups
 import { clear, h } from "../dom";
 import { toApiError } from "../format";
 import { copyText, openExternal, pathField } from "../pickers";
+import { fileSourceProblem } from "../sourceCheck";
 import { prefs } from "../prefs";
 import type { DropboxAccount, DropboxSetup, SourceDraft } from "../types";
 import { busy, button, empty, errorBox, field, fill, inlineConfirm, loading, option, page } from "../ui";
@@ -577,6 +578,7 @@ export function sourceForm(opts: {
     problem,
     result,
   );
+  let acceptedMissing: string | null = null;
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     if (!opts.onSave) return;
@@ -606,6 +608,22 @@ export function sourceForm(opts: {
         return;
       }
       out.path = out.path.trim();
+      // A file that does not open (yet) may still be saved, but knowingly.
+      if (acceptedMissing !== out.path) {
+        const missing = await fileSourceProblem(out);
+        if (missing) {
+          const path = out.path;
+          clear(
+            problem,
+            h("span", { "data-testid": "source-missing" }, `${missing}. `),
+            button("Save anyway", "source-save-anyway", () => {
+              acceptedMissing = path;
+              form.requestSubmit();
+            }),
+          );
+          return;
+        }
+      }
     }
     problem.textContent = "";
     await opts.onSave({ name: name.value.trim(), source: out });

@@ -4,7 +4,7 @@
 // files, columns, header, next runs, errors) comes from inspect_draft.
 
 import { api } from "../api";
-import { describeSource, mergeModels, modelIdOf, sourceKey, takesSql, type ModelEntry } from "../catalog";
+import { describeSource, mergeModels, modelIdOf, sameModel, sourceKey, takesSql, type ModelEntry } from "../catalog";
 import {
   alertIndexOf,
   applyModel,
@@ -217,9 +217,31 @@ function buildEditor(main: HTMLElement, file: string | null, draft: SyncDraft, m
   // ---------- model ----------
   const modelSel = h("select", { "data-testid": "draft-model" });
   const currentId = modelIdOf(draft.model);
-  const inList = models.some((m) => m.id === currentId && sameSource(m.source, draft.source));
-  if (!inList) modelSel.append(option("", `${draft.model.name || "(unnamed)"} — ${file ? "as in this file" : "suggested"} (${describeSource(draft.source)})`, true));
-  models.forEach((m, k) => modelSel.append(option(String(k), `${m.name} (${m.id}) — ${describeSource(m.source)}`, inList && m.id === currentId && sameSource(m.source, draft.source))));
+  const savedIndex = models.findIndex((m) => m.id === currentId && sameSource(m.source, draft.source));
+  // One truth: a file whose model differs from the saved model of the same
+  // id and source holds an older (or hand-edited) copy, and says so.
+  const olderCopy = file !== null && savedIndex >= 0 && !sameModel(models[savedIndex], draft.model);
+  const inList = savedIndex >= 0 && !olderCopy;
+  if (!inList)
+    modelSel.append(
+      option("", `${draft.model.name || "(unnamed)"} — ${olderCopy ? "this file's older copy" : file ? "as in this file" : "suggested"} (${describeSource(draft.source)})`, true),
+    );
+  models.forEach((m, k) => modelSel.append(option(String(k), `${m.name} (${m.id}) — ${describeSource(m.source)}`, inList && k === savedIndex)));
+  const olderNote = h("div", { "data-testid": "draft-model-older", role: "status" });
+  if (olderCopy)
+    clear(
+      olderNote,
+      h(
+        "p",
+        { class: "warn small" },
+        `This sync uses an older copy of the model "${models[savedIndex].name}": the saved model has changed since. `,
+        button("Use the saved model", "draft-model-update", () => {
+          modelSel.value = String(savedIndex);
+          modelSel.dispatchEvent(new Event("change"));
+          clear(olderNote);
+        }),
+      ),
+    );
   const modelInfo = h("div", { class: "muted small", "data-testid": "draft-model-info" });
   const modelErr = h("div", { "data-testid": "draft-model-error" });
   const showModelInfo = () =>
@@ -255,6 +277,7 @@ function buildEditor(main: HTMLElement, file: string | null, draft: SyncDraft, m
     "model",
     "Model",
     field("Model", modelSel, h("span", {}, "What the sync reads. ", h("button", { type: "button", class: "link", onclick: () => navigate({ name: "models" }) }, "Write or edit models"))),
+    olderNote,
     modelInfo,
     modelErr,
   );
