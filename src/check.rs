@@ -17,6 +17,9 @@ pub struct ColumnInfo {
     pub declared_type: Option<String>,
     /// What the first rows hold: integer, float, text, ... or null if all NULL.
     pub observed_type: String,
+    /// The source declares the column (part of) its table's primary key.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub primary_key: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -425,6 +425,7 @@ pub fn inspect(
                         name: c.name.clone(),
                         declared_type: c.declared_type.clone(),
                         observed_type: "unknown".into(),
+                        primary_key: c.primary_key,
                     })
                     .collect(),
             );

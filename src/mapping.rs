@@ -173,6 +173,7 @@ mod tests {
             .map(|n| Column {
                 name: n.to_string(),
                 declared_type: None,
+                primary_key: false,
             })
             .collect()
     }

@@ -141,6 +141,7 @@ pub(crate) fn column_info(
             name: c.name.clone(),
             declared_type: c.declared_type.clone(),
             observed_type: o.unwrap_or("null").to_string(),
+            primary_key: c.primary_key,
         })
         .collect()
 }

@@ -264,6 +264,21 @@ fn a_probe_returns_the_first_rows_with_their_types() {
     assert!(!all.more);
     assert_eq!(all.rows.len(), 3);
 
+    // The table's declared primary key is named, so the app can preselect
+    // it; a computed column or a joined table's plain column is not.
+    let keyed = probe::probe(
+        &source,
+        Some("SELECT name, id, id * 2 AS twice FROM customers"),
+        1,
+    )
+    .unwrap();
+    let pk: Vec<_> = keyed
+        .columns
+        .iter()
+        .map(|c| (c.name.as_str(), c.primary_key))
+        .collect();
+    assert_eq!(pk, [("name", false), ("id", true), ("twice", false)]);
+
     let err = probe::probe(&source, Some("SELEC 1"), 10).unwrap_err();
     assert_eq!(err.code(), "query");
     let err = probe::probe(&source, Some("  "), 10).unwrap_err();

@@ -393,6 +393,17 @@ fn a_probe_stops_after_the_first_rows_of_a_large_result() {
         "the probe took {:?}",
         started.elapsed()
     );
+
+    // The server says which column is the table's primary key, so the app
+    // can preselect it.
+    m.sql(&db, "CREATE TABLE keyed (code INT PRIMARY KEY, v TEXT)");
+    let keyed = dropsync::probe::probe(&spec, Some("SELECT v, code FROM keyed"), 1).unwrap();
+    let pk: Vec<_> = keyed
+        .columns
+        .iter()
+        .map(|c| (c.name.as_str(), c.primary_key))
+        .collect();
+    assert_eq!(pk, [("v", false), ("code", true)]);
 }
 
 #[test]

@@ -40,6 +40,7 @@ impl CsvSource {
                     format!("column_{}", i + 1)
                 },
                 declared_type: Some("text".into()),
+                primary_key: false,
             })
             .collect();
         if source.columns.is_empty() {

@@ -27,6 +27,10 @@ pub struct Column {
     /// The type the source declares (SQLite's declared type, the server's
     /// type name for PostgreSQL and MySQL, "text" for CSV), if any.
     pub declared_type: Option<String>,
+    /// The column is (part of) its table's primary key, as the source
+    /// declares it (SQLite and MySQL say; PostgreSQL and CSV do not here).
+    /// Only a suggestion for choosing the model's key.
+    pub primary_key: bool,
 }
 
 /// Receives a full batch and hands back an empty one to fill next (reusing

@@ -148,6 +148,7 @@ impl MysqlSource {
             columns.push(Column {
                 name: c.name_str().into_owned(),
                 declared_type: Some(label),
+                primary_key: c.flags().contains(mysql::consts::ColumnFlags::PRI_KEY_FLAG),
             });
             decoders.push(d);
         }

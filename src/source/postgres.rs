@@ -80,6 +80,7 @@ impl PostgresSource {
             columns.push(Column {
                 name: c.name().to_string(),
                 declared_type: Some(type_label(c.type_())),
+                primary_key: false,
             });
             decoders.push(decoder);
         }

@@ -52,11 +52,17 @@ impl SqliteSource {
                     message: "the statement returns no columns; a model must be a SELECT".into(),
                 });
             }
-            stmt.columns()
-                .iter()
-                .map(|c| Column {
+            (0..stmt.column_count())
+                .zip(stmt.columns())
+                .map(|(i, c)| Column {
                     name: c.name().to_string(),
                     declared_type: c.decl_type().map(str::to_string),
+                    // A column read straight from a table: whether it is
+                    // (part of) that table's declared primary key.
+                    primary_key: matches!(
+                        stmt.column_metadata(i),
+                        Ok(Some((_, _, _, _, _, _, true, _)))
+                    ),
                 })
                 .collect()
         };

@@ -53,6 +53,8 @@ export interface ColumnInfo {
   name: string;
   declared_type: string | null;
   observed_type: string;
+  /** The source declares it (part of) its table's primary key (SQLite, MySQL). */
+  primary_key?: boolean;
 }
 
 export interface CheckReport {

@@ -10,6 +10,8 @@ const mock = vi.hoisted(() => ({
   calls: [] as { cmd: string; args: unknown[] }[],
   keyOk: true,
   workspace: [] as unknown[],
+  /** Columns the probe says the table declares as its primary key. */
+  declaredKey: [] as string[],
 }));
 const log = (cmd: string, ...args: unknown[]) => mock.calls.push({ cmd, args: JSON.parse(JSON.stringify(args)) });
 
@@ -57,8 +59,8 @@ vi.mock("../api", () => ({
       log("probeModel", s, sql, limit);
       return {
         columns: [
-          { name: "email", declared_type: "TEXT", observed_type: "text" },
-          { name: "id", declared_type: "INTEGER", observed_type: "integer" },
+          { name: "email", declared_type: "TEXT", observed_type: "text", primary_key: mock.declaredKey.includes("email") },
+          { name: "id", declared_type: "INTEGER", observed_type: "integer", primary_key: mock.declaredKey.includes("id") },
         ],
         rows: [["a@x", "1"], ["b@x", "2"]],
         more: false,
@@ -139,6 +141,7 @@ beforeAll(async () => {
 beforeEach(async () => {
   mock.workspace = JSON.parse(JSON.stringify(WORKSPACE));
   mock.keyOk = true;
+  mock.declaredKey = [];
   await prefs.setModels([]);
   await prefs.setSources([{ name: "Warehouse", source: WAREHOUSE }]);
 });
@@ -304,5 +307,17 @@ describe("saving asks first", () => {
     $("model-save-confirm")!.click();
     await until(() => $("model-status")!.textContent?.startsWith("✓ Saved"), "saved anyway");
     expect((await prefs.models())[0].source).toEqual({ type: "sqlite", path: "missing.db" });
+  });
+});
+
+describe("the key a table declares", () => {
+  it("is preselected over a guessed id column", async () => {
+    mock.declaredKey = ["email"];
+    go({ name: "model", id: null });
+    await until(() => $<HTMLSelectElement>("model-source"), "the model editor");
+    await newModel("By email", sourceOption("demo.db"));
+    expect($<HTMLInputElement>("model-key-email")!.checked).toBe(true);
+    expect($<HTMLInputElement>("model-key-id")!.checked).toBe(false);
+    expect($("model-key-guess")!.textContent).toContain("the table declares it its primary key");
   });
 });

@@ -200,8 +200,8 @@ export async function renderModelEditor(id: string | null): Promise<void> {
   const keyResult = h("div", { "data-testid": "key-result", role: "status" });
   const checkBtn = h("button", { type: "button", "data-testid": "model-check-key" }, "Check key");
   let columns: ColumnInfo[] | null = null;
-  /** A key column preselected from the probe (see catalog's guessKey), shown as such until changed. */
-  let guessed: string | null = null;
+  /** Key columns preselected from the probe, and why, shown as such until changed. */
+  let guessed: { key: string[]; why: string } | null = null;
   /** The last key check: for which source, SQL and key, and its answer. */
   let lastCheck: { sig: string; ok: boolean; message: string | null } | null = null;
   const checkSig = () => JSON.stringify([sourceKey(f.source), sqlOrNull(), f.key]);
@@ -240,11 +240,11 @@ export async function renderModelEditor(id: string | null): Promise<void> {
           return h("label", { class: "check" }, box, " ", c.name);
         }),
       ),
-      guessed !== null && f.key.length === 1 && f.key[0] === guessed
+      guessed !== null && f.key.join("\u0000") === guessed.key.join("\u0000")
         ? h(
             "p",
             { class: "muted small", "data-testid": "model-key-guess" },
-            `Preselected ${guessed}: declared as an integer, named like a key, and unique in the rows shown. Check key confirms it over every row.`,
+            `Preselected ${guessed.key.join(", ")}: ${guessed.why}. Check key confirms it over every row.`,
           )
         : null,
     );
@@ -263,10 +263,15 @@ export async function renderModelEditor(id: string | null): Promise<void> {
         // No key chosen yet: preselect a declared integer id column, for the user to confirm.
         guessed = null;
         if (f.key.length === 0) {
+          // The table's declared primary key first; else a likely id column.
+          const declared = p.columns.filter((c) => c.primary_key).map((c) => c.name);
           const g = guessKey(p.columns, p.rows);
-          if (g !== null) {
+          if (declared.length > 0) {
+            f.key = declared;
+            guessed = { key: declared, why: "the table declares it its primary key" };
+          } else if (g !== null) {
             f.key = [g];
-            guessed = g;
+            guessed = { key: [g], why: "declared as an integer, named like a key, and unique in the rows shown" };
           }
         }
         clear(results, probeTable(p));
