@@ -4,6 +4,7 @@
 
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { DraftInspection, SyncDraft } from "./types";
+import { $, $$, until, type, choose } from "./testing/dom";
 
 const calls: { cmd: string; args: unknown[] }[] = [];
 const log = (cmd: string, ...args: unknown[]) => calls.push({ cmd, args: JSON.parse(JSON.stringify(args)) });
@@ -136,35 +137,6 @@ vi.mock("./api", () => ({
     return () => (oauthListener = null);
   },
 }));
-vi.mock("@tauri-apps/plugin-store", () => ({ load: async () => { throw new Error("no store in tests"); } }));
-vi.mock("@tauri-apps/plugin-dialog", () => ({ open: async () => null }));
-vi.mock("@tauri-apps/plugin-opener", () => ({ openUrl: async () => {} }));
-
-const $ = <T extends HTMLElement = HTMLElement>(id: string, root: ParentNode = document) =>
-  root.querySelector<T>(`[data-testid='${id}']`);
-const $$ = <T extends HTMLElement = HTMLElement>(id: string, root: ParentNode = document) =>
-  [...root.querySelectorAll<T>(`[data-testid='${id}']`)];
-
-async function until<T>(f: () => T | null | undefined | false, what: string, ms = 2000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${document.body.innerHTML.slice(0, 3000)}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-function type(el: HTMLInputElement | HTMLTextAreaElement, text: string) {
-  el.value = text;
-  el.dispatchEvent(new Event("input", { bubbles: true }));
-}
-
-function choose(el: HTMLSelectElement | HTMLInputElement, value?: string) {
-  if (el instanceof HTMLSelectElement) el.value = value!;
-  else el.checked = true;
-  el.dispatchEvent(new Event("change", { bubbles: true }));
-}
 
 /** Navigates, leaving an edited screen without saving. */
 function go(v: import("./nav").View) {

@@ -5,6 +5,7 @@
 // shows is pasted into the app.
 
 import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { $, until, type } from "../testing/dom";
 
 const mock = vi.hoisted(() => ({
   calls: [] as { cmd: string; args: unknown[] }[],
@@ -54,26 +55,6 @@ vi.mock("../api", () => ({
     return () => (mock.oauth = null);
   },
 }));
-vi.mock("@tauri-apps/plugin-store", () => ({ load: async () => { throw new Error("no store in tests"); } }));
-vi.mock("@tauri-apps/plugin-dialog", () => ({ open: async () => null }));
-vi.mock("@tauri-apps/plugin-opener", () => ({ openUrl: async () => {} }));
-
-const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.querySelector<T>(`[data-testid='${id}']`);
-
-async function until<T>(f: () => T | null | undefined | false, what: string, ms = 2000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${document.body.innerHTML.slice(0, 3000)}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-function type(el: HTMLInputElement, text: string) {
-  el.value = text;
-  el.dispatchEvent(new Event("input", { bubbles: true }));
-}
 
 let nav: typeof import("../nav");
 

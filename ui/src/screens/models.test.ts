@@ -5,6 +5,7 @@
 
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { SyncDraft, WorkspaceModel } from "../types";
+import { $, $$, until, type, choose } from "../testing/dom";
 
 const mock = vi.hoisted(() => ({
   calls: [] as { cmd: string; args: unknown[] }[],
@@ -77,34 +78,6 @@ vi.mock("../api", () => ({
   onOpenSync: async () => () => {},
   onOAuthUrl: async () => () => {},
 }));
-vi.mock("@tauri-apps/plugin-store", () => ({ load: async () => { throw new Error("no store in tests"); } }));
-vi.mock("@tauri-apps/plugin-dialog", () => ({ open: async () => null }));
-vi.mock("@tauri-apps/plugin-opener", () => ({ openUrl: async () => {} }));
-
-const $ = <T extends HTMLElement = HTMLElement>(id: string, root: ParentNode = document) =>
-  root.querySelector<T>(`[data-testid='${id}']`);
-const $$ = <T extends HTMLElement = HTMLElement>(id: string, root: ParentNode = document) =>
-  [...root.querySelectorAll<T>(`[data-testid='${id}']`)];
-
-async function until<T>(f: () => T | null | undefined | false, what: string, ms = 2000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${document.body.innerHTML.slice(0, 4000)}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-function type(el: HTMLInputElement | HTMLTextAreaElement, text: string) {
-  el.value = text;
-  el.dispatchEvent(new Event("input", { bubbles: true }));
-}
-
-function choose(el: HTMLSelectElement, value: string) {
-  el.value = value;
-  el.dispatchEvent(new Event("change", { bubbles: true }));
-}
 
 let nav: typeof import("../nav");
 let prefs: typeof import("../prefs")["prefs"];

@@ -5,6 +5,7 @@
 
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { DraftInspection, RunReport, SyncDraft } from "../types";
+import { $, $$, until } from "../testing/dom";
 
 const inspected: SyncDraft[] = [];
 
@@ -78,24 +79,6 @@ vi.mock("../api", () => ({
     ],
   },
 }));
-vi.mock("@tauri-apps/plugin-store", () => ({ load: async () => { throw new Error("no store in tests"); } }));
-vi.mock("@tauri-apps/plugin-dialog", () => ({ open: async () => null }));
-vi.mock("@tauri-apps/plugin-opener", () => ({ openUrl: async () => {} }));
-
-const $ = <T extends HTMLElement = HTMLElement>(id: string, root: ParentNode = document) =>
-  root.querySelector<T>(`[data-testid='${id}']`);
-const $$ = <T extends HTMLElement = HTMLElement>(id: string, root: ParentNode = document) =>
-  [...root.querySelectorAll<T>(`[data-testid='${id}']`)];
-
-async function until<T>(f: () => T | null | undefined | false, what: string, ms = 2000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${document.body.innerHTML.slice(0, 3000)}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 beforeAll(() => {
   document.body.innerHTML = '<div id="app"></div>';
