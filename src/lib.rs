@@ -18,6 +18,7 @@ pub mod hints;
 pub mod history;
 pub mod inspect;
 pub mod mapping;
+pub mod ownership;
 pub mod probe;
 pub mod run;
 pub mod schedule;

@@ -134,6 +134,7 @@ pub fn run(
 ) -> Result<RunReport> {
     let mut store = SyncStore::open(state_dir, &spec.sync.id)?;
     let _lock = store.lock()?;
+    crate::ownership::claim(&store, spec)?;
     history::interrupt_stale(&store)?;
     let started = opts.at.unwrap_or_else(Utc::now);
     let run_id = history::begin(
@@ -178,6 +179,7 @@ pub fn preview(
     opts: &RunOptions,
 ) -> Result<RunReport> {
     let mut store = SyncStore::open(state_dir, &spec.sync.id)?;
+    crate::ownership::check(&store, spec)?;
     let started = opts.at.unwrap_or_else(Utc::now);
     let run_id = history::next_id(&store)?;
     let staging = tempfile::Builder::new()

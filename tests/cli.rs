@@ -763,7 +763,8 @@ fn check_lists_columns_types_and_the_key() {
     assert_eq!(
         j["columns"],
         serde_json::json!([
-            {"name": "id", "declared_type": "INTEGER", "observed_type": "integer"},
+            // The table declares id its primary key (SQLite says so).
+            {"name": "id", "declared_type": "INTEGER", "observed_type": "integer", "primary_key": true},
             {"name": "name", "declared_type": "TEXT", "observed_type": "text"},
             {"name": "email", "declared_type": "TEXT", "observed_type": "null"},
             {"name": "score", "declared_type": "REAL", "observed_type": "float"},

@@ -843,3 +843,66 @@ fn a_key_repeated_many_times_is_named_once() {
     );
     assert!(!err.contains("1, 1"), "each key is named once: {err}");
 }
+
+// ---------- one snapshot per sync file ----------
+
+/// Two folders each with an `orders.toml` (so both default to the sync id
+/// "orders") and one state folder: the second file's first run must not
+/// compare its rows with the first file's deliveries (it sent 10 of its 20
+/// rows before). It is refused with both paths and the fix, and delivers
+/// nothing; a file that moved keeps its snapshot.
+#[test]
+fn two_sync_files_with_one_id_never_share_a_snapshot() {
+    let ws = Workspace::new();
+    ws.sql(
+        "CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT);
+         CREATE TABLE b (id INTEGER PRIMARY KEY, v TEXT);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20)
+         INSERT INTO a SELECT i, 'a' || i FROM n WHERE i <= 10;
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20)
+         INSERT INTO b SELECT i, 'b' || i FROM n;",
+    );
+    let out_a = ws.path("out-a");
+    let out_b = ws.path("out-b");
+    for dir in [&out_a, &out_b, &ws.path("a"), &ws.path("b")] {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    let first = SyncFile::sqlite(&ws, "SELECT id, v FROM a", "id")
+        .destination(&out_a)
+        .write(&ws, "a/orders.toml");
+    let second = SyncFile::sqlite(&ws, "SELECT id, v FROM b", "id")
+        .destination(&out_b)
+        .write(&ws, "b/orders.toml");
+
+    assert_eq!(counts(&ws.run_ok(&first, &at(1))), (10, 10, 0, 0));
+    let refused = ws.run_failing(&second, &at(2));
+    let said = refused.all_output();
+    assert!(
+        said.contains("a/orders.toml")
+            && said.contains("b/orders.toml")
+            && said.contains("[sync]")
+            && said.contains("id = \"orders-2\""),
+        "{said}"
+    );
+    assert!(list_files(&out_b).is_empty(), "nothing delivered");
+    // A preview is refused the same way (it would compare with a's rows).
+    let preview = ws.cli().arg("preview").arg(&second).output().unwrap();
+    assert!(!preview.status.success());
+    assert!(String::from_utf8_lossy(&preview.stderr).contains("a/orders.toml"));
+
+    // The fix: its own id. Its first run then delivers all of its 20 rows.
+    let fixed = SyncFile::sqlite(&ws, "SELECT id, v FROM b", "id")
+        .destination(&out_b)
+        .sync_line("id = \"orders-2\"")
+        .write(&ws, "b/orders.toml");
+    assert_eq!(counts(&ws.run_ok(&fixed, &at(3))), (20, 20, 0, 0));
+    // The first file's snapshot was never touched: no change, nothing new.
+    assert_eq!(counts(&ws.run_ok(&first, &at(4))), (10, 0, 0, 0));
+
+    // Moving a sync file keeps its snapshot: the old path is gone.
+    let moved = ws.path("c/orders.toml");
+    std::fs::create_dir_all(moved.parent().unwrap()).unwrap();
+    std::fs::rename(&first, &moved).unwrap();
+    ws.sql("INSERT INTO a VALUES (11, 'a11')");
+    assert_eq!(counts(&ws.run_ok(&moved, &at(5))), (11, 1, 0, 0));
+}
