@@ -25,6 +25,9 @@ pub enum FaultKind {
     DropAfter,
     /// Waits `delay_ms`, then handles the request normally.
     Slow,
+    /// Accepts the request and never answers (the connection stays open
+    /// until the client gives up), as a stuck server or proxy does.
+    Stall,
     /// 409 with `insufficient_space` (under `path` for writes).
     InsufficientSpace,
     /// Every open upload session is forgotten (as when one expires after

@@ -819,6 +819,20 @@ async fn pre_route(s: &Shared, route: &str, arg: Option<&str>) -> Option<Respons
             tokio::time::sleep(Duration::from_millis(fault.delay_ms.unwrap_or(1000))).await;
             return None;
         }
+        FaultKind::Stall => {
+            {
+                let mut st = s.lock().unwrap_or_else(|e| e.into_inner());
+                st.log.push(LogEntry {
+                    route: format!("{route}#stall"),
+                    status: 0,
+                    arg: arg.map(str::to_string),
+                    bytes: 0,
+                });
+            }
+            // Dropped when the client closes the connection.
+            std::future::pending::<()>().await;
+            return None;
+        }
         FaultKind::DropAfter => {
             // Marks the request; the handler runs and its response is replaced.
             let mut st = s.lock().unwrap_or_else(|e| e.into_inner());
