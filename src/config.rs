@@ -488,7 +488,7 @@ impl SyncDraft {
     pub fn load(path: &Path) -> Result<SyncDraft> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::io(format!("cannot read sync file {}", path.display()), e))?;
-        toml::from_str(&text).map_err(|e| Error::config(path, e.to_string()))
+        toml::from_str(&text).map_err(|e| toml_error(path, &text, &e))
     }
 
     /// The file's text. Comments of a hand-written file are not kept.
@@ -531,7 +531,7 @@ impl SyncSpec {
 
     /// Parses `text` as if read from `path` (relative paths resolve against its folder).
     pub fn parse(text: &str, path: &Path) -> Result<SyncSpec> {
-        let raw: RawFile = toml::from_str(text).map_err(|e| Error::config(path, e.to_string()))?;
+        let raw: RawFile = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
         SyncSpec::from_raw(raw, path)
     }
 
@@ -870,9 +870,131 @@ fn constant(v: &toml::Value) -> std::result::Result<Value, String> {
     })
 }
 
+/// A TOML error told without the file's text: the `toml` crate's own
+/// message quotes the offending line (and serde's quotes the value), which
+/// may be a password or a token. Line, column, the table and the key say
+/// where to look; values on the offending lines are cut out of the message.
+fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
+    let mut message = e.message().trim().to_string();
+    let mut place = String::new();
+    if let Some(span) = e.span() {
+        let start = span.start.min(text.len());
+        let end = span.end.clamp(start, text.len());
+        let before = &text[..start];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = text[line_start..start].chars().count() + 1;
+        place = format!("line {line}, column {column}");
+        // The table the line belongs to, and the key it sets.
+        let table = before[..line_start]
+            .lines()
+            .rev()
+            .map(str::trim)
+            .find(|l| l.starts_with('['))
+            .and_then(|l| l.rfind(']').map(|i| l[..=i].to_string()));
+        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        let key = text[line_start..line_end]
+            .split_once('=')
+            .map(|(k, _)| k.trim())
+            .filter(|k| {
+                !k.is_empty()
+                    && k.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_-. \"'".contains(c))
+            });
+        match (table, key) {
+            (Some(t), Some(k)) => place.push_str(&format!(", {t} {k}")),
+            (None, Some(k)) => place.push_str(&format!(", key {k}")),
+            (Some(t), None) => place.push_str(&format!(", in {t}")),
+            (None, None) => {}
+        }
+        // Cut every value written on the lines the error covers.
+        let span_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
+        for l in text[line_start..span_end].lines() {
+            let value = l.split_once('=').map_or(l, |(_, v)| v).trim();
+            for v in [value, value.trim_matches(|c| c == '"' || c == '\'')] {
+                if v.len() >= 3 {
+                    message = message.replace(v, "…");
+                }
+            }
+        }
+    }
+    // serde quotes the value it could not take: `string "…"`, `` `…` ``.
+    message = hide_quoted_values(&message);
+    let message = if place.is_empty() {
+        format!("not valid TOML: {message}")
+    } else {
+        format!("not valid TOML at {place}: {message}")
+    };
+    Error::config(path, message)
+}
+
+/// Replaces what serde quotes as a value (`invalid type: string "x"`,
+/// `invalid value: "x"`, `unknown variant `x``) with `…`; names of fields
+/// (`missing field `url``, `expected one of `a`, `b``) stay.
+fn hide_quoted_values(message: &str) -> String {
+    let mut out = String::new();
+    let mut rest = message;
+    // A value opens with a quote after a space and closes with one.
+    while let Some(i) = rest.find(" \"") {
+        out.push_str(&rest[..i + 2]);
+        rest = &rest[i + 2..];
+        match rest.find('"') {
+            Some(j) => {
+                out.push_str("…\"");
+                rest = &rest[j + 1..];
+            }
+            None => {
+                out.push('…');
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    if let Some(i) = out.find("unknown variant `") {
+        let head = i + "unknown variant `".len();
+        if let Some(j) = out[head..].find('`') {
+            out.replace_range(head..head + j, "…");
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn toml_errors_never_quote_the_line() {
+        let secret = "s3cr3t-Hunter2-token";
+        let cases = [
+            // A string left open.
+            format!("[source]\ntype = \"postgres\"\nurl = \"postgres://u:{secret}@h/db\n"),
+            // A bare word where a value belongs.
+            format!("[source]\ntype = \"postgres\"\npassword = {secret}\n"),
+            // A value of the wrong type (serde quotes it).
+            format!("[source]\ntype = \"postgres\"\nurl = \"x\"\n[sync]\nid = \"{secret}\"\nfilename_offset = \"{secret}\"\n"),
+            // An unknown variant.
+            format!("[source]\ntype = \"{secret}\"\n"),
+        ];
+        for text in cases {
+            let err = SyncSpec::parse(&text, Path::new("/x/orders.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(!err.contains(secret), "{err}");
+            assert!(!err.contains("s3cr3t"), "{err}");
+            assert!(err.contains("line "), "{err}");
+        }
+        let err = SyncSpec::parse(
+            &format!("[source]\ntype = \"postgres\"\npassword = {secret}\n"),
+            Path::new("/x/orders.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("line 3, column 12, [source] password"),
+            "{err}"
+        );
+    }
 
     const FULL: &str = r#"
 [source]

@@ -1080,3 +1080,53 @@ fn a_redirect_address_the_app_does_not_list_is_named_with_the_fix() {
     );
     assert_eq!(env.remembered_key(), None);
 }
+
+/// A broken line in a sync file may hold a secret: `check` and `run` name
+/// the line, the column and the key, never the line's text.
+#[test]
+fn a_broken_sync_file_line_is_never_echoed() {
+    let env = start();
+    let secret = "pw-Zq9!s3cr3t-never-print";
+    let broken = [
+        // An unquoted password.
+        format!("[source]\ntype = \"postgres\"\nurl = \"postgres://u@h/db\"\npassword = {secret}\n"),
+        // A URL whose string is never closed.
+        format!("[source]\ntype = \"postgres\"\nurl = \"postgres://u:{secret}@h/db\n"),
+        // A value of the wrong type, which serde would quote.
+        format!("[source]\ntype = \"sqlite\"\npath = \"shop.db\"\n[sync]\nid = \"x\"\nfilename_offset = \"{secret}\"\n"),
+    ];
+    for (i, text) in broken.iter().enumerate() {
+        let path = env.dir.path().join(format!("broken{i}.toml"));
+        std::fs::write(&path, text).expect("write");
+        let path = path.to_str().expect("utf-8 path");
+        for args in [
+            vec!["check", path],
+            vec!["check", "--json", path],
+            vec!["run", path],
+        ] {
+            let out = env.run(&args);
+            assert!(
+                !out.success,
+                "`{}` must fail:\n{}",
+                args.join(" "),
+                out.all()
+            );
+            assert!(
+                !out.all().contains("s3cr3t"),
+                "`dropsync {}` echoed the secret:\n{}",
+                args.join(" "),
+                out.all()
+            );
+            assert!(out.all().contains("line "), "{}", out.all());
+        }
+    }
+    let out = env.run(&[
+        "check",
+        env.dir.path().join("broken0.toml").to_str().unwrap(),
+    ]);
+    assert!(
+        out.all().contains("line 4, column 12, [source] password"),
+        "{}",
+        out.all()
+    );
+}
