@@ -621,3 +621,50 @@ fn emulator_faults_can_be_given_at_start() {
         .success();
     assert_eq!(env.remote("x"), "x");
 }
+
+#[test]
+fn a_dropbox_that_never_answers_fails_the_run_in_bounded_time_naming_the_host() {
+    let env = start(|_| {});
+    env.cli_token()
+        .args(["dropbox", "mkdir", "/out"])
+        .assert()
+        .success();
+    let sync = env.sync("/out", "insert", "new-{sync.run.id}.csv");
+    let (ok, first) = env.run_json(&sync);
+    assert!(ok, "{first}");
+    env.sql("INSERT INTO customers VALUES (7, 'New', 'n@example.com');");
+    env.fault(json!([{ "route": "files/upload", "kind": "stall", "times": 100 }]));
+    let started = std::time::Instant::now();
+    let out = env
+        .cli_token()
+        .env("DROPSYNC_DROPBOX_TIMEOUT_SECS", "2")
+        .args(["run", "--json"])
+        .arg(&sync)
+        .output()
+        .expect("run");
+    let took = started.elapsed();
+    eprintln!("the stalled run failed after {took:?}");
+    assert!(!out.status.success());
+    assert!(took < std::time::Duration::from_secs(20), "{took:?}");
+    let failed: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("no JSON: {}", String::from_utf8_lossy(&out.stderr)));
+    let host = env.emu.base_url.trim_start_matches("http://").to_string();
+    let error = failed["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains(&format!("no answer from {host} within 2 s on files/upload")),
+        "{failed}"
+    );
+    let stalls = env
+        .log()
+        .iter()
+        .filter(|(r, _)| r == "files/upload#stall")
+        .count();
+    assert_eq!(stalls, 2, "one retry after a timeout");
+    assert!(!env.root.join("out/new-2.csv").exists());
+    env.clear_faults();
+    let (ok, again) = env.run_json(&sync);
+    assert!(ok, "{again}");
+    // The snapshot did not take the failed run's row: it is delivered now.
+    assert_eq!(again["rows"]["added"], 1, "{again}");
+    assert_eq!(ids(&env.remote("out/new-3.csv")), ["7"]);
+}

@@ -49,10 +49,109 @@ impl Endpoints {
     }
 }
 
+/// How long a call may wait, so that a Dropbox (or proxy) that accepts the
+/// connection and never answers fails the run instead of hanging it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timeouts {
+    /// To open the connection (TCP and TLS).
+    pub connect: Duration,
+    /// For a whole call without a body to send: request, answer and its body.
+    pub answer: Duration,
+    /// The slowest upload speed tolerated: a call sending `n` bytes may take
+    /// `answer + n / min_bytes_per_sec`.
+    pub min_bytes_per_sec: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            answer: Duration::from_secs(30),
+            min_bytes_per_sec: 1024 * 1024,
+        }
+    }
+}
+
+impl Timeouts {
+    /// `DROPSYNC_DROPBOX_TIMEOUT_SECS`, `_CONNECT_TIMEOUT_SECS` and
+    /// `_MIN_BYTES_PER_SEC`, else the defaults (30 s, 10 s, 1 MiB/s).
+    pub fn from_env() -> Self {
+        let d = Timeouts::default();
+        let var = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .filter(|v| *v > 0)
+        };
+        Timeouts {
+            connect: var("DROPSYNC_DROPBOX_CONNECT_TIMEOUT_SECS")
+                .map(Duration::from_secs)
+                .unwrap_or(d.connect),
+            answer: var("DROPSYNC_DROPBOX_TIMEOUT_SECS")
+                .map(Duration::from_secs)
+                .unwrap_or(d.answer),
+            min_bytes_per_sec: var("DROPSYNC_DROPBOX_MIN_BYTES_PER_SEC")
+                .unwrap_or(d.min_bytes_per_sec),
+        }
+    }
+
+    /// The deadline of a call that sends `bytes` bytes.
+    pub fn for_body(&self, bytes: u64) -> Duration {
+        self.answer + Duration::from_secs(bytes / self.min_bytes_per_sec.max(1))
+    }
+}
+
+/// `host` or `host:port` of a URL, as an error names it.
+fn host_of(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => match (u.host_str(), u.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => url.to_string(),
+        },
+        Err(_) => url.to_string(),
+    }
+}
+
+fn secs(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+/// What a failed send says: a timeout names the host, the limit and the route.
+fn send_failure(
+    e: &reqwest::Error,
+    url: &str,
+    route: &str,
+    timeouts: &Timeouts,
+    limit: Duration,
+) -> (String, bool) {
+    if e.is_timeout() {
+        let host = host_of(url);
+        let text = if e.is_connect() {
+            format!(
+                "could not connect to {host} within {} on {route}",
+                secs(timeouts.connect)
+            )
+        } else {
+            format!("no answer from {host} within {} on {route}", secs(limit))
+        };
+        (text, true)
+    } else {
+        (format!("connection failed: {}", error_chain(e)), false)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
     /// Attempts for 5xx, dropped connections and write contention.
     pub attempts: u32,
+    /// Attempts when the server does not answer in time: each costs a whole
+    /// timeout, so few, to bound a run against a silent server.
+    pub timeout_attempts: u32,
     pub base_delay: Duration,
     pub max_delay: Duration,
     /// Rate-limit waits (429) allowed per call before giving up.
@@ -69,6 +168,7 @@ impl Default for RetryPolicy {
             .unwrap_or(500);
         RetryPolicy {
             attempts: 6,
+            timeout_attempts: 2,
             base_delay: Duration::from_millis(base_ms),
             max_delay: Duration::from_millis(base_ms * 64),
             rate_limit_waits: 20,
@@ -134,6 +234,7 @@ pub struct Client {
     http: reqwest::blocking::Client,
     endpoints: Endpoints,
     retry: RetryPolicy,
+    timeouts: Timeouts,
     credentials: Credentials,
     token: Mutex<Option<Token>>,
 }
@@ -153,10 +254,14 @@ type BodyFn<'a> = dyn Fn() -> Result<reqwest::blocking::Body, DropboxError> + 'a
 
 impl Client {
     pub fn new(endpoints: Endpoints, credentials: Credentials) -> Result<Client, DropboxError> {
+        let timeouts = Timeouts::from_env();
+        // Every call also gets its own deadline (`Timeouts::for_body`); this
+        // one covers the token refresh.
         let mut builder = reqwest::blocking::Client::builder()
             .user_agent(concat!("dropsync/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(30))
-            .timeout(None)
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.answer)
+            .tcp_keepalive(Duration::from_secs(15))
             .redirect(reqwest::redirect::Policy::none());
         // A test emulator over HTTPS uses a self-signed certificate.
         if let Ok(path) = std::env::var("DROPSYNC_DROPBOX_CA_CERT") {
@@ -180,6 +285,7 @@ impl Client {
             http,
             endpoints,
             retry: RetryPolicy::default(),
+            timeouts,
             credentials,
             token: Mutex::new(token),
         })
@@ -213,6 +319,7 @@ impl Client {
             refresh_token,
             app_key,
             &self.retry,
+            &self.timeouts,
         )?;
         *guard = Some(Token {
             value: value.clone(),
@@ -232,21 +339,40 @@ impl Client {
     ) -> Result<reqwest::blocking::Response, DropboxError> {
         let url = format!("{host}/2/{route}");
         let mut attempt = 0;
+        let mut timed_out = 0;
         let mut rate_waits = 0;
         let mut refreshed = false;
         loop {
             let token = self.access_token(false)?;
             let mut req = self.http.post(&url).bearer_auth(token.expose());
+            let limit;
             req = if rpc {
-                req.header("Content-Type", "application/json")
-                    .body(arg.to_string())
+                let arg = arg.to_string();
+                limit = self.timeouts.for_body(arg.len() as u64);
+                req.header("Content-Type", "application/json").body(arg)
             } else {
+                let body = body()?;
+                let len = body.as_bytes().map_or(0, |b| b.len() as u64);
+                limit = self.timeouts.for_body(len);
                 req.header("Content-Type", "application/octet-stream")
                     .header("Dropbox-API-Arg", header_safe(arg))
-                    .body(body()?)
+                    .body(body)
             };
-            let failure = match req.send() {
-                Err(e) => format!("connection failed: {}", error_chain(&e)),
+            let failure = match req.timeout(limit).send() {
+                Err(e) => {
+                    let (failure, timeout) = send_failure(&e, &url, route, &self.timeouts, limit);
+                    if timeout {
+                        timed_out += 1;
+                        if timed_out >= self.retry.timeout_attempts {
+                            return Err(DropboxError::Exhausted {
+                                route: route.into(),
+                                attempts: attempt + 1,
+                                last: failure,
+                            });
+                        }
+                    }
+                    failure
+                }
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let request_id = resp
@@ -925,9 +1051,11 @@ pub(crate) fn refresh(
     refresh_token: &Secret,
     app_key: &str,
     retry: &RetryPolicy,
+    timeouts: &Timeouts,
 ) -> Result<(Secret, Duration), DropboxError> {
     let url = format!("{}/oauth2/token", endpoints.api);
     let mut attempt = 0;
+    let mut timed_out = 0;
     loop {
         let resp = http
             .post(&url)
@@ -936,9 +1064,24 @@ pub(crate) fn refresh(
                 ("refresh_token", refresh_token.expose()),
                 ("client_id", app_key),
             ])
+            .timeout(timeouts.answer)
             .send();
         let failure = match resp {
-            Err(e) => format!("connection failed: {e}"),
+            Err(e) => {
+                let (failure, timeout) =
+                    send_failure(&e, &url, "oauth2/token", timeouts, timeouts.answer);
+                if timeout {
+                    timed_out += 1;
+                    if timed_out >= retry.timeout_attempts {
+                        return Err(DropboxError::Exhausted {
+                            route: "oauth2/token".into(),
+                            attempts: attempt + 1,
+                            last: failure,
+                        });
+                    }
+                }
+                failure
+            }
             Ok(r) if r.status().is_success() => {
                 let v = read_json(r).unwrap_or(Value::Null);
                 let token = v["access_token"]
