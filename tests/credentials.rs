@@ -1130,3 +1130,111 @@ fn a_broken_sync_file_line_is_never_echoed() {
         out.all()
     );
 }
+
+/// The refresh token `auth dropbox` just stored (file store).
+fn stored_token(env: &Env) -> String {
+    let tokens = env.files_ending(".token");
+    assert_eq!(tokens.len(), 1, "one token file: {tokens:?}");
+    std::fs::read_to_string(&tokens[0])
+        .expect("token")
+        .trim()
+        .to_string()
+}
+
+/// `auth disconnect` revokes the stored token of the account it forgets,
+/// even when the environment holds another token: that one keeps working.
+#[test]
+fn disconnect_revokes_the_stored_token_not_the_environments() {
+    let env = start().with_file_store();
+    env.connect_with_redirect();
+    let from_env = stored_token(&env);
+    // Connecting again stores a second token; the first stays valid and
+    // plays the token a CI job would set in the environment.
+    env.connect_with_redirect();
+    let stored = stored_token(&env);
+    assert_ne!(stored, from_env);
+    assert!(env.refresh_token_works(&from_env));
+
+    let out = env
+        .run_with(
+            &["auth", "disconnect"],
+            &[("DROPSYNC_DROPBOX_REFRESH_TOKEN", from_env.as_str())],
+        )
+        .ok("auth disconnect");
+    assert!(!out.all().contains("did not confirm"), "{}", out.all());
+    assert!(env.accounts().is_empty(), "{:?}", env.accounts());
+    assert!(
+        !env.refresh_token_works(&stored),
+        "the disconnected account's own token must be revoked"
+    );
+    assert!(
+        env.refresh_token_works(&from_env),
+        "the environment's token is not the disconnected account's to revoke"
+    );
+}
+
+/// A sync naming an account never delivers with the environment's token of
+/// another account: the run fails, naming the variable and whose it is.
+#[test]
+fn a_sync_naming_an_account_refuses_an_environment_token_of_another() {
+    let env = start().with_file_store();
+    env.connect_with_redirect();
+    let token = stored_token(&env);
+    env.run(&["dropbox", "mkdir", "/named"]).ok("mkdir");
+    let with_account = |account: &str| {
+        let path = env.sync("/named");
+        let text = std::fs::read_to_string(&path).expect("sync");
+        let text = text.replace(
+            "path = \"/named\"\n",
+            &format!("path = \"/named\"\naccount = \"{account}\"\n"),
+        );
+        std::fs::write(&path, text).expect("write");
+        path
+    };
+
+    let other = with_account("someone.else@example.com");
+    let out = env.run_with(
+        &["run", other.to_str().expect("utf-8 path")],
+        &[("DROPSYNC_DROPBOX_REFRESH_TOKEN", token.as_str())],
+    );
+    assert!(
+        !out.success,
+        "delivered with another account's token:\n{}",
+        out.all()
+    );
+    assert!(
+        out.all()
+            .contains("DROPSYNC_DROPBOX_REFRESH_TOKEN belongs to Dana Tester"),
+        "{}",
+        out.all()
+    );
+    assert!(
+        out.all().contains("someone.else@example.com"),
+        "{}",
+        out.all()
+    );
+    assert!(
+        !env.root.join("named/customers.csv").exists(),
+        "nothing may be delivered"
+    );
+    assert!(
+        !env.log()
+            .iter()
+            .any(|(route, _, _)| route == "files/upload"),
+        "nothing may be uploaded: {:?}",
+        env.log()
+    );
+    assert!(!out.all().contains(&token), "{}", out.all());
+
+    // The token of the named account itself is used.
+    let own = with_account("dana@example.com");
+    env.run_with(
+        &["run", own.to_str().expect("utf-8 path")],
+        &[("DROPSYNC_DROPBOX_REFRESH_TOKEN", token.as_str())],
+    )
+    .ok("run with the named account's token");
+    assert_eq!(
+        env.remote("named/customers.csv"),
+        "id,name\r\n1,Ada\r\n2,Grace\r\n3,Zoë\r\n"
+    );
+}

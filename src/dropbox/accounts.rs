@@ -52,14 +52,13 @@ pub fn usable(state_dir: &Path, account: Option<&str>) -> Result<(), DropboxErro
     tokens::find(state_dir, account).map(|_| ())
 }
 
-/// Every stored account with whether its token still works, asked of
-/// Dropbox now.
+/// Every stored account with whether its own stored token still works,
+/// asked of Dropbox now (tokens in the environment play no part).
 pub fn status(state_dir: &Path) -> Result<Vec<AccountStatus>, DropboxError> {
     Ok(tokens::list(state_dir)?
         .into_iter()
         .map(|info| {
-            let checked =
-                super::connect(state_dir, Some(&info.account_id)).and_then(|c| c.current_account());
+            let checked = super::connect_stored(state_dir, &info).and_then(|c| c.current_account());
             let (state, message) = match checked {
                 Ok(_) => (AccountState::Connected, None),
                 Err(e @ (DropboxError::ReconnectNeeded(_) | DropboxError::Auth(_))) => {
@@ -76,7 +75,8 @@ pub fn status(state_dir: &Path) -> Result<Vec<AccountStatus>, DropboxError> {
         .collect())
 }
 
-/// Revokes the account's token (best effort) and forgets the account.
+/// Revokes the account's own stored token (best effort; never a token from
+/// the environment, which may be another account's) and forgets the account.
 /// Returns the account and, when Dropbox did not confirm the revocation,
 /// why; the account is forgotten either way.
 pub fn disconnect(
@@ -84,7 +84,7 @@ pub fn disconnect(
     selector: Option<&str>,
 ) -> Result<(tokens::AccountInfo, Option<String>), DropboxError> {
     let info = tokens::find(state_dir, selector)?;
-    let note = match super::connect(state_dir, Some(&info.account_id)) {
+    let note = match super::connect_stored(state_dir, &info) {
         Ok(client) => client.revoke().err().map(|e| e.to_string()),
         Err(e) => Some(e.to_string()),
     };

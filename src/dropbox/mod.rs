@@ -19,26 +19,75 @@ use std::fmt;
 /// A client for the account a sync names: `DROPSYNC_DROPBOX_ACCESS_TOKEN`, or
 /// `DROPSYNC_DROPBOX_REFRESH_TOKEN` with `DROPSYNC_DROPBOX_APP_KEY` (headless),
 /// else the connected account's stored refresh token.
+///
+/// When the sync names an `account` and the environment holds a token, the
+/// token's account is asked of Dropbox (`users/get_current_account`) first:
+/// a token of another account is an error, never a silent switch of the
+/// account the files go to.
 pub fn connect(state_dir: &std::path::Path, account: Option<&str>) -> Result<Client, DropboxError> {
+    let Some((credentials, var)) = env_credentials()? else {
+        let info = tokens::find(state_dir, account)?;
+        return connect_stored(state_dir, &info);
+    };
+    let client = Client::new(Endpoints::from_env(), credentials)?;
+    let Some(sel) = account else {
+        return Ok(client);
+    };
+    let theirs = client.current_account()?;
+    // The named account as stored (by email or id), else the selector as written.
+    let wanted = tokens::list(state_dir)?
+        .into_iter()
+        .find(|a| a.email.eq_ignore_ascii_case(sel) || a.account_id == sel);
+    let matches = match &wanted {
+        Some(a) => a.account_id == theirs.account_id,
+        None => theirs.email.eq_ignore_ascii_case(sel) || theirs.account_id == sel,
+    };
+    if matches {
+        Ok(client)
+    } else {
+        Err(DropboxError::NotConfigured(format!(
+            "the sync names Dropbox account {sel:?}, but {var} belongs to {} <{}>; unset {var} to use the stored account {sel:?}, or set it to a token of that account",
+            theirs.display_name, theirs.email
+        )))
+    }
+}
+
+/// A client with the stored refresh token of `info`, never the environment's.
+pub fn connect_stored(
+    state_dir: &std::path::Path,
+    info: &tokens::AccountInfo,
+) -> Result<Client, DropboxError> {
+    Client::new(
+        Endpoints::from_env(),
+        Credentials::Refresh {
+            refresh_token: tokens::refresh_token(state_dir, info)?,
+            app_key: info.app_key.clone(),
+        },
+    )
+}
+
+/// The environment's credentials and the variable they came from, if any.
+fn env_credentials() -> Result<Option<(Credentials, &'static str)>, DropboxError> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let credentials = if let Some(token) = env("DROPSYNC_DROPBOX_ACCESS_TOKEN") {
-        Credentials::Access(Secret::new(token))
-    } else if let Some(refresh_token) = env("DROPSYNC_DROPBOX_REFRESH_TOKEN") {
+    if let Some(token) = env("DROPSYNC_DROPBOX_ACCESS_TOKEN") {
+        return Ok(Some((
+            Credentials::Access(Secret::new(token)),
+            "DROPSYNC_DROPBOX_ACCESS_TOKEN",
+        )));
+    }
+    if let Some(refresh_token) = env("DROPSYNC_DROPBOX_REFRESH_TOKEN") {
         let app_key = env("DROPSYNC_DROPBOX_APP_KEY").ok_or_else(|| {
             DropboxError::NotConfigured("DROPSYNC_DROPBOX_REFRESH_TOKEN needs DROPSYNC_DROPBOX_APP_KEY, the app key it was issued to".into())
         })?;
-        Credentials::Refresh {
-            refresh_token: Secret::new(refresh_token),
-            app_key,
-        }
-    } else {
-        let info = tokens::find(state_dir, account)?;
-        Credentials::Refresh {
-            refresh_token: tokens::refresh_token(state_dir, &info)?,
-            app_key: info.app_key,
-        }
-    };
-    Client::new(Endpoints::from_env(), credentials)
+        return Ok(Some((
+            Credentials::Refresh {
+                refresh_token: Secret::new(refresh_token),
+                app_key,
+            },
+            "DROPSYNC_DROPBOX_REFRESH_TOKEN",
+        )));
+    }
+    Ok(None)
 }
 
 /// A secret (token) that never prints: Debug and Display show `***`.
