@@ -58,7 +58,10 @@ impl RunControl {
         }
     }
 
-    /// Asks the run to stop at its next step; it then fails with nothing delivered.
+    /// Asks the run to stop at its next step before delivery starts; it then
+    /// fails with nothing delivered. Once delivery has started the run goes
+    /// on to the end: stopping between the files landing and the snapshot
+    /// committing would send the same rows again next time.
     pub fn cancel(&self) {
         self.cancel.store(true, Ordering::SeqCst);
     }
@@ -67,14 +70,20 @@ impl RunControl {
         self.cancel.load(Ordering::SeqCst)
     }
 
+    /// Reports progress; a cancellation asked for by now stops the run.
     fn report(&self, p: Progress) -> Result<()> {
-        if let Some(f) = &self.on_progress {
-            f(&p);
-        }
+        self.notify(p);
         if self.cancel.load(Ordering::SeqCst) {
             return Err(Error::Cancelled);
         }
         Ok(())
+    }
+
+    /// Reports progress where the run may no longer stop.
+    fn notify(&self, p: Progress) {
+        if let Some(f) = &self.on_progress {
+            f(&p);
+        }
     }
 }
 
@@ -136,6 +145,7 @@ pub fn run(
     let _lock = store.lock()?;
     crate::ownership::claim(&store, spec)?;
     history::interrupt_stale(&store)?;
+    clean_killed_runs(state_dir, &spec.sync.id);
     let started = opts.at.unwrap_or_else(Utc::now);
     let run_id = history::begin(
         &store,
@@ -212,6 +222,35 @@ struct Staging {
 impl Drop for Staging {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// What runs of this sync that were killed left behind: their staging
+/// folders, and the temporary files of a delivery they did not finish
+/// (listed in `<staging>.pending`). Called under the sync's lock, so no run
+/// of this sync is going on.
+fn clean_killed_runs(state_dir: &Path, sync_id: &str) {
+    let Ok(entries) = std::fs::read_dir(state_dir.join("staging")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(sync_id).and_then(|r| r.strip_prefix('-')) else {
+            continue;
+        };
+        let (run, pending) = match rest.strip_suffix(".pending") {
+            Some(run) => (run, true),
+            None => (rest, false),
+        };
+        if run.is_empty() || !run.bytes().all(|b| b.is_ascii_digit()) {
+            continue; // another sync whose id starts like this one's
+        }
+        if pending {
+            destination::clean_after_killed_run(&entry.path());
+        } else {
+            tracing::info!(dir = %entry.path().display(), "removing the staging folder of an interrupted run");
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 
@@ -328,7 +367,12 @@ fn execute(
     let source_columns: Vec<Column> = source.columns().to_vec();
     let mapping = Mapping::compile(&source_columns, spec.sync.columns.as_deref())?;
     let key_idx = key_indices(&source_columns, &spec.model.primary_key)?;
-    let dest = destination::open(&spec.destination, state_dir)?;
+    let pending = (purpose == Purpose::Run).then(|| {
+        let mut list = staging.as_os_str().to_owned();
+        list.push(".pending");
+        PathBuf::from(list)
+    });
+    let dest = destination::open(&spec.destination, state_dir, pending)?;
     dest.check()?;
 
     let run_label = run_id.to_string();
@@ -805,17 +849,17 @@ fn execute(
     }
 
     // ---- deliver, then commit ----
+    // The last point where a cancel stops the run: from here on the files
+    // may land, and a run whose files landed must commit its snapshot.
     control.report(Progress::Delivering {
         bytes: 0,
         total: staged.iter().map(|f| f.bytes).sum(),
     })?;
     dest.deliver(&staged, &|bytes, total| {
-        if let Some(f) = &control.on_progress {
-            f(&Progress::Delivering { bytes, total });
-        }
+        control.notify(Progress::Delivering { bytes, total })
     })?;
     tracing::debug!(elapsed = ?t0.elapsed(), "delivered");
-    control.report(Progress::Committing)?;
+    control.notify(Progress::Committing);
     let finished = Utc::now();
     report.finished_at = Some(finished);
     history::record_success(&tx, &report).map_err(state_err)?;

@@ -906,3 +906,223 @@ fn two_sync_files_with_one_id_never_share_a_snapshot() {
     ws.sql("INSERT INTO a VALUES (11, 'a11')");
     assert_eq!(counts(&ws.run_ok(&moved, &at(5))), (11, 1, 0, 0));
 }
+
+// ---------- delivery: started means finished; all or nothing; kills ----------
+
+#[test]
+fn a_cancel_after_delivery_started_finishes_and_commits_the_run() {
+    let (ws, spec) = big_workspace(100, &[], QUERY);
+    churn(&ws, 100);
+    // Cancel while the files are going out (their first bytes have landed).
+    let rec = recorder(|p| matches!(p, Progress::Delivering { bytes, .. } if *bytes > 0));
+    let report = run_lib(&ws, &spec, 2, &rec.control);
+    assert!(rec.control.is_cancelled(), "the cancel was asked for");
+    assert_churn_delivered(&ws, &report, 100);
+    // The snapshot advanced with the files: nothing is sent twice.
+    let again = run_lib(&ws, &spec, 3, &RunControl::default());
+    assert_eq!(
+        (again.rows.added, again.rows.changed, again.rows.removed),
+        (0, 0, 0)
+    );
+}
+
+/// Every file of the folder and its content.
+fn snapshot_of(dir: &Path) -> Vec<(String, String)> {
+    list_files(dir)
+        .into_iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(dir.join(&f)).unwrap_or_default();
+            (f, text)
+        })
+        .collect()
+}
+
+#[test]
+fn a_file_that_cannot_be_put_in_place_leaves_the_folder_as_the_last_run_left_it() {
+    let ws = Workspace::new();
+    ws.sql(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT);
+         INSERT INTO t VALUES (1, 'Ada'), (2, 'Bob'), (3, 'Cy');",
+    );
+    // One name for every run: each run replaces the last one's three files.
+    let sync = SyncFile::sqlite(&ws, QUERY, "id")
+        .model_name("t")
+        .filename("t.csv")
+        .write(&ws, "t.toml");
+    ws.run_ok(&sync, &at(1));
+    let before = snapshot_of(&ws.out);
+    assert_eq!(before.len(), 3);
+    ws.sql(
+        "INSERT INTO t VALUES (4, 'Di');
+         UPDATE t SET name = 'Bobby' WHERE id = 2;
+         DELETE FROM t WHERE id = 3;",
+    );
+
+    // The third file (removed) fails to go into place after the first two
+    // did: they are taken back, the old ones restored, no temporary file stays.
+    let out = ws
+        .cli()
+        .env("DROPSYNC_TEST_FAIL_PLACING", "t_removed.csv")
+        .args(["run", &sync.to_string_lossy(), "--json", "--at", &at(2)])
+        .output()
+        .unwrap();
+    let failed = CliRun::from_output(out);
+    assert_eq!(failed.code, 1, "{}", failed.all_output());
+    assert!(
+        failed
+            .all_output()
+            .contains("no file of this run was delivered"),
+        "{}",
+        failed.all_output()
+    );
+    assert_eq!(
+        snapshot_of(&ws.out),
+        before,
+        "the folder is as run 1 left it"
+    );
+
+    // The next run delivers the changes the failed one could not.
+    let ok = ws.run_ok(&sync, &at(3));
+    assert_eq!(counts(&ok), (3, 1, 1, 1));
+    assert_eq!(list_files(&ws.out).len(), 3, "{:?}", list_files(&ws.out));
+}
+
+/// A consumer's copy of the table: the files of every successful run,
+/// applied in order (Diff).
+#[derive(Default)]
+struct Consumer {
+    copy: std::collections::BTreeMap<String, String>,
+}
+
+impl Consumer {
+    fn apply(&mut self, ws: &Workspace, report: &Json) {
+        for f in report["files"].as_array().unwrap() {
+            let kind = f["kind"].as_str().unwrap();
+            let rows = ws.csv_rows(f["path"].as_str().unwrap());
+            for r in rows {
+                match kind {
+                    "added" | "changed" => {
+                        self.copy.insert(r[0].clone(), r[1].clone());
+                    }
+                    "removed" => {
+                        self.copy.remove(&r[0]);
+                    }
+                    other => panic!("unexpected file kind {other}"),
+                }
+            }
+        }
+    }
+}
+
+/// SIGKILL at random instants of `dropsync run`, over rounds with churn:
+/// after every completed run the consumer's copy equals the table, no
+/// killed run left a file or a temporary file, and the staging area is
+/// empty. Counts: rounds, kills, rows checked, rows lost (0).
+#[test]
+fn runs_killed_at_random_instants_lose_no_change_and_leave_nothing_behind() {
+    let n: i64 = 20_000;
+    let ws = Workspace::new();
+    ws.sql("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT);");
+    ws.sql(&format!(
+        "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n})
+         INSERT INTO t SELECT i, 'n' || i FROM s;"
+    ));
+    let sync = SyncFile::sqlite(&ws, QUERY, "id")
+        .model_name("t")
+        .write(&ws, "t.toml");
+    let mut consumer = Consumer::default();
+    let mut rng = fastrand::Rng::with_seed(
+        std::env::var("DROPSYNC_TEST_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(7),
+    );
+    let (mut kills, mut rows_checked) = (0, 0);
+    let rounds = 10;
+    let mut run_ms: u64 = 300;
+    for round in 0..rounds {
+        // Churn: changes, removals and additions spread over the table.
+        let base = round as i64 * 1000;
+        ws.sql(&format!(
+            "UPDATE t SET name = 'r{round}' WHERE id % 97 = {m};
+             DELETE FROM t WHERE id % 89 = {m} AND id < {n};
+             INSERT INTO t SELECT {n} + {base} + i, 'new' FROM (SELECT 1 AS i UNION SELECT 2 UNION SELECT 3);",
+            m = round % 89,
+        ));
+        // A run killed somewhere between its start and its end.
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dropsync"))
+            .arg("--state-dir")
+            .arg(&ws.state)
+            .args(["run", &sync.to_string_lossy(), "--at", &at(2 * round + 1)])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Anywhere within how long a whole run took last time.
+        std::thread::sleep(std::time::Duration::from_millis(rng.u64(1..=run_ms)));
+        let killed = child.try_wait().unwrap().is_none();
+        let _ = child.kill();
+        let _ = child.wait();
+        if killed {
+            kills += 1;
+        }
+        // Then a run to the end.
+        let t0 = std::time::Instant::now();
+        ws.run_ok(&sync, &at(2 * round + 2));
+        run_ms = (t0.elapsed().as_millis() as u64).max(20);
+        // The killed run may have finished before its kill: history says
+        // which runs delivered; the consumer applies each of those once.
+        let history = CliRun::from_output(
+            ws.cli()
+                .args([
+                    "history",
+                    &sync.to_string_lossy(),
+                    "--json",
+                    "--limit",
+                    "500",
+                ])
+                .output()
+                .unwrap(),
+        )
+        .json()
+        .as_array()
+        .unwrap()
+        .clone();
+        consumer = Consumer::default();
+        for r in history.iter().rev().filter(|r| r["status"] == "success") {
+            consumer.apply(&ws, r);
+        }
+        let conn = rusqlite::Connection::open(&ws.db).unwrap();
+        let mut stmt = conn.prepare("SELECT id, name FROM t").unwrap();
+        let table: std::collections::BTreeMap<String, String> = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?.to_string(), r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        rows_checked += table.len();
+        assert_eq!(consumer.copy, table, "round {round}: the consumer's copy");
+        // Nothing left behind by the killed run.
+        let out = list_files(&ws.out);
+        assert!(
+            out.iter().all(|f| !f.contains(".dropsync-")),
+            "round {round}: {out:?}"
+        );
+        let delivered: std::collections::BTreeSet<String> = history
+            .iter()
+            .filter(|r| r["status"] == "success")
+            .flat_map(|r| r["files"].as_array().unwrap().clone())
+            .map(|f| f["path"].as_str().unwrap().to_string())
+            .collect();
+        let present: std::collections::BTreeSet<String> = out.into_iter().collect();
+        assert_eq!(
+            present, delivered,
+            "round {round}: only committed runs' files"
+        );
+        assert_eq!(
+            list_files(&ws.state.join("staging")),
+            Vec::<String>::new(),
+            "round {round}"
+        );
+    }
+    eprintln!("kill rounds: {rounds}, kills: {kills}, rows checked: {rows_checked}, rows lost: 0");
+}

@@ -10,7 +10,7 @@ use crate::error::Result;
 use std::path::{Path, PathBuf};
 
 pub use dropbox::DropboxDestination;
-pub use folder::FolderDestination;
+pub use folder::{clean_after_killed_run, FolderDestination};
 
 /// A finished file of a run, waiting in the staging folder.
 #[derive(Debug, Clone)]
@@ -29,10 +29,22 @@ pub trait Destination: Send + Sync {
     fn deliver(&self, files: &[StagedFile], progress: &dyn Fn(u64, u64)) -> Result<()>;
 }
 
-/// Opens a destination; Dropbox credentials come from `state_dir` or the environment.
-pub fn open(spec: &DestinationSpec, state_dir: &Path) -> Result<Box<dyn Destination>> {
+/// Opens a destination; Dropbox credentials come from `state_dir` or the
+/// environment. `pending` is where a folder keeps the list of its temporary
+/// files while it delivers (for the next run to clear after a kill).
+pub fn open(
+    spec: &DestinationSpec,
+    state_dir: &Path,
+    pending: Option<PathBuf>,
+) -> Result<Box<dyn Destination>> {
     Ok(match spec {
-        DestinationSpec::Folder { path } => Box::new(FolderDestination::new(path.clone())),
+        DestinationSpec::Folder { path } => {
+            let folder = FolderDestination::new(path.clone());
+            Box::new(match pending {
+                Some(list) => folder.with_pending_list(list),
+                None => folder,
+            })
+        }
         DestinationSpec::Dropbox { path, account } => {
             let client = crate::dropbox::connect(state_dir, account.as_deref())?;
             Box::new(DropboxDestination::new(client, path))
