@@ -1076,3 +1076,48 @@ fn unusable_settings_are_reported_without_sending() {
         "{out:?}"
     );
 }
+
+/// A port that accepts connections and never says a word (nor reads).
+fn silent_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
+#[test]
+fn receivers_that_accept_and_never_answer_fail_in_bounded_time_naming_the_host() {
+    let silent = silent_port();
+    let base = format!("http://127.0.0.1:{silent}");
+    let channels = [
+        slack(&format!("{base}/services/T000/B000/SECRETPART")),
+        pagerduty(&format!("{base}/v2/enqueue"), SecretRef::literal("K3Y")),
+        sms(&base, &["+15550002222"]),
+        email(
+            &format!("smtp://127.0.0.1:{silent}?tls=none"),
+            None,
+            &["ops@example.com"],
+        ),
+    ];
+    let started = Instant::now();
+    let out = alerts::send_all(&channels, &failure());
+    let took = started.elapsed();
+    eprintln!("silent receivers gave up after {took:?}");
+    assert!(took < Duration::from_secs(40), "{took:?}");
+    assert_eq!(out.len(), 4);
+    for o in &out {
+        assert!(!o.ok, "{o:?}");
+        let error = o.error.clone().unwrap_or_default();
+        assert!(
+            error.contains(&format!("127.0.0.1:{silent} did not answer within")),
+            "{}: {error}",
+            o.channel
+        );
+        assert!(!error.contains("SECRETPART"), "{error}");
+    }
+}
