@@ -9,6 +9,7 @@ import time
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.common.options import ArgOptions
 from selenium.webdriver.remote.client_config import ClientConfig
 from selenium.webdriver.remote.remote_connection import RemoteConnection
@@ -58,6 +59,28 @@ def shoot(d, name):
     path = SHOTS / f"e2e-{name}.png"
     d.save_screenshot(str(path))
     return path
+
+
+def css(d, sel):
+    """Every element matching a CSS selector (none is fine)."""
+    return d.find_elements(By.CSS_SELECTOR, sel)
+
+
+def one(d, sel):
+    """The element matching a CSS selector (it must be there)."""
+    return d.find_element(By.CSS_SELECTOR, sel)
+
+
+def tid(name):
+    """The CSS selector of a test id."""
+    return f"[data-testid='{name}']"
+
+
+def type_into(el, text):
+    """Replaces a field's text as a user would (select all, delete, type)."""
+    el.send_keys(Keys.CONTROL, "a")
+    el.send_keys(Keys.DELETE)
+    el.send_keys(text)
 
 
 def table_rows(el):

@@ -4,24 +4,15 @@ Check -> Preview -> Run now -> History -> Syncs, then the files on disk.
 The steps share one app session and run in file order; each one starts from the
 screen the previous one left."""
 
-import time
 
 from selenium.webdriver.common.by import By
 
-from conftest import shoot, table_rows, wait
+from conftest import css, one, shoot, table_rows, wait
 
 DEMO_SYNCS = ["demo-customers-all", "demo-customers-diff", "demo-orders-insert"]
 DIFF = "demo-customers-diff"
 OUTPUT_COLUMNS = ["customer_id", "full_name", "Email", "region"]
 CUSTOMERS = 2500
-
-
-def css(d, sel):
-    return d.find_elements(By.CSS_SELECTOR, sel)
-
-
-def one(d, sel):
-    return d.find_element(By.CSS_SELECTOR, sel)
 
 
 def panel_text(d):

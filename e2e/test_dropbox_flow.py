@@ -13,32 +13,13 @@ import pathlib
 import sqlite3
 
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
 
-from conftest import shoot, table_rows, wait
+from conftest import css, one, shoot, table_rows, tid, type_into, wait
 
 SYNC_ID = "paid-orders"
 SQL = "SELECT id, customer_id, product, amount FROM orders WHERE paid = 1 ORDER BY id"
 FOLDER = "/Exports"
 TEMPLATE = "paid-orders-{sync.run.id}.csv"
-
-
-def css(d, sel):
-    return d.find_elements(By.CSS_SELECTOR, sel)
-
-
-def one(d, sel):
-    return d.find_element(By.CSS_SELECTOR, sel)
-
-
-def tid(name):
-    return f"[data-testid='{name}']"
-
-
-def type_into(el, text):
-    el.send_keys(Keys.CONTROL, "a")
-    el.send_keys(Keys.DELETE)
-    el.send_keys(text)
 
 
 def nav(d, name):

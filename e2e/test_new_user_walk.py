@@ -10,27 +10,8 @@ import os
 import pathlib
 
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
 
-from conftest import shoot, wait
-
-
-def css(d, sel):
-    return d.find_elements(By.CSS_SELECTOR, sel)
-
-
-def one(d, sel):
-    return d.find_element(By.CSS_SELECTOR, sel)
-
-
-def tid(name):
-    return f"[data-testid='{name}']"
-
-
-def type_into(el, text):
-    el.send_keys(Keys.CONTROL, "a")
-    el.send_keys(Keys.DELETE)
-    el.send_keys(text)
+from conftest import css, one, shoot, tid, type_into, wait
 
 
 def test_first_start_says_what_to_do_next_and_where_the_files_are(driver):
