@@ -112,6 +112,9 @@ fn main() {
                 .build(),
         )
         .setup(|app| {
+            if let Some(w) = app.get_webview_window("main") {
+                lighten_webview(&w);
+            }
             let state = prepare(app.handle());
             app.manage(state.clone());
             tray::create(app.handle())?;
@@ -158,6 +161,31 @@ fn main() {
         _ => {}
     });
 }
+
+/// WebKitGTK settings for a faster first paint and a smaller web process
+/// (scripts/measure-startup.sh measures both): CPU rendering, without GPU
+/// compositing, which on X11 costs some 90 MB in the web process and, on
+/// first start, compiling shaders (the UI is forms and tables, no WebGL or
+/// heavy animation); and the small caches of the document-viewer model (the
+/// UI is one local page).
+#[cfg(target_os = "linux")]
+fn lighten_webview(window: &tauri::WebviewWindow) {
+    use webkit2gtk::{
+        CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt,
+    };
+    let _ = window.with_webview(|webview| {
+        let view = webview.inner();
+        if let Some(settings) = WebViewExt::settings(&view) {
+            settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+        }
+        if let Some(context) = view.context() {
+            context.set_cache_model(CacheModel::DocumentViewer);
+        }
+    });
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lighten_webview(_window: &tauri::WebviewWindow) {}
 
 /// Resolves the folders and creates the demo workspace on first start.
 /// Fails soft: a problem is shown by the UI, not a panic.

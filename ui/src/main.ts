@@ -34,24 +34,35 @@ async function render(v: View) {
   }
 }
 
+/** Set once the first screen is rendering: events before it change nothing. */
+let started = false;
+
 async function start() {
   clear(root, loading("Starting Dropsync…"));
+  // Startup's calls are independent round trips to the Rust side: sent
+  // together, not one after another, they put the first screen up sooner.
+  const infoCall = api.workspaceInfo();
+  const setup = Promise.all([
+    openPrefs(),
+    onRunProgress(runProgressed),
+    onSyncsChanged(() => {
+      if (started && currentView().name === "list") void render(currentView());
+    }),
+    onSchedulesPaused(() => {
+      if (started && currentView().name === "list") void render(currentView());
+    }),
+    onOpenSync((file) => navigate({ name: "sync", file, tab: "history" })),
+  ]);
   try {
-    info = await api.workspaceInfo();
+    info = await infoCall;
   } catch (e) {
+    setup.catch(() => undefined);
     clear(root, errorBox(toApiError(e)));
     return;
   }
-  await openPrefs();
-  await onRunProgress(runProgressed);
-  await onSyncsChanged(() => {
-    if (currentView().name === "list") void render(currentView());
-  });
-  await onSchedulesPaused(() => {
-    if (currentView().name === "list") void render(currentView());
-  });
-  await onOpenSync((file) => navigate({ name: "sync", file, tab: "history" }));
+  await setup;
   setRenderer(render);
+  started = true;
   await render(currentView());
 }
 
