@@ -114,6 +114,60 @@ pub struct DatabaseSpec {
 
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a query may go without a byte from the server (MySQL/MariaDB's
+/// `read_timeout`), unless `statement_timeout` asks for longer: a server
+/// that stops answering mid-query fails the run instead of hanging it.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(90);
+/// TCP keepalive: first probe after this long idle, then every
+/// `KEEPALIVE_INTERVAL`, `KEEPALIVE_RETRIES` times, so a vanished host or a
+/// dropped route is noticed in about a minute.
+pub const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+pub const KEEPALIVE_RETRIES: u32 = 3;
+/// Data sent and not acknowledged for this long breaks the connection (Linux).
+pub const TCP_USER_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl DatabaseSpec {
+    /// The error of a login that got no answer within `connect_timeout`.
+    pub fn no_answer(&self) -> String {
+        format!(
+            "no answer from {}:{} within {}s; check the host and port in [source] url and that no firewall drops the connection (or raise [source] connect_timeout)",
+            self.host,
+            self.port,
+            self.connect_timeout.as_secs()
+        )
+    }
+
+    /// The longest silence tolerated while a query runs.
+    pub fn read_timeout(&self) -> Duration {
+        match self.statement_timeout {
+            Some(t) => DEFAULT_READ_TIMEOUT.max(t + Duration::from_secs(30)),
+            None => DEFAULT_READ_TIMEOUT,
+        }
+    }
+}
+
+/// Runs `login` (connecting, the handshake and the session setup) on its own
+/// thread and gives up after `limit`: a server that accepts the connection
+/// and never answers would otherwise hold the run forever, since the
+/// drivers' connect timeouts cover the TCP connection only. `None` when the
+/// limit passed (the thread is left to end when its socket does).
+pub fn within<T: Send + 'static>(
+    limit: Duration,
+    login: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("dropsync-db-login".into())
+        .spawn(move || {
+            let _ = tx.send(login());
+        });
+    if spawned.is_err() {
+        return None;
+    }
+    rx.recv_timeout(limit).ok()
+}
+
 impl DatabaseSpec {
     /// Reads `url`; `password` is the `[source] password` key. Errors are
     /// messages for the key they name (`url` or `password`), never holding

@@ -346,7 +346,19 @@ fn text<'a>(raw: &'a [u8], buf: &'a mut String) -> &'a str {
     }
 }
 
+/// A logged-in session, set up; the whole login (TCP, TLS, authentication,
+/// setup) within `connect_timeout`.
 fn connect(db: &DatabaseSpec) -> Result<(Conn, Opts)> {
+    let spec = db.clone();
+    super::connection::within(db.connect_timeout, move || login(&spec)).unwrap_or_else(|| {
+        Err(Error::Source {
+            source_name: db.describe(),
+            message: db.no_answer(),
+        })
+    })
+}
+
+fn login(db: &DatabaseSpec) -> Result<(Conn, Opts)> {
     let source_err = |message: String| Error::Source {
         source_name: db.describe(),
         message,
@@ -377,6 +389,15 @@ fn connect(db: &DatabaseSpec) -> Result<(Conn, Opts)> {
         .pass(password.clone())
         .db_name(Some(db.database.clone()))
         .tcp_connect_timeout(Some(db.connect_timeout))
+        // A server that stops answering mid-query fails the run.
+        .read_timeout(Some(db.read_timeout()))
+        .write_timeout(Some(db.read_timeout()))
+        .tcp_keepalive_time_ms(Some(super::connection::KEEPALIVE_IDLE.as_millis() as u32))
+        .tcp_keepalive_probe_interval_secs(Some(
+            super::connection::KEEPALIVE_INTERVAL.as_secs() as u32
+        ))
+        .tcp_keepalive_probe_count(Some(super::connection::KEEPALIVE_RETRIES))
+        .tcp_user_timeout_ms(Some(super::connection::TCP_USER_TIMEOUT.as_millis() as u32))
         .prefer_socket(false)
         .ssl_opts(ssl)
         .into();
@@ -466,6 +487,19 @@ fn query_error(db: &DatabaseSpec, e: &mysql::Error) -> Error {
         message,
     };
     match e {
+        mysql::Error::IoError(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            ) =>
+        {
+            source(format!(
+                "no answer from {}:{} within {}s while the query ran; check that the server is up (the limit is [source] statement_timeout + 30 s, at least 90 s)",
+                db.host,
+                db.port,
+                db.read_timeout().as_secs()
+            ))
+        }
         mysql::Error::MySqlError(m) => match m.code {
             // Table, column or database access denied.
             1142 | 1143 | 1044 => source(format!(

@@ -167,8 +167,19 @@ fn quote_ident(name: &str) -> String {
     }
 }
 
-/// A logged-in session, with the statement timeout set.
+/// A logged-in session, with the statement timeout set; the whole login
+/// (TCP, TLS, authentication, setup) within `connect_timeout`.
 fn connect(db: &DatabaseSpec) -> Result<Client> {
+    let spec = db.clone();
+    super::connection::within(db.connect_timeout, move || login(&spec)).unwrap_or_else(|| {
+        Err(Error::Source {
+            source_name: db.describe(),
+            message: db.no_answer(),
+        })
+    })
+}
+
+fn login(db: &DatabaseSpec) -> Result<Client> {
     let source_err = |message: String| Error::Source {
         source_name: db.describe(),
         message,
@@ -181,6 +192,12 @@ fn connect(db: &DatabaseSpec) -> Result<Client> {
         .dbname(&db.database)
         .application_name("dropsync")
         .connect_timeout(db.connect_timeout)
+        // A vanished host or route is noticed even while a query runs.
+        .keepalives(true)
+        .keepalives_idle(super::connection::KEEPALIVE_IDLE)
+        .keepalives_interval(super::connection::KEEPALIVE_INTERVAL)
+        .keepalives_retries(super::connection::KEEPALIVE_RETRIES)
+        .tcp_user_timeout(super::connection::TCP_USER_TIMEOUT)
         .ssl_mode(match db.tls {
             TlsMode::Disable => postgres::config::SslMode::Disable,
             TlsMode::Prefer => postgres::config::SslMode::Prefer,
