@@ -13,7 +13,7 @@ use dropsync::inspect::{DraftInspection, FieldError};
 use dropsync::probe::{KeyCheck, ModelProbe, SourceTest};
 use dropsync::SyncSpec;
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 use tauri::{AppHandle, Emitter, State};
 
 /// JSON `null` means "not set"; TOML has no null, so drop such keys.
@@ -299,9 +299,73 @@ pub async fn test_alert(
 }
 
 fn source_spec(state: &AppState, source: &SourceDraft) -> ApiResult<dropsync::config::SourceSpec> {
-    source
+    let spec = source
         .resolve(&state.paths.unsaved())
-        .map_err(|e| invalid(e.into()))
+        .map_err(|e| invalid(e.into()))?;
+    outside_state_dir(&spec, &state.paths.state_dir)?;
+    Ok(spec)
+}
+
+/// Refuses a source whose file (SQLite, CSV, or a server's `sslrootcert`)
+/// is inside the state folder: it holds tokens, snapshots and history, and
+/// the editor's commands answer with what they read (tables, rows, errors).
+/// Paths are compared as the file system resolves them (symlinks, `..`).
+fn outside_state_dir(spec: &dropsync::config::SourceSpec, state_dir: &Path) -> ApiResult<()> {
+    use dropsync::config::SourceSpec;
+    let files: Vec<&Path> = match spec {
+        SourceSpec::Sqlite { path } | SourceSpec::Csv { path, .. } => vec![path.as_path()],
+        SourceSpec::Postgres(db) | SourceSpec::Mysql(db) => {
+            db.ca_file.iter().map(|p| p.as_path()).collect()
+        }
+    };
+    let state = real_path(state_dir);
+    for file in files {
+        if real_path(file).starts_with(&state) {
+            return Err(ApiError::new(
+                Code::InvalidArgument,
+                format!(
+                    "{} is inside Dropsync's state folder ({}), which holds credentials, snapshots and history; a source cannot read it. Choose a database or CSV file elsewhere",
+                    file.display(),
+                    state_dir.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `path` with symlinks and `..` resolved as far as it exists; the rest
+/// (a file not created yet) is appended with `..` applied to it.
+fn real_path(path: &Path) -> PathBuf {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    let mut tail = Vec::new();
+    let mut head = absolute.as_path();
+    loop {
+        if let Ok(real) = head.canonicalize() {
+            let mut out = real;
+            for c in tail.into_iter().rev() {
+                match c {
+                    Component::ParentDir => {
+                        out.pop();
+                    }
+                    Component::Normal(name) => out.push(name),
+                    _ => {}
+                }
+            }
+            return out;
+        }
+        match (head.parent(), head.components().next_back()) {
+            (Some(parent), Some(last)) => {
+                tail.push(last);
+                head = parent;
+            }
+            _ => return absolute,
+        }
+    }
 }
 
 /// Opens the source and says what it holds; a source that does not open
@@ -416,6 +480,50 @@ mod tests {
         let d = draft_from_json(v).unwrap();
         assert_eq!(d.source.delimiter, None);
         assert_eq!(d.sync.columns.unwrap()[0].to, None);
+    }
+
+    #[test]
+    fn a_source_inside_the_state_folder_is_refused() {
+        use dropsync::config::SourceSpec;
+        let tmp = tempfile::tempdir().unwrap();
+        let state = tmp.path().join("state");
+        std::fs::create_dir_all(state.join("dropbox")).unwrap();
+        std::fs::write(state.join("dropbox/dbid_x.token"), "rt-secret").unwrap();
+        let work = tmp.path().join("work");
+        std::fs::create_dir_all(&work).unwrap();
+        std::os::unix::fs::symlink(&state, work.join("link")).unwrap();
+        let refused = [
+            SourceSpec::Sqlite {
+                path: state.join("dropbox/dbid_x.token"),
+            },
+            SourceSpec::Csv {
+                path: work.join("../state/dropbox/dbid_x.token"),
+                delimiter: b',',
+                header: true,
+            },
+            // Through a symlink, and a file that does not exist yet.
+            SourceSpec::Csv {
+                path: work.join("link/dropbox/dbid_x.token"),
+                delimiter: b',',
+                header: true,
+            },
+            SourceSpec::Sqlite {
+                path: work.join("link/new/../snapshots.db"),
+            },
+        ];
+        for spec in &refused {
+            let e = outside_state_dir(spec, &state).unwrap_err();
+            assert!(e.message.contains("state folder"), "{}", e.message);
+            assert!(!e.message.contains("rt-secret"), "{}", e.message);
+        }
+        std::fs::write(work.join("shop.db"), "").unwrap();
+        let fine = SourceSpec::Sqlite {
+            path: work.join("shop.db"),
+        };
+        outside_state_dir(&fine, &state).unwrap();
+        // A sibling whose name only starts like the state folder is fine.
+        let sibling = tmp.path().join("state-other.db");
+        outside_state_dir(&SourceSpec::Sqlite { path: sibling }, &state).unwrap();
     }
 
     #[test]
