@@ -5,6 +5,7 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { DraftInspection, SyncDraft } from "./types";
 import { $, $$, until, type, choose } from "./testing/dom";
+import { prefs } from "./prefs";
 
 const calls: { cmd: string; args: unknown[] }[] = [];
 const log = (cmd: string, ...args: unknown[]) => calls.push({ cmd, args: JSON.parse(JSON.stringify(args)) });
@@ -352,7 +353,8 @@ describe("database sources", () => {
     const password = $<HTMLInputElement>("source-password", form)!;
     expect(password.type).toBe("text");
     expect(password.placeholder).toBe("env:PGPASSWORD or keyring");
-    expect(form.textContent).toContain("env:NAME reads an environment variable, keyring the OS credential store, or put it in the URL");
+    expect(form.textContent).toContain("env:NAME reads an environment variable, keyring the OS credential store");
+    expect(form.textContent).not.toContain("put it in the URL"); // Save source refuses a password in the URL
     expect($<HTMLInputElement>("source-connect-timeout", form)!.placeholder).toBe("10s");
     expect($<HTMLInputElement>("source-statement-timeout", form)!.placeholder).toBe("30m");
 
@@ -392,7 +394,7 @@ describe("database sources", () => {
     });
   });
 
-  it("never shows a password held in the URL, and refuses a password typed as the password key", async () => {
+  it("never saves a password held in the URL, and refuses a password typed as the password key", async () => {
     go({ name: "connections" });
     await until(() => $("source-add"), "the Connections screen");
     $("source-add")!.click();
@@ -406,10 +408,19 @@ describe("database sources", () => {
     $("source-save", form)!.click();
     expect(form.textContent).toContain("never the password itself");
     type($<HTMLInputElement>("source-password", form)!, "");
+    // Saved sources are kept in the preferences: a password in the URL is refused, with the fix.
+    $("source-save", form)!.click();
+    await until(() => form.textContent?.includes("remove the password from the URL and use env:NAME or keyring in the Password field"), "the refusal");
+    expect(JSON.stringify(await prefs.sources())).not.toContain("secret");
+    expect($$("source-item").some((e) => e.dataset.source?.startsWith("mysql:"))).toBe(false);
+    expect(document.activeElement).toBe($("source-url", form));
+    type($<HTMLInputElement>("source-url", form)!, "mysql://ann@10.0.0.5/sales");
+    type($<HTMLInputElement>("source-password", form)!, "env:SALES_PW");
     $("source-save", form)!.click();
     const item = await until(() => $$("source-item").find((e) => e.dataset.source?.startsWith("mysql:")), "the saved source");
     expect(item.textContent).toContain("MySQL ann@10.0.0.5:3306/sales");
     expect(item.outerHTML).not.toContain("secret");
+    expect(JSON.stringify(await prefs.sources())).not.toContain("secret");
   });
 
   it("runs a model on a PostgreSQL source with its SQL", async () => {

@@ -435,11 +435,14 @@ function cleanSource(s: SourceDraft): SourceDraft {
   return out;
 }
 
+/** How to fix a password typed into a URL the Save source button refuses. */
+const URL_PASSWORD_FIX = "remove the password from the URL and use env:NAME or keyring in the Password field";
+
 /** A password key the core takes: "env:NAME" or "keyring". */
-function passwordProblem(v: string): string | null {
+function passwordProblem(v: string, urlMayHoldIt: boolean): string | null {
   const t = v.trim();
   if (t === "" || t === "keyring" || /^env:\s*\S/.test(t)) return null;
-  return "Write env:NAME or keyring here, never the password itself (or put the password in the URL).";
+  return `Write env:NAME or keyring here, never the password itself${urlMayHoldIt ? " (or put the password in the URL)" : ""}.`;
 }
 
 /** The add / edit form, shown above the list. `entry` null adds a source. */
@@ -519,15 +522,17 @@ export function sourceForm(opts: {
   const serverFields = (): Node[] => {
     const urlNote = h("div", { class: "warn small", role: "status" });
     const showUrlNote = () =>
-      (urlNote.textContent = urlHasPassword(src.url)
-        ? "This URL holds a password, which is written into the sync file as it is. Better: remove it from the URL and say below where it comes from."
-        : "");
+      (urlNote.textContent = !urlHasPassword(src.url)
+        ? ""
+        : opts.onSave
+          ? `This URL holds a password, which a saved source never keeps: ${URL_PASSWORD_FIX}.`
+          : "This URL holds a password, which is written into the sync file as it is. Better: remove it from the URL and say below where it comes from.");
     const url = textInput("source-url", src.url, URL_PLACEHOLDER[src.type] ?? "", (v) => (src.url = v), showUrlNote);
     url.classList.add("wide");
     showUrlNote();
     locationInput = url;
     const pwNote = h("div", { class: "field-error small", role: "status" });
-    const showPwNote = () => (pwNote.textContent = passwordProblem(src.password ?? "") ?? "");
+    const showPwNote = () => (pwNote.textContent = passwordProblem(src.password ?? "", !opts.onSave) ?? "");
     const password = textInput("source-password", src.password, PASSWORD_PLACEHOLDER[src.type] ?? "env:PGPASSWORD or keyring", (v) => (src.password = v), showPwNote);
     showPwNote();
     const connect = textInput("source-connect-timeout", src.connect_timeout, "10s", (v) => (src.connect_timeout = v));
@@ -537,7 +542,7 @@ export function sourceForm(opts: {
       field(
         "Password",
         password,
-        "Where the password comes from: env:NAME reads an environment variable, keyring the OS credential store, or put it in the URL",
+        `Where the password comes from: env:NAME reads an environment variable, keyring the OS credential store${opts.onSave ? "" : ", or put it in the URL"}`,
         pwNote,
       ),
       h(
@@ -594,10 +599,16 @@ export function sourceForm(opts: {
         locationInput?.focus();
         return;
       }
-      const pw = passwordProblem(out.password ?? "");
+      const pw = passwordProblem(out.password ?? "", false);
       if (pw) {
         problem.textContent = pw;
         form.querySelector<HTMLInputElement>("[data-testid='source-password']")?.focus();
+        return;
+      }
+      // Saved sources live in the app's preferences, in plain text: never a password.
+      if (urlHasPassword(out.url)) {
+        problem.textContent = `This URL holds a password, which a saved source never keeps: ${URL_PASSWORD_FIX}.`;
+        locationInput?.focus();
         return;
       }
       out.url = out.url.trim();
