@@ -76,6 +76,15 @@ pub enum Error {
     #[error(transparent)]
     Dropbox(Box<crate::dropbox::DropboxError>),
 
+    /// Delivery stopped after some files had landed (Dropbox committed
+    /// some entries of the batch and refused others): the run failed and
+    /// its snapshot did not advance, but those files are there.
+    #[error("{source}. {} of the run's files reached the destination before it stopped ({}); the next run sends this run's changes again", landed.len(), landed.iter().map(|f| f.path.as_str()).collect::<Vec<_>>().join(", "))]
+    PartialDelivery {
+        landed: Vec<crate::history::FileReport>,
+        source: Box<Error>,
+    },
+
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -121,6 +130,7 @@ impl Error {
                 "reconnect_needed"
             }
             Error::Dropbox(_) => "dropbox",
+            Error::PartialDelivery { source, .. } => source.code(),
             Error::Internal(_) => "internal",
         }
     }

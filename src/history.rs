@@ -186,7 +186,12 @@ impl RunReport {
             started_at: started,
             finished_at: Some(finished),
             rows: RowCounts::default(),
-            files: Vec::new(),
+            // Files that landed before a delivery stopped are part of the
+            // record: a consumer may already have read them.
+            files: match e {
+                Error::PartialDelivery { landed, .. } => landed.clone(),
+                _ => Vec::new(),
+            },
             error: Some(e.to_string()),
             error_code: Some(e.code().to_string()),
             alerts: Vec::new(),

@@ -857,6 +857,20 @@ fn execute(
     })?;
     dest.deliver(&staged, &|bytes, total| {
         control.notify(Progress::Delivering { bytes, total })
+    })
+    .map_err(|e| match e {
+        // The destination knows which paths landed; the record gets their
+        // rows and sizes.
+        Error::PartialDelivery { landed, source } => Error::PartialDelivery {
+            landed: report
+                .files
+                .iter()
+                .filter(|f| landed.iter().any(|l| l.path == f.path))
+                .cloned()
+                .collect(),
+            source,
+        },
+        e => e,
     })?;
     tracing::debug!(elapsed = ?t0.elapsed(), "delivered");
     control.notify(Progress::Committing);

@@ -668,3 +668,57 @@ fn a_dropbox_that_never_answers_fails_the_run_in_bounded_time_naming_the_host() 
     assert_eq!(again["rows"]["added"], 1, "{again}");
     assert_eq!(ids(&env.remote("out/new-3.csv")), ["7"]);
 }
+
+/// Dropbox commits some entries of a run's batch and refuses another (its
+/// path is a folder): the run fails, but does not pretend nothing happened.
+/// Its record names the files that landed, with their rows; the snapshot did
+/// not advance, so the next run sends the same changes again.
+#[test]
+fn a_batch_that_lands_in_part_records_the_files_that_landed() {
+    let env = start(|_| {});
+    for folder in ["/out", "/out/dbx_removed.csv"] {
+        env.cli_token()
+            .args(["dropbox", "mkdir", folder])
+            .assert()
+            .success();
+    }
+    let sync = env.sync("/out", "diff", "dbx.csv");
+    let (ok, failed) = env.run_json(&sync);
+    assert!(!ok, "{failed}");
+    assert_eq!(failed["status"], "failed");
+    let error = failed["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("dbx_removed.csv")
+            && error.contains("2 of the run's files reached the destination")
+            && error.contains("the next run sends this run's changes again"),
+        "{error}"
+    );
+    let landed: Vec<(&str, u64)> = failed["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap(), f["rows"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(landed, [("dbx_added.csv", 3), ("dbx_changed.csv", 0)]);
+    assert_eq!(ids(&env.remote("out/dbx_added.csv")), ["1", "2", "3"]);
+
+    // history --json keeps the same record.
+    let out = env
+        .cli()
+        .args(["history", "--json"])
+        .arg(&sync)
+        .output()
+        .unwrap();
+    let history: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        history[0]["files"].as_array().unwrap().len(),
+        2,
+        "{history}"
+    );
+
+    // The snapshot stayed: a run to names that work sends all three rows again.
+    let sync = env.sync("/out", "diff", "dbx2.csv");
+    let (ok, again) = env.run_json(&sync);
+    assert!(ok, "{again}");
+    assert_eq!(again["rows"]["added"], 3);
+}

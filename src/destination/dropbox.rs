@@ -140,27 +140,60 @@ impl Destination for DropboxDestination {
             before += f.bytes;
             sessions.push((session, self.remote(&f.relative)));
         }
-        // Commit all together; entries that hit write contention are retried.
+        // Commit all together; entries that hit write contention are
+        // retried. Entries may land while others fail: those that did are
+        // named in the error, for the run's record.
+        let mut landed: Vec<String> = Vec::new();
+        let partial = |landed: &[String], e: Error| -> Error {
+            if landed.is_empty() {
+                return e;
+            }
+            Error::PartialDelivery {
+                landed: landed
+                    .iter()
+                    .map(|path| crate::history::FileReport {
+                        path: path.clone(),
+                        kind: String::new(),
+                        rows: 0,
+                        bytes: 0,
+                        skipped: false,
+                        preview: None,
+                        overwritten_by: None,
+                    })
+                    .collect(),
+                source: Box::new(e),
+            }
+        };
         let mut pending: Vec<usize> = (0..sessions.len()).collect();
         for round in 0..5 {
             let batch: Vec<_> = pending.iter().map(|&i| sessions[i].clone()).collect();
-            let results = self.client.finish_batch(&batch).map_err(|e| self.err(e))?;
+            let results = self
+                .client
+                .finish_batch(&batch)
+                .map_err(|e| partial(&landed, self.err(e)))?;
             let mut retry = Vec::new();
+            let mut failed = Vec::new();
             for (&i, result) in pending.iter().zip(results) {
                 let (session, path) = &sessions[i];
                 match result {
-                    Ok(meta) => crate::dropbox::client_verify(path, &session.content_hash, &meta)
-                        .map_err(|e| self.err(e))?,
+                    Ok(meta) => {
+                        crate::dropbox::client_verify(path, &session.content_hash, &meta)
+                            .map_err(|e| partial(&landed, self.err(e)))?;
+                        landed.push(files[i].relative.clone());
+                    }
                     Err(tag) if tag.contains("too_many_write_operations") => retry.push(i),
                     Err(tag)
                         if tag.starts_with("lookup_failed/not_found")
-                            && self.already_committed(path, &session.content_hash) => {}
-                    Err(tag) => {
-                        return Err(self.err(DropboxError::Destination(format!(
-                            "committing {path} failed ({tag})"
-                        ))))
+                            && self.already_committed(path, &session.content_hash) =>
+                    {
+                        landed.push(files[i].relative.clone());
                     }
+                    Err(tag) => failed.push(format!("committing {path} failed ({tag})")),
                 }
+            }
+            if !failed.is_empty() {
+                let e = self.err(DropboxError::Destination(failed.join("; ")));
+                return Err(partial(&landed, e));
             }
             if retry.is_empty() {
                 return Ok(());
@@ -168,10 +201,13 @@ impl Destination for DropboxDestination {
             pending = retry;
             std::thread::sleep(std::time::Duration::from_millis(250 << round));
         }
-        Err(self.err(DropboxError::Exhausted {
-            route: "files/upload_session/finish_batch_v2".into(),
-            attempts: 5,
-            last: "write contention".into(),
-        }))
+        Err(partial(
+            &landed,
+            self.err(DropboxError::Exhausted {
+                route: "files/upload_session/finish_batch_v2".into(),
+                attempts: 5,
+                last: "write contention".into(),
+            }),
+        ))
     }
 }
