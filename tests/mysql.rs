@@ -535,3 +535,78 @@ fn a_server_that_accepts_and_never_answers_fails_the_run_in_bounded_time() {
         "{out}"
     );
 }
+
+// ---------- TLS trust: only sslrootcert, and host names (issue "Databases and secrets") ----------
+
+#[path = "common/forward.rs"]
+mod forward;
+
+/// A certificate signed by CA A is refused when sslrootcert names CA B, in
+/// verify-ca as in verify-full, naming what was trusted; verify-ca accepts
+/// a host name the certificate does not hold, verify-full refuses it. (The
+/// client trusts sslrootcert alone, not also the public web roots: see
+/// vendor/mysql/DROPSYNC-PATCH.md; no test CA can stand in for a public one.)
+#[test]
+fn tls_trusts_only_sslrootcert_and_only_verify_full_checks_the_host_name() {
+    let m = mariadb();
+    let db = m.create_database();
+    let ws = Workspace::new();
+    let source = |host: &str, port: u16, params: &str| {
+        vec![
+            "type = \"mysql\"".to_string(),
+            format!(
+                "url = {}",
+                toml_str(&format!(
+                    "mysql://admin:{ADMIN_PASSWORD}@{host}:{port}/{db}?{params}"
+                ))
+            ),
+        ]
+    };
+    let ca = m.ca.display().to_string();
+    let other = m.other_ca.display().to_string();
+    for mode in ["verify-ca", "verify-full"] {
+        let s = sync_with_source(
+            &ws,
+            &source(
+                "127.0.0.1",
+                m.port,
+                &format!("sslmode={mode}&sslrootcert={other}"),
+            ),
+            "SELECT 1 AS id",
+        );
+        assert_check_fails(
+            &ws,
+            &s,
+            &["TLS failed", &format!("trusted: sslrootcert {other}")],
+        );
+    }
+
+    // The same server as 127.0.0.2, a name its certificate does not hold.
+    let port = forward::from_127_0_0_2(m.port);
+    let s = sync_with_source(
+        &ws,
+        &source(
+            "127.0.0.2",
+            port,
+            &format!("sslmode=verify-ca&sslrootcert={ca}"),
+        ),
+        "SELECT 1 AS id",
+    );
+    let r = ws.check(&s);
+    assert_eq!(
+        r.code,
+        0,
+        "verify-ca does not check the name:\n{}",
+        r.all_output()
+    );
+    let s = sync_with_source(
+        &ws,
+        &source(
+            "127.0.0.2",
+            port,
+            &format!("sslmode=verify-full&sslrootcert={ca}"),
+        ),
+        "SELECT 1 AS id",
+    );
+    assert_check_fails(&ws, &s, &["TLS failed", "certificate naming \"127.0.0.2\""]);
+}

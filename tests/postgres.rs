@@ -710,3 +710,83 @@ fn a_server_that_accepts_and_never_answers_fails_the_run_in_bounded_time() {
         "{out}"
     );
 }
+
+// ---------- TLS trust: only sslrootcert, and host names (issue "Databases and secrets") ----------
+
+#[path = "common/forward.rs"]
+mod forward;
+
+/// A certificate signed by CA A is refused when sslrootcert names CA B, in
+/// verify-ca as in verify-full, naming sslrootcert; verify-ca accepts a
+/// host name the certificate does not hold, verify-full refuses it.
+#[test]
+fn tls_trusts_only_sslrootcert_and_only_verify_full_checks_the_host_name() {
+    let pg = postgres();
+    let db = pg.create_database();
+    let ws = Workspace::new();
+    let source = |host: &str, port: u16, params: &str| {
+        vec![
+            "type = \"postgres\"".to_string(),
+            format!(
+                "url = {}",
+                toml_str(&format!(
+                    "postgres://postgres:{ADMIN_PASSWORD}@{host}:{port}/{db}?{params}"
+                ))
+            ),
+        ]
+    };
+    let ca = pg.ca.display().to_string();
+    let other = pg.other_ca.display().to_string();
+    for mode in ["verify-ca", "verify-full"] {
+        let s = sync_with_source(
+            &ws,
+            &source(
+                "127.0.0.1",
+                pg.port,
+                &format!("sslmode={mode}&sslrootcert={other}"),
+            ),
+            "SELECT 1 AS id",
+        );
+        assert_check_fails(
+            &ws,
+            &s,
+            &[
+                "TLS failed",
+                &format!("not signed by a CA in sslrootcert {other}"),
+            ],
+        );
+    }
+
+    // The same server as 127.0.0.2, a name its certificate does not hold.
+    let port = forward::from_127_0_0_2(pg.port);
+    let s = sync_with_source(
+        &ws,
+        &source(
+            "127.0.0.2",
+            port,
+            &format!("sslmode=verify-ca&sslrootcert={ca}"),
+        ),
+        "SELECT 1 AS id",
+    );
+    let r = ws.check(&s);
+    assert_eq!(
+        r.code,
+        0,
+        "verify-ca does not check the name:\n{}",
+        r.all_output()
+    );
+    let s = sync_with_source(
+        &ws,
+        &source(
+            "127.0.0.2",
+            port,
+            &format!("sslmode=verify-full&sslrootcert={ca}"),
+        ),
+        "SELECT 1 AS id",
+    );
+    assert_check_fails(
+        &ws,
+        &s,
+        &["TLS failed", "does not name 127.0.0.2", "verify-full"],
+    );
+}

@@ -374,12 +374,19 @@ fn login(db: &DatabaseSpec) -> Result<(Conn, Opts)> {
                 .with_danger_skip_domain_validation(true),
         ),
         TlsMode::VerifyCa | TlsMode::VerifyFull => {
-            let mut o =
-                SslOpts::default().with_danger_skip_domain_validation(db.tls == TlsMode::VerifyCa);
-            if let Some(ca) = &db.ca_file {
-                o = o.with_root_cert_path(Some(ca.clone()));
-            }
-            Some(o)
+            // The only trust anchors: sslrootcert, else the system's CA
+            // bundle (the vendored client trusts the web roots only with
+            // neither; see vendor/mysql/DROPSYNC-PATCH.md).
+            let roots = db
+                .ca_file
+                .clone()
+                .or_else(super::postgres_tls::system_roots);
+            tracing::debug!(trusts = %super::postgres_tls::trusted_roots(db.ca_file.as_deref()), "TLS certificate checks");
+            Some(
+                SslOpts::default()
+                    .with_danger_skip_domain_validation(db.tls == TlsMode::VerifyCa)
+                    .with_root_cert_path(roots),
+            )
         }
     };
     let opts: Opts = OptsBuilder::new()
@@ -456,8 +463,9 @@ fn connect_error(db: &DatabaseSpec, e: &mysql::Error, had_password: bool) -> Err
             "the server does not offer TLS but sslmode asks for it; enable TLS on the server or set sslmode=disable in [source] url".into()
         }
         mysql::Error::TlsError(t) => format!(
-            "TLS failed ({t}); check sslmode and sslrootcert in [source] url (sslmode=verify-full needs a certificate naming {:?}, trusted by sslrootcert)",
-            db.host
+            "TLS failed ({t}); check sslmode and sslrootcert in [source] url (sslmode=verify-full needs a certificate naming {:?}; trusted: {})",
+            db.host,
+            super::postgres_tls::trusted_roots(db.ca_file.as_deref())
         ),
         // rustls errors surface as I/O errors of the packet codec.
         other
@@ -466,8 +474,9 @@ fn connect_error(db: &DatabaseSpec, e: &mysql::Error, had_password: bool) -> Err
                 .any(|w| other.to_string().to_ascii_lowercase().contains(w)) =>
         {
             format!(
-                "TLS failed ({other}); check sslmode and sslrootcert in [source] url (sslmode=verify-full needs a certificate naming {:?}, trusted by sslrootcert)",
-                db.host
+                "TLS failed ({other}); check sslmode and sslrootcert in [source] url (sslmode=verify-full needs a certificate naming {:?}; trusted: {})",
+                db.host,
+                super::postgres_tls::trusted_roots(db.ca_file.as_deref())
             )
         }
         other => format!(

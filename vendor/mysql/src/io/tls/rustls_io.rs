@@ -36,8 +36,12 @@ impl Stream {
             url::Host::Ipv6(ip) => ip.to_string(),
         };
 
+        // Dropsync's patch: a root certificate file given is the only trust
+        // anchor (libpq's sslrootcert); the public web roots only without one.
         let mut root_store = RootCertStore::empty();
-        root_store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().map(|x| x.to_owned()));
+        if ssl_opts.root_cert_path().is_none() {
+            root_store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().map(|x| x.to_owned()));
+        }
 
         if let Some(root_cert_path) = ssl_opts.root_cert_path() {
             let mut root_cert_data = vec![];
