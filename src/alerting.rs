@@ -9,7 +9,7 @@
 
 use crate::alerts::{self, Alert, AlertKind, ChannelSpec};
 use crate::config::{Mode, SyncSpec};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::history::{self, AlertDelivery, RunReport};
 use crate::run::{RunControl, RunOptions};
 use crate::store::SyncStore;
@@ -31,13 +31,41 @@ pub fn run_and_alert(
     // Timed here: with `--at` the report's start is the stamped instant,
     // not when the run began.
     let began = std::time::Instant::now();
-    let mut report = crate::run::run(spec, state_dir, opts, control)?;
-    match after_run(spec, state_dir, &report, Some(began.elapsed())) {
-        Ok(sent) => report.alerts = sent,
-        // Alerting trouble is logged; the run's outcome stands.
-        Err(e) => tracing::warn!(sync = %spec.sync.id, error = %e, "could not record alerts"),
+    let result = crate::run::run_then(spec, state_dir, opts, control, |report| {
+        // Under the sync's lock: the health read and written here cannot
+        // interleave with another process's run of the same sync.
+        match after_run(spec, state_dir, report, Some(began.elapsed())) {
+            Ok(sent) => report.alerts = sent,
+            // Alerting trouble is logged; the run's outcome stands.
+            Err(e) => tracing::warn!(sync = %spec.sync.id, error = %e, "could not record alerts"),
+        }
+    });
+    if let Err(e) = &result {
+        before_recording(spec, e);
     }
-    Ok(report)
+    result
+}
+
+/// A run that could not even be recorded (the state file cannot be opened
+/// or is damaged, the disk is full) is a failure the sync's channels hear
+/// about too: nothing else would tell an unattended sync's owner. With no
+/// state to keep health in, each such attempt alerts.
+fn before_recording(spec: &SyncSpec, e: &Error) {
+    if matches!(e, Error::Busy { .. } | Error::Cancelled) || spec.alerts.is_empty() {
+        return;
+    }
+    let alert = Alert {
+        kind: AlertKind::Failure,
+        sync_id: spec.sync.id.clone(),
+        sync_file: Some(spec.file.display().to_string()),
+        model_name: spec.model.name.clone(),
+        run_id: None,
+        at: Utc::now(),
+        message: format!("the run could not start, so nothing was delivered: {e}"),
+    };
+    for d in deliver(&spec.alerts, &alert) {
+        tracing::info!(channel = %d.channel, ok = d.ok, "alert about a run that could not start");
+    }
 }
 
 /// The alerts a finished run calls for, given whether the sync was failing

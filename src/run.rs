@@ -141,6 +141,19 @@ pub fn run(
     opts: &RunOptions,
     control: &RunControl,
 ) -> Result<RunReport> {
+    run_then(spec, state_dir, opts, control, |_| {})
+}
+
+/// [`run`], then `after` with the report while the sync's lock is still
+/// held: what follows a run (its alerts and the sync's health) is decided
+/// by one process at a time, never interleaved with another run.
+pub fn run_then(
+    spec: &SyncSpec,
+    state_dir: &Path,
+    opts: &RunOptions,
+    control: &RunControl,
+    after: impl FnOnce(&mut RunReport),
+) -> Result<RunReport> {
     let mut store = SyncStore::open(state_dir, &spec.sync.id)?;
     let _lock = store.lock()?;
     crate::ownership::claim(&store, spec)?;
@@ -177,6 +190,8 @@ pub fn run(
             report
         }
     };
+    let mut report = report;
+    after(&mut report);
     Ok(report)
 }
 

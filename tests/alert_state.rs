@@ -726,3 +726,30 @@ fn alert_test_without_channels_says_so() {
     assert!(r.stderr.contains("quiet.toml"), "{}", r.stderr);
     assert!(r.stdout.is_empty(), "{}", r.stdout);
 }
+
+/// A run that cannot even be recorded (its state file is damaged) still
+/// tells the sync's channels, naming the problem; nothing is delivered.
+#[test]
+fn a_run_that_cannot_start_still_alerts() {
+    let ws = Workspace::new();
+    let rx = receiver();
+    people(&ws, 3);
+    let sync = sync_file(&ws, "broken-state", &slack(&rx.url("/slack")));
+    let (_, r1) = run(&ws, &sync, Some(&at(1)));
+    assert_eq!(r1["status"], "success");
+    // The state file is overwritten with garbage (a disk fault, a bad copy).
+    let state = ws.state.join("syncs").join("broken-state.sqlite");
+    for leftover in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{leftover}", state.display()));
+    }
+    std::fs::write(&state, vec![0x5a; 8192]).unwrap();
+    let out = cli(&ws).arg("run").arg(&sync).output().unwrap();
+    assert!(!out.status.success());
+    let slack = rx.bodies("/slack");
+    assert_eq!(slack.len(), 1, "{slack:#?}");
+    let t = text(&slack[0]);
+    assert!(
+        t.contains("broken-state") && t.contains("could not start") && t.contains("state store"),
+        "{t}"
+    );
+}
