@@ -1030,7 +1030,6 @@ fn runs_killed_at_random_instants_lose_no_change_and_leave_nothing_behind() {
     let sync = SyncFile::sqlite(&ws, QUERY, "id")
         .model_name("t")
         .write(&ws, "t.toml");
-    let mut consumer = Consumer::default();
     let mut rng = fastrand::Rng::with_seed(
         std::env::var("DROPSYNC_TEST_SEED")
             .ok()
@@ -1088,7 +1087,7 @@ fn runs_killed_at_random_instants_lose_no_change_and_leave_nothing_behind() {
         .as_array()
         .unwrap()
         .clone();
-        consumer = Consumer::default();
+        let mut consumer = Consumer::default();
         for r in history.iter().rev().filter(|r| r["status"] == "success") {
             consumer.apply(&ws, r);
         }
