@@ -1,6 +1,9 @@
 //! Alert delivery against real local receivers: HTTP servers (axum) standing
 //! in for Slack, PagerDuty and Twilio, and an SMTP server (mailin's protocol
 //! engine on a TCP listener) for email. Nothing leaves 127.0.0.1.
+#[path = "common/silent.rs"]
+mod silent;
+use silent::silent_port;
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};
@@ -1075,19 +1078,6 @@ fn unusable_settings_are_reported_without_sending() {
             .starts_with("alert #1 (email): smtp_url:"),
         "{out:?}"
     );
-}
-
-/// A port that accepts connections and never says a word (nor reads).
-fn silent_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            held.push(stream);
-        }
-    });
-    port
 }
 
 #[test]

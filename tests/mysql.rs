@@ -498,42 +498,11 @@ fn inspect_names_the_server_and_its_tables() {
     assert_eq!(tables, ["customers", "orders"]);
 }
 
-/// A port that accepts connections and never says a word (nor reads).
-fn silent_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            held.push(stream);
-        }
-    });
-    port
-}
-
 #[test]
 fn a_server_that_accepts_and_never_answers_fails_the_run_in_bounded_time() {
-    let ws = Workspace::new();
-    let port = silent_port();
-    let s = sync_with_source(
-        &ws,
-        &[
-            "type = \"mysql\"".into(),
-            format!("url = \"mysql://app@127.0.0.1:{port}/shop\""),
-            "connect_timeout = \"2s\"".into(),
-        ],
-        "SELECT 1 AS id",
-    );
-    let started = std::time::Instant::now();
-    let r = ws.run_failing(&s, "2024-01-01T00:00:00Z");
-    let took = started.elapsed();
-    eprintln!("the run against a silent server failed after {took:?}");
-    assert!(took < std::time::Duration::from_secs(20), "{took:?}");
-    let out = r.all_output();
-    assert!(
-        out.contains(&format!("no answer from 127.0.0.1:{port} within 2s")),
-        "{out}"
-    );
+    common::assert_a_silent_server_fails_the_run("mysql", |port| {
+        format!("mysql://app@127.0.0.1:{port}/shop")
+    });
 }
 
 // ---------- TLS trust: only sslrootcert, and host names (issue "Databases and secrets") ----------

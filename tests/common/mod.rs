@@ -5,6 +5,8 @@
 //! Each test binary uses only some of these helpers.
 #![allow(dead_code)]
 
+pub mod silent;
+
 use assert_cmd::Command;
 use serde_json::Value as Json;
 use std::collections::HashMap;
@@ -529,4 +531,28 @@ pub fn assert_check_columns(stdout: &str, expected: &[(&str, &str, &str)]) {
         let words: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(&words[1..3], [*declared, *observed], "{line}");
     }
+}
+
+/// A database source whose server accepts and never answers makes the run
+/// fail within its `connect_timeout` (2 s here), naming the host and port.
+pub fn assert_a_silent_server_fails_the_run(kind: &str, url_for_port: impl Fn(u16) -> String) {
+    let ws = Workspace::new();
+    let port = silent::silent_port();
+    let mut file = SyncFile::sqlite(&ws, "SELECT 1 AS id", "id");
+    file.source = vec![
+        format!("type = \"{kind}\""),
+        format!("url = {}", toml_str(&url_for_port(port))),
+        "connect_timeout = \"2s\"".into(),
+    ];
+    let s = file.write(&ws, "silent.toml");
+    let started = std::time::Instant::now();
+    let r = ws.run_failing(&s, "2024-01-01T00:00:00Z");
+    let took = started.elapsed();
+    eprintln!("the run against a silent server failed after {took:?}");
+    assert!(took < std::time::Duration::from_secs(20), "{took:?}");
+    let out = r.all_output();
+    assert!(
+        out.contains(&format!("no answer from 127.0.0.1:{port} within 2s")),
+        "{out}"
+    );
 }
