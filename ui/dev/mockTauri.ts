@@ -181,6 +181,20 @@ async function handle(cmd: string, a: any): Promise<unknown> {
     case "dropbox_cancel_connect":
       cancelConnect?.();
       return null;
+    case "dropbox_setup":
+      // ?nokey shows the first-start guide.
+      return {
+        appKey: location.search.includes("nokey") ? null : "a1b2c3d4e5f6g7h",
+        keySource: location.search.includes("nokey") ? null : "remembered",
+        redirectUri: "http://127.0.0.1:53682/dropsync/oauth/callback",
+        scopes: ["account_info.read", "files.metadata.read", "files.content.write", "files.content.read"],
+        appConsole: "https://www.dropbox.com/developers/apps",
+      };
+    case "dropbox_forget_app_key":
+    case "dropbox_submit_code":
+    case "open_workspace_folder":
+    case "choose_workspace":
+      return null;
     case "dropbox_disconnect":
       return null;
     case "dropbox_list": {
