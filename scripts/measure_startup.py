@@ -313,6 +313,9 @@ def run_once(x, app, home, args, label):
     log = open(os.path.join(home, "app-%s.log" % label.replace(" ", "-")), "ab")
     timeline, frames = [], {}  # (t, key); key -> Frame
     mapped = None
+    # For reading the app's own log lines (UTC timestamps) against the exec.
+    log.write(b"measure: exec at unix time %.6f\n" % time.time())
+    log.flush()
     t0 = time.monotonic()
     proc = subprocess.Popen([app], env=app_env(home, args.env), stdout=log, stderr=log,
                             stdin=subprocess.DEVNULL, start_new_session=True, cwd=home)
@@ -461,7 +464,7 @@ def main():
     shared = sum(1 for r in results if r["other_webkit"])
     if shared:
         print("  note: other WebKit web processes ran during %d of %d memory samples; their\n"
-              "  shared libraries lowered PSS there (private memory is not affected)"
+              "  pages of the same libraries count as shared there, lowering PSS and private"
               % (shared, len(results)))
     print("  load average at the end: %s" % " ".join(open("/proc/loadavg").read().split()[:3]))
     # Per process: the warm run with the median total.
