@@ -351,7 +351,7 @@ def run_once(x, app, home, args, label):
         mem = [(p, proc_name(p), memory_kib(p)) for p in pids]
         mem = [(p, name, m[0], m[1]) for p, name, m in mem if m is not None]
         # PSS splits a shared page between all the processes mapping it: other
-        # WebKit programs running meanwhile lower ours (private memory does not move).
+        # WebKit programs running meanwhile lower ours (and what counts as private).
         others = [p for p in children_map_pids() if p not in pids
                   and proc_name(p).startswith("WebKitWebProcess")]
     finally:

@@ -162,24 +162,18 @@ fn main() {
     });
 }
 
-/// WebKitGTK settings for a faster first paint and a smaller web process
-/// (scripts/measure-startup.sh measures both): CPU rendering, without GPU
-/// compositing, which on X11 costs some 90 MB in the web process and, on
-/// first start, compiling shaders (the UI is forms and tables, no WebGL or
-/// heavy animation); and the small caches of the document-viewer model (the
-/// UI is one local page).
+/// CPU rendering for the webview, without GPU compositing: on X11 that
+/// compositing costs some 90 MB in the web process and, on first start,
+/// compiling shaders, and the UI (forms, tables, SVG; no WebGL or heavy
+/// animation) needs none of it. scripts/measure-startup.sh measures it.
+/// WebKitGTK's own setting, unlike WEBKIT_DISABLE_COMPOSITING_MODE, which the
+/// programs the app starts (a browser) would inherit.
 #[cfg(target_os = "linux")]
 fn lighten_webview(window: &tauri::WebviewWindow) {
-    use webkit2gtk::{
-        CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt,
-    };
+    use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
     let _ = window.with_webview(|webview| {
-        let view = webview.inner();
-        if let Some(settings) = WebViewExt::settings(&view) {
+        if let Some(settings) = WebViewExt::settings(&webview.inner()) {
             settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
-        }
-        if let Some(context) = view.context() {
-            context.set_cache_model(CacheModel::DocumentViewer);
         }
     });
 }
