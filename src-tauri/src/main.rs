@@ -168,9 +168,17 @@ fn main() {
 /// animation) needs none of it. scripts/measure-startup.sh measures it.
 /// WebKitGTK's own setting, unlike WEBKIT_DISABLE_COMPOSITING_MODE, which the
 /// programs the app starts (a browser) would inherit.
+///
+/// Not under WebDriver (`TAURI_WEBVIEW_AUTOMATION`, set by tauri-driver):
+/// changing the policy there left WebKitWebDriver's session waiting for
+/// ever (seen in every e2e run), so the end-to-end tests run with WebKit's
+/// default rendering; the package's smoke test starts the app as shipped.
 #[cfg(target_os = "linux")]
 fn lighten_webview(window: &tauri::WebviewWindow) {
     use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
+    if std::env::var_os("TAURI_WEBVIEW_AUTOMATION").is_some() {
+        return;
+    }
     let _ = window.with_webview(|webview| {
         if let Some(settings) = WebViewExt::settings(&webview.inner()) {
             settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
