@@ -18,11 +18,12 @@ const KEY: &str = "sync_file";
 /// moved file).
 pub fn claim(store: &SyncStore, spec: &SyncSpec) -> Result<()> {
     let here = identity(&spec.file);
-    if let Some(owner) = other_owner(store, spec, &here)? {
+    let recorded = store.meta(KEY)?;
+    if let Some(owner) = other_owner(recorded.as_deref(), spec, &here) {
         return Err(shared(spec, &owner));
     }
     let here = here.to_string_lossy();
-    if store.meta(KEY)?.as_deref() == Some(&*here) {
+    if recorded.as_deref() == Some(&*here) {
         return Ok(());
     }
     write_meta(&store.conn, KEY, &here).map_err(|e| store.err(e))
@@ -30,7 +31,8 @@ pub fn claim(store: &SyncStore, spec: &SyncSpec) -> Result<()> {
 
 /// The same check without recording anything (previews, checks).
 pub fn check(store: &SyncStore, spec: &SyncSpec) -> Result<()> {
-    match other_owner(store, spec, &identity(&spec.file))? {
+    let recorded = store.meta(KEY)?;
+    match other_owner(recorded.as_deref(), spec, &identity(&spec.file)) {
         Some(owner) => Err(shared(spec, &owner)),
         None => Ok(()),
     }
@@ -44,23 +46,20 @@ fn identity(file: &Path) -> PathBuf {
 }
 
 /// Another sync file that still uses this state, if there is one.
-fn other_owner(store: &SyncStore, spec: &SyncSpec, here: &Path) -> Result<Option<PathBuf>> {
-    let Some(owner) = store.meta(KEY)? else {
-        return Ok(None);
-    };
-    let owner = PathBuf::from(owner);
+fn other_owner(recorded: Option<&str>, spec: &SyncSpec, here: &Path) -> Option<PathBuf> {
+    let owner = PathBuf::from(recorded?);
     if owner == here {
-        return Ok(None);
+        return None;
     }
     // The owner counts only while it is there and still names this sync:
     // a moved, deleted, renamed-id or broken file has let go of the state.
     let still_uses =
         owner.is_file() && SyncSpec::load(&owner).is_ok_and(|other| other.sync.id == spec.sync.id);
     if still_uses {
-        Ok(Some(owner))
+        Some(owner)
     } else {
         tracing::info!(sync = %spec.sync.id, from = %owner.display(), to = %here.display(), "the sync file moved; its snapshot and history go with it");
-        Ok(None)
+        None
     }
 }
 
