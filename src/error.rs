@@ -85,6 +85,12 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// Every file landed but the commit after it failed (disk full, the
+    /// state file locked or unwritable): the staging folder stays, so the
+    /// next run can check the files and commit this run for it.
+    #[error("the run's files were delivered, but its snapshot could not be saved: {source}; the next run checks that the files are there and completes this run, without sending them again")]
+    NotCommitted { source: Box<Error> },
+
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -130,7 +136,7 @@ impl Error {
                 "reconnect_needed"
             }
             Error::Dropbox(_) => "dropbox",
-            Error::PartialDelivery { source, .. } => source.code(),
+            Error::PartialDelivery { source, .. } | Error::NotCommitted { source } => source.code(),
             Error::Internal(_) => "internal",
         }
     }

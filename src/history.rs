@@ -266,6 +266,19 @@ pub fn next_id(store: &SyncStore) -> Result<i64> {
     Ok(max.unwrap_or(0) + 1)
 }
 
+/// The status of one run, if it is recorded.
+pub fn status(store: &SyncStore, run_id: i64) -> Result<Option<RunStatus>> {
+    use rusqlite::OptionalExtension;
+    store
+        .conn
+        .query_row("SELECT status FROM runs WHERE id = ?1", [run_id], |r| {
+            r.get::<_, String>(0)
+        })
+        .optional()
+        .map(|s| s.map(|s| RunStatus::parse(&s)))
+        .map_err(|e| store.err(e))
+}
+
 /// Runs left `running` by a process that died are marked `interrupted`.
 /// Only called while holding the sync's lock, so none of them is live.
 pub fn interrupt_stale(store: &SyncStore) -> Result<()> {

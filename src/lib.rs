@@ -20,6 +20,7 @@ pub mod inspect;
 pub mod mapping;
 pub mod ownership;
 pub mod probe;
+pub mod recovery;
 pub mod run;
 pub mod schedule;
 pub mod scheduler;

@@ -15,13 +15,13 @@ use crate::filename::{with_suffix, NameContext};
 use crate::format::{self, RecordWriter};
 use crate::history::{self, FileReport, RowCounts, RunReport, RunStatus};
 use crate::mapping::Mapping;
+use crate::recovery;
 use crate::snapshot::{self, DeltaReader, DeltaWriter, IndexEntry};
 use crate::source::{self, encode_key, encode_record, Column, RowBatch};
 use crate::spill::{parse_entries, Entry, PartitionSpill, RunsFile};
 use crate::store::{self, SyncStore};
 use crate::value::{display_key, Value};
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::TransactionBehavior;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -40,6 +40,21 @@ pub enum Progress {
     Writing { file: String },
     Delivering { bytes: u64, total: u64 },
     Committing,
+}
+
+impl Progress {
+    /// The stage's name: reading, comparing, writing, delivering (before
+    /// the first byte goes out), uploading, committing.
+    pub fn stage(&self) -> &'static str {
+        match self {
+            Progress::Reading { .. } => "reading",
+            Progress::Comparing { .. } => "comparing",
+            Progress::Writing { .. } => "writing",
+            Progress::Delivering { bytes: 0, .. } => "delivering",
+            Progress::Delivering { .. } => "uploading",
+            Progress::Committing => "committing",
+        }
+    }
 }
 
 /// Progress reporting and cancellation, shared with whoever started the run.
@@ -81,10 +96,26 @@ impl RunControl {
 
     /// Reports progress where the run may no longer stop.
     fn notify(&self, p: Progress) {
+        self.cancel_here_in_tests(&p);
         if let Some(f) = &self.on_progress {
             f(&p);
         }
     }
+}
+
+impl RunControl {
+    /// A fault for tests only: a cancel at the first progress report of the
+    /// stage `DROPSYNC_TEST_CANCEL_AT` names (see [`Progress::stage`]), as
+    /// the app's Cancel or a SIGTERM would, at an instant a test can choose.
+    #[cfg(debug_assertions)]
+    fn cancel_here_in_tests(&self, p: &Progress) {
+        if std::env::var("DROPSYNC_TEST_CANCEL_AT").as_deref() == Ok(p.stage()) {
+            self.cancel();
+        }
+    }
+
+    #[cfg(not(debug_assertions))]
+    fn cancel_here_in_tests(&self, _: &Progress) {}
 }
 
 #[derive(Debug, Clone, Default)]
@@ -157,6 +188,7 @@ pub fn run_then(
     let mut store = SyncStore::open(state_dir, &spec.sync.id)?;
     let _lock = store.lock()?;
     crate::ownership::claim(&store, spec)?;
+    recovery::finish_killed_runs(spec, state_dir, &store)?;
     history::interrupt_stale(&store)?;
     clean_killed_runs(state_dir, &spec.sync.id);
     let started = opts.at.unwrap_or_else(Utc::now);
@@ -166,7 +198,7 @@ pub fn run_then(
         spec.sync.mode,
         &history::destination_key(&spec.destination),
     )?;
-    let staging = staging_dir(state_dir, &spec.sync.id, run_id)?;
+    let mut staging = staging_dir(state_dir, &spec.sync.id, run_id)?;
     let result = execute(
         spec,
         state_dir,
@@ -184,6 +216,7 @@ pub fn run_then(
             report
         }
         Err(e) => {
+            staging.keep = matches!(e, Error::NotCommitted { .. });
             tracing::warn!(sync = %spec.sync.id, run = run_id, error = %e, "run failed");
             let report = RunReport::failed(spec, run_id, started, finished, &e);
             history::record_failure(&store, &report)?;
@@ -229,43 +262,33 @@ fn ensure_dir(p: &Path) -> Result<PathBuf> {
     Ok(p.to_path_buf())
 }
 
-/// A staging folder removed when the run ends, whatever happens.
+/// A staging folder removed when the run ends, unless the run's files
+/// landed and its commit failed: then the next run needs it (recovery.rs).
 struct Staging {
     path: PathBuf,
+    keep: bool,
 }
 
 impl Drop for Staging {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
     }
 }
 
 /// What runs of this sync that were killed left behind: their staging
 /// folders, and the temporary files of a delivery they did not finish
 /// (listed in `<staging>.pending`). Called under the sync's lock, so no run
-/// of this sync is going on.
+/// of this sync is going on, after `recovery::finish_killed_runs`.
 fn clean_killed_runs(state_dir: &Path, sync_id: &str) {
-    let Ok(entries) = std::fs::read_dir(state_dir.join("staging")) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix(sync_id).and_then(|r| r.strip_prefix('-')) else {
-            continue;
-        };
-        let (run, pending) = match rest.strip_suffix(".pending") {
-            Some(run) => (run, true),
-            None => (rest, false),
-        };
-        if run.is_empty() || !run.bytes().all(|b| b.is_ascii_digit()) {
-            continue; // another sync whose id starts like this one's
+    for (_, dir) in recovery::staging_folders(state_dir, sync_id) {
+        let list = recovery::pending_list(&dir);
+        if list.is_file() {
+            destination::clean_after_killed_run(&list);
         }
-        if pending {
-            destination::clean_after_killed_run(&entry.path());
-        } else {
-            tracing::info!(dir = %entry.path().display(), "removing the staging folder of an interrupted run");
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
+        tracing::info!(dir = %dir.display(), "removing the staging folder of an interrupted run");
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 
@@ -275,7 +298,7 @@ fn staging_dir(state_dir: &Path, sync_id: &str, run_id: i64) -> Result<Staging> 
         .join(format!("{sync_id}-{run_id}"));
     let _ = std::fs::remove_dir_all(&path);
     ensure_dir(&path)?;
-    Ok(Staging { path })
+    Ok(Staging { path, keep: false })
 }
 
 use crate::source::decode_record as decode;
@@ -382,11 +405,7 @@ fn execute(
     let source_columns: Vec<Column> = source.columns().to_vec();
     let mapping = Mapping::compile(&source_columns, spec.sync.columns.as_deref())?;
     let key_idx = key_indices(&source_columns, &spec.model.primary_key)?;
-    let pending = (purpose == Purpose::Run).then(|| {
-        let mut list = staging.as_os_str().to_owned();
-        list.push(".pending");
-        PathBuf::from(list)
-    });
+    let pending = (purpose == Purpose::Run).then(|| recovery::pending_list(staging));
     let dest = destination::open(&spec.destination, state_dir, pending)?;
     dest.check()?;
 
@@ -428,15 +447,12 @@ fn execute(
         .next_power_of_two()
         .clamp(256, snapshot::BUCKETS as u64 / 4) as usize;
 
-    let tx = store
-        .conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
+    // A read transaction: the snapshot's changes go to `pending` (see
+    // snapshot.rs) and the write lock is taken only to commit, after delivery.
+    snapshot::attach_pending(&store.conn, &staging.join(recovery::PENDING_DB))
         .map_err(state_err)?;
-    if first_run && mode != Mode::All {
-        // An empty snapshot may still hold base entries hidden by tombstones
-        // (every row was removed last time): start the index afresh.
-        snapshot::clear_index(&tx).map_err(state_err)?;
-    }
+    let _detach = DetachPending(&store.conn);
+    let tx = store.conn.unchecked_transaction().map_err(state_err)?;
 
     let mut files: Vec<OutFile> = planned_files(mode, &resolved)
         .into_iter()
@@ -697,7 +713,7 @@ fn execute(
         }
         if mode != Mode::All && dup_count == 0 {
             new_delta_count = if compacting {
-                snapshot::clear_delta(&tx).map_err(state_err)?;
+                // The pending delta stays empty: the delta is cleared.
                 0
             } else {
                 delta_writer.finish(&tx).map_err(state_err)?
@@ -826,7 +842,7 @@ fn execute(
             source_changed: if first_run { 0 } else { n_source_changed },
         },
     };
-    let mut report = RunReport {
+    let report = RunReport {
         run_id,
         sync_id: spec.sync.id.clone(),
         mode,
@@ -844,32 +860,49 @@ fn execute(
         return Ok(report);
     }
 
-    if mode != Mode::All {
-        let new_count = if first_run {
-            queried
-        } else {
-            (old_count + n_added).saturating_sub(n_removed)
-        };
-        store::write_meta(&tx, "row_count", &new_count.to_string()).map_err(state_err)?;
-        store::write_meta(
-            &tx,
-            "columns",
-            &serde_json::to_string(&ctx.columns).unwrap_or_default(),
-        )
-        .map_err(state_err)?;
-        store::write_meta(&tx, "delta_count", &new_delta_count.to_string()).map_err(state_err)?;
-        if snapshot::compact(&tx, new_count).map_err(state_err)? {
-            tracing::info!(sync = %spec.sync.id, "compacted the snapshot's records");
-        }
-    }
-
-    // ---- deliver, then commit ----
+    // ---- intent, deliver, commit ----
+    // The read ends here; `pending` keeps the snapshot's changes. Nothing
+    // else writes the snapshot until the commit (the run lock), so what was
+    // read stays current.
+    tx.commit().map_err(state_err)?;
+    let commit = recovery::Commit {
+        fresh: first_run,
+        snapshot: (mode != Mode::All).then(|| recovery::SnapshotMeta {
+            row_count: if first_run {
+                queried
+            } else {
+                (old_count + n_added).saturating_sub(n_removed)
+            },
+            columns: ctx.columns.clone(),
+            delta_count: new_delta_count,
+        }),
+        report,
+    };
     // The last point where a cancel stops the run: from here on the files
     // may land, and a run whose files landed must commit its snapshot.
     control.report(Progress::Delivering {
         bytes: 0,
         total: staged.iter().map(|f| f.bytes).sum(),
     })?;
+    let intent = recovery::Intent {
+        destination: history::destination_key(&spec.destination),
+        files: staged
+            .iter()
+            .map(|f| {
+                Ok(recovery::IntentFile {
+                    relative: f.relative.clone(),
+                    local: f.local.clone(),
+                    bytes: f.bytes,
+                    xxh3: recovery::file_xxh3(&f.local)
+                        .map_err(|e| Error::io(format!("cannot read {}", f.local.display()), e))?,
+                })
+            })
+            .collect::<Result<_>>()?,
+        commit,
+    };
+    recovery::write(staging, &intent)?;
+    killed_here_in_tests("intent");
+    let mut commit = intent.commit;
     dest.deliver(&staged, &|bytes, total| {
         control.notify(Progress::Delivering { bytes, total })
     })
@@ -877,7 +910,8 @@ fn execute(
         // The destination knows which paths landed; the record gets their
         // rows and sizes.
         Error::PartialDelivery { landed, source } => Error::PartialDelivery {
-            landed: report
+            landed: commit
+                .report
                 .files
                 .iter()
                 .filter(|f| landed.iter().any(|l| l.path == f.path))
@@ -888,13 +922,54 @@ fn execute(
         e => e,
     })?;
     tracing::debug!(elapsed = ?t0.elapsed(), "delivered");
+    killed_here_in_tests("delivered");
     control.notify(Progress::Committing);
-    let finished = Utc::now();
-    report.finished_at = Some(finished);
-    history::record_success(&tx, &report).map_err(state_err)?;
-    tx.commit().map_err(state_err)?;
+    commit.report.finished_at = Some(Utc::now());
+    commit_fails_in_tests()
+        .and_then(|_| recovery::commit(store, &commit))
+        .map_err(|e| Error::NotCommitted {
+            source: Box::new(e),
+        })?;
+    let report = commit.report;
     tracing::debug!(elapsed = ?t0.elapsed(), "delivered and committed");
     Ok(report)
+}
+
+/// A fault for tests only: the process SIGKILLs itself at the named point
+/// of a run (`DROPSYNC_TEST_KILL_AT=intent|delivered`), for instants too
+/// short to hit with a kill from outside.
+#[cfg(debug_assertions)]
+fn killed_here_in_tests(point: &str) {
+    if std::env::var("DROPSYNC_TEST_KILL_AT").as_deref() == Ok(point) {
+        // SAFETY: kill(2) on our own pid has no memory-safety preconditions.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGKILL);
+        }
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn killed_here_in_tests(_: &str) {}
+
+/// A fault for tests only: the commit after delivery fails
+/// (`DROPSYNC_TEST_FAIL_COMMIT=1`), as a full disk would make it.
+fn commit_fails_in_tests() -> Result<()> {
+    if cfg!(debug_assertions) && std::env::var_os("DROPSYNC_TEST_FAIL_COMMIT").is_some() {
+        return Err(Error::Internal(
+            "injected failure (DROPSYNC_TEST_FAIL_COMMIT)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Detaches a run's `pending` database however `execute` ends (after its
+/// transactions: SQLite refuses to detach inside one).
+struct DetachPending<'a>(&'a rusqlite::Connection);
+
+impl Drop for DetachPending<'_> {
+    fn drop(&mut self) {
+        let _ = snapshot::detach_pending(self.0);
+    }
 }
 
 fn key_label(key: &[String]) -> String {

@@ -14,8 +14,17 @@
 //!   append-only table: a changed row gets a new record at the end; old
 //!   versions are listed as garbage and deleted in bulk once garbage passes a
 //!   quarter of the live rows.
+//!
+//! A run reads the snapshot in a read transaction and writes what changes
+//! (new records, discarded ids, rewritten buckets and delta) into a scratch
+//! database of its own, attached as `pending` from its staging folder. Only
+//! after delivery does it take the state's write lock, to fold `pending` into
+//! the snapshot and record the run in one short transaction: a run that
+//! streams for an hour never locks out a preview, a check or another
+//! process's history write, and a killed run leaves nothing in the snapshot.
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use std::path::Path;
 
 pub const BUCKET_BITS: u32 = 16;
 pub const BUCKETS: usize = 1 << BUCKET_BITS;
@@ -99,7 +108,9 @@ impl DeltaReader {
             if self.loaded != Some(db) {
                 self.entries.clear();
                 let data: Option<(Vec<u8>, i64)> = tx
-                    .prepare_cached("SELECT data, format FROM snapshot_delta WHERE bucket = ?1")?
+                    .prepare_cached(
+                        "SELECT data, format FROM main.snapshot_delta WHERE bucket = ?1",
+                    )?
                     .query_row([db as i64], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()?;
                 if let Some((d, format)) = data {
@@ -130,13 +141,12 @@ impl DeltaWriter {
             let split = self
                 .pending
                 .partition_point(|e| delta_bucket_of(e.k1) == db);
-            if split == 0 {
-                tx.prepare_cached("DELETE FROM snapshot_delta WHERE bucket = ?1")?
-                    .execute([db as i64])?;
-            } else {
+            // A bucket left out is empty: the pending delta replaces the
+            // whole delta (see `apply_pending`).
+            if split > 0 {
                 pack(&self.pending[..split], &mut self.buf);
                 tx.prepare_cached(
-                    "INSERT OR REPLACE INTO snapshot_delta (bucket, data, format) VALUES (?1, ?2, ?3)",
+                    "INSERT OR REPLACE INTO pending.snapshot_delta (bucket, data, format) VALUES (?1, ?2, ?3)",
                 )?
                 .execute(params![db as i64, &self.buf[..], FORMAT])?;
                 self.pending.drain(..split);
@@ -224,10 +234,6 @@ pub fn apply_delta(base: &[IndexEntry], delta: &[IndexEntry], out: &mut Vec<Inde
     }
 }
 
-pub fn clear_delta(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-    tx.execute("DELETE FROM snapshot_delta", []).map(|_| ())
-}
-
 /// Appends the entries of buckets `lo..=hi`, in key-hash order.
 pub fn read_buckets(
     tx: &Transaction<'_>,
@@ -236,7 +242,7 @@ pub fn read_buckets(
     out: &mut Vec<IndexEntry>,
 ) -> rusqlite::Result<()> {
     let mut stmt = tx.prepare_cached(
-        "SELECT data, format FROM snapshot_buckets WHERE bucket BETWEEN ?1 AND ?2 ORDER BY bucket",
+        "SELECT data, format FROM main.snapshot_buckets WHERE bucket BETWEEN ?1 AND ?2 ORDER BY bucket",
     )?;
     let mut rows = stmt.query(params![lo as i64, hi as i64])?;
     while let Some(r) = rows.next()? {
@@ -252,55 +258,123 @@ pub fn write_bucket(
     entries: &[IndexEntry],
     buf: &mut Vec<u8>,
 ) -> rusqlite::Result<()> {
-    if entries.is_empty() {
-        tx.prepare_cached("DELETE FROM snapshot_buckets WHERE bucket = ?1")?
-            .execute([bucket as i64])?;
-        return Ok(());
-    }
-    pack(entries, buf);
+    // NULL data marks a bucket to delete.
+    let data = (!entries.is_empty()).then(|| {
+        pack(entries, buf);
+        &buf[..]
+    });
     tx.prepare_cached(
-        "INSERT OR REPLACE INTO snapshot_buckets (bucket, data, format) VALUES (?1, ?2, ?3)",
+        "INSERT OR REPLACE INTO pending.snapshot_buckets (bucket, data, format) VALUES (?1, ?2, ?3)",
     )?
-    .execute(params![bucket as i64, &buf[..], FORMAT])?;
+    .execute(params![bucket as i64, data, FORMAT])?;
     Ok(())
 }
 
 pub fn insert_record(tx: &Transaction<'_>, rid: u64, rec: &[u8]) -> rusqlite::Result<()> {
-    tx.prepare_cached("INSERT INTO snapshot_records (rid, rec) VALUES (?1, ?2)")?
+    tx.prepare_cached("INSERT INTO pending.snapshot_records (rid, rec) VALUES (?1, ?2)")?
         .execute(params![rid as i64, rec])?;
     Ok(())
 }
 
+/// A record of the committed snapshot (not one the run is writing).
 pub fn read_record(tx: &Transaction<'_>, rid: u64) -> rusqlite::Result<Option<Vec<u8>>> {
-    tx.prepare_cached("SELECT rec FROM snapshot_records WHERE rid = ?1")?
+    tx.prepare_cached("SELECT rec FROM main.snapshot_records WHERE rid = ?1")?
         .query_row([rid as i64], |r| r.get(0))
         .optional()
 }
 
 pub fn discard_record(tx: &Transaction<'_>, rid: u64) -> rusqlite::Result<()> {
-    tx.prepare_cached("INSERT OR IGNORE INTO snapshot_garbage (rid) VALUES (?1)")?
+    tx.prepare_cached("INSERT OR IGNORE INTO pending.snapshot_garbage (rid) VALUES (?1)")?
         .execute([rid as i64])?;
     Ok(())
 }
 
+/// Attaches a run's scratch database at `path` (a new file in its staging
+/// folder) as `pending`. Call outside any transaction.
+pub fn attach_pending(conn: &Connection, path: &Path) -> rusqlite::Result<()> {
+    let _ = std::fs::remove_file(path);
+    conn.execute("ATTACH DATABASE ?1 AS pending", [path.to_string_lossy()])?;
+    // Scratch: lost with the staging folder if the run dies, so it needs no
+    // fsync; an in-memory journal still lets a failed run roll it back.
+    // Same schemas as the snapshot's tables, so folding them in copies
+    // records as they are (SQLite's transfer optimisation).
+    conn.execute_batch(
+        "PRAGMA pending.journal_mode = MEMORY; PRAGMA pending.synchronous = OFF;
+         CREATE TABLE pending.snapshot_records (rid INTEGER PRIMARY KEY, rec BLOB NOT NULL);
+         CREATE TABLE pending.snapshot_garbage (rid INTEGER PRIMARY KEY);
+         CREATE TABLE pending.snapshot_buckets (bucket INTEGER PRIMARY KEY, data BLOB, format INTEGER NOT NULL);
+         CREATE TABLE pending.snapshot_delta (bucket INTEGER PRIMARY KEY, data BLOB NOT NULL, format INTEGER NOT NULL);",
+    )
+}
+
+/// Attaches the `pending` database a killed run left (see recovery.rs),
+/// after checking that it holds the tables a run writes.
+pub fn attach_existing_pending(conn: &Connection, path: &Path) -> rusqlite::Result<()> {
+    if !path.is_file() {
+        return Err(rusqlite::Error::InvalidPath(path.to_path_buf()));
+    }
+    conn.execute("ATTACH DATABASE ?1 AS pending", [path.to_string_lossy()])?;
+    let tables: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM pending.sqlite_master WHERE type = 'table' AND name IN
+             ('snapshot_records', 'snapshot_garbage', 'snapshot_buckets', 'snapshot_delta')",
+            [],
+            |r| r.get(0),
+        )
+        .inspect_err(|_| {
+            let _ = detach_pending(conn);
+        })?;
+    if tables != 4 {
+        let _ = detach_pending(conn);
+        return Err(rusqlite::Error::InvalidPath(path.to_path_buf()));
+    }
+    Ok(())
+}
+
+pub fn detach_pending(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("DETACH DATABASE pending")
+}
+
+/// Folds a run's `pending` writes into the snapshot, inside the commit's
+/// write transaction. A first run (`fresh`) starts the index afresh: an
+/// empty snapshot may still hold base entries hidden by tombstones.
+/// The run rewrote (or cleared) the whole delta, so it replaces it.
+pub fn apply_pending(tx: &Transaction<'_>, fresh: bool) -> rusqlite::Result<()> {
+    if fresh {
+        clear_index(tx)?;
+    }
+    tx.execute_batch(
+        "DELETE FROM main.snapshot_buckets WHERE bucket IN (SELECT bucket FROM pending.snapshot_buckets);
+         INSERT INTO main.snapshot_buckets (bucket, data, format)
+             SELECT bucket, data, format FROM pending.snapshot_buckets WHERE data IS NOT NULL;
+         DELETE FROM main.snapshot_delta;
+         INSERT INTO main.snapshot_delta (bucket, data, format)
+             SELECT bucket, data, format FROM pending.snapshot_delta;
+         INSERT INTO main.snapshot_records SELECT * FROM pending.snapshot_records;
+         INSERT OR IGNORE INTO main.snapshot_garbage SELECT * FROM pending.snapshot_garbage;",
+    )
+}
+
 /// Deletes discarded records once they outnumber a quarter of the live ones.
 pub fn compact(tx: &Transaction<'_>, live: u64) -> rusqlite::Result<bool> {
-    let garbage: i64 = tx.query_row("SELECT count(*) FROM snapshot_garbage", [], |r| r.get(0))?;
+    let garbage: i64 = tx.query_row("SELECT count(*) FROM main.snapshot_garbage", [], |r| {
+        r.get(0)
+    })?;
     if (garbage as u64) < (live / 4).max(10_000) {
         return Ok(false);
     }
     tx.execute_batch(
-        "DELETE FROM snapshot_records WHERE rid IN (SELECT rid FROM snapshot_garbage);
-         DELETE FROM snapshot_garbage;",
+        "DELETE FROM main.snapshot_records WHERE rid IN (SELECT rid FROM main.snapshot_garbage);
+         DELETE FROM main.snapshot_garbage;",
     )?;
     Ok(true)
 }
 
 /// Empties the index and the records (the snapshot holds no rows).
-pub fn clear_index(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+fn clear_index(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
-        "DELETE FROM snapshot_buckets; DELETE FROM snapshot_delta; DELETE FROM snapshot_records;
-         DELETE FROM snapshot_garbage;",
+        "DELETE FROM main.snapshot_buckets; DELETE FROM main.snapshot_delta;
+         DELETE FROM main.snapshot_records; DELETE FROM main.snapshot_garbage;",
     )
 }
 
@@ -317,10 +391,27 @@ mod tests {
     use super::*;
     use crate::store::SyncStore;
 
+    /// A store with `pending` attached, as a run has it.
+    fn store(dir: &tempfile::TempDir, id: &str) -> SyncStore {
+        let store = SyncStore::open(dir.path(), id).unwrap();
+        attach_pending(&store.conn, &dir.path().join("pending.sqlite")).unwrap();
+        store
+    }
+
+    /// Folds `pending` into the snapshot (as a commit does) and empties it.
+    fn fold(tx: &Transaction<'_>) {
+        apply_pending(tx, false).unwrap();
+        tx.execute_batch(
+            "DELETE FROM pending.snapshot_records; DELETE FROM pending.snapshot_garbage;
+             DELETE FROM pending.snapshot_buckets; DELETE FROM pending.snapshot_delta;",
+        )
+        .unwrap();
+    }
+
     #[test]
     fn entries_written_before_source_hashes_read_as_unknown() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = SyncStore::open(dir.path(), "v1").unwrap();
+        let mut store = store(&dir, "v1");
         let tx = store.conn.transaction().unwrap();
         // A bucket and a delta as an older Dropsync packed them: 32-byte
         // entries, the `format` column at its default.
@@ -360,6 +451,7 @@ mod tests {
             ..want
         };
         write_bucket(&tx, 5, &[now], &mut buf).unwrap();
+        fold(&tx);
         out.clear();
         read_buckets(&tx, 0, BUCKETS - 1, &mut out).unwrap();
         assert_eq!(out, vec![IndexEntry { raw: 1, ..want }]);
@@ -368,7 +460,7 @@ mod tests {
     #[test]
     fn delta_round_trips_changes_and_tombstones() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = SyncStore::open(dir.path(), "d").unwrap();
+        let mut store = store(&dir, "d");
         let tx = store.conn.transaction().unwrap();
         let e = |k1: u64, h: u64| IndexEntry {
             k1,
@@ -390,6 +482,7 @@ mod tests {
         w.push_range(&tx, 0, &base, &current).unwrap();
         // changed 1<<61, removed 2<<61 and 4<<61, added (3<<61)+5
         assert_eq!(w.finish(&tx).unwrap(), 4);
+        fold(&tx);
         let mut delta = Vec::new();
         DeltaReader::default()
             .range(&tx, 0, u64::MAX, &mut delta)
@@ -402,7 +495,7 @@ mod tests {
     #[test]
     fn buckets_round_trip_and_compaction_waits_for_garbage() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = SyncStore::open(dir.path(), "s").unwrap();
+        let mut store = store(&dir, "s");
         let tx = store.conn.transaction().unwrap();
         let e = |k1: u64, rid: u64| IndexEntry {
             k1,
@@ -414,11 +507,13 @@ mod tests {
         let mut buf = Vec::new();
         write_bucket(&tx, 3, &[e(3 << 48, 1), e((3 << 48) + 1, 2)], &mut buf).unwrap();
         write_bucket(&tx, 9, &[e(9 << 48, 3)], &mut buf).unwrap();
+        fold(&tx);
         let mut out = Vec::new();
         read_buckets(&tx, 0, BUCKETS - 1, &mut out).unwrap();
         assert_eq!(out.iter().map(|e| e.rid).collect::<Vec<_>>(), vec![1, 2, 3]);
         assert_eq!(bucket_of(9 << 48), 9);
         write_bucket(&tx, 3, &[], &mut buf).unwrap();
+        fold(&tx);
         out.clear();
         read_buckets(&tx, 0, 5, &mut out).unwrap();
         assert!(out.is_empty());
@@ -429,8 +524,10 @@ mod tests {
         for rid in 0..9_999u64 {
             discard_record(&tx, rid).unwrap();
         }
+        fold(&tx);
         assert!(!compact(&tx, 10_001).unwrap());
         discard_record(&tx, 9_999).unwrap();
+        fold(&tx);
         assert!(compact(&tx, 10_000).unwrap());
         assert_eq!(read_record(&tx, 5).unwrap(), None);
         assert_eq!(read_record(&tx, 15_000).unwrap(), Some(b"x".to_vec()));

@@ -792,6 +792,87 @@ fn a_second_concurrent_run_of_the_same_sync_fails_as_already_running() {
     assert!(third.succeeded());
 }
 
+/// A run holds the state's write lock only to commit: while its rows stream,
+/// a preview of the same sync and another process's write to the state file
+/// go through at once instead of waiting for it (and failing with
+/// "database is locked" once the run outlasts SQLite's busy timeout).
+#[test]
+fn a_long_run_never_locks_out_a_preview_or_another_write() {
+    let (ws, spec) = big_workspace(5000, &[], QUERY);
+    churn(&ws, 5000);
+    let (started_tx, started_rx) = mpsc::channel::<()>();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let release_rx = Mutex::new(release_rx);
+    let started_tx = Mutex::new(Some(started_tx));
+    // Blocks in the middle of the comparison, after the first partitions
+    // were read from the snapshot and their changes written.
+    let control = RunControl::new(move |p: &Progress| {
+        if matches!(p, Progress::Comparing { partition: 100, .. }) {
+            if let Some(tx) = started_tx.lock().unwrap().take() {
+                tx.send(()).unwrap();
+                let _ = release_rx.lock().unwrap().recv();
+            }
+        }
+    });
+    let (state, run_spec) = (ws.state.clone(), spec.clone());
+    let run = std::thread::spawn(move || {
+        dropsync::run(
+            &run_spec,
+            &state,
+            &RunOptions {
+                at: Some(at_utc(2)),
+            },
+            &control,
+        )
+    });
+    started_rx.recv().expect("the run started");
+
+    let t0 = std::time::Instant::now();
+    let preview = dropsync::run::preview(
+        &spec,
+        &ws.state,
+        5,
+        &RunOptions {
+            at: Some(at_utc(2)),
+        },
+    )
+    .expect("a preview during a run");
+    assert_eq!(
+        (
+            preview.rows.added,
+            preview.rows.changed,
+            preview.rows.removed
+        ),
+        (1, 2, 1),
+        "the preview sees the last committed snapshot: {preview:?}"
+    );
+    let other = rusqlite::Connection::open(ws.state.join("syncs/t.sqlite")).unwrap();
+    other
+        .busy_timeout(std::time::Duration::from_secs(2))
+        .unwrap();
+    other
+        .execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('probe', '1')",
+            [],
+        )
+        .expect("another process writes to the state while the run streams");
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(2),
+        "waited {:?} for the run",
+        t0.elapsed()
+    );
+
+    release_tx.send(()).unwrap();
+    let report = run.join().unwrap().expect("the run");
+    assert_churn_delivered(&ws, &report, 5000);
+    // The run committed what it compared: nothing is sent twice.
+    let again = run_lib(&ws, &spec, 3, &RunControl::default());
+    assert_eq!(
+        (again.rows.added, again.rows.changed, again.rows.removed),
+        (0, 0, 0)
+    );
+}
+
 #[test]
 fn a_first_run_cancelled_at_delivery_leaves_no_snapshot() {
     let ws = Workspace::new();

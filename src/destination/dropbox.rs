@@ -114,6 +114,17 @@ impl Destination for DropboxDestination {
         }
     }
 
+    fn holds(&self, file: &crate::recovery::IntentFile) -> Result<bool> {
+        let Ok(local) = crate::dropbox::content_hash::file_content_hash(&file.local) else {
+            return Ok(false);
+        };
+        let meta = self
+            .client
+            .get_metadata(&self.remote(&file.relative))
+            .map_err(|e| self.err(e))?;
+        Ok(matches!(meta, Some(v) if v["content_hash"].as_str() == Some(local.as_str())))
+    }
+
     fn deliver(&self, files: &[StagedFile], progress: &dyn Fn(u64, u64)) -> Result<()> {
         if files.is_empty() {
             return Ok(());

@@ -171,6 +171,18 @@ impl Destination for FolderDestination {
         Ok(())
     }
 
+    fn holds(&self, file: &crate::recovery::IntentFile) -> Result<bool> {
+        let target = self.root.join(&file.relative);
+        match std::fs::metadata(&target) {
+            Ok(m) if m.is_file() && m.len() == file.bytes => {
+                let hash = crate::recovery::file_xxh3(&target)
+                    .map_err(|e| self.err(format!("cannot read {}: {e}", target.display())))?;
+                Ok(hash == file.xxh3)
+            }
+            _ => Ok(false),
+        }
+    }
+
     fn deliver(&self, files: &[StagedFile], progress: &dyn Fn(u64, u64)) -> Result<()> {
         self.check()?;
         let total: u64 = files.iter().map(|f| f.bytes).sum();
@@ -295,6 +307,20 @@ pub fn clean_after_killed_run(list: &Path) {
             tracing::info!(file = %temp.display(), "removing a temporary file of an interrupted run");
             let _ = std::fs::remove_file(temp);
         }
+    }
+    let _ = std::fs::remove_file(list);
+}
+
+/// After a killed run whose files are all in place (and which the next run
+/// commits): what it set aside and any temporary file go, nothing returns.
+pub fn settle_after_killed_run(list: &Path) {
+    let Ok(text) = std::fs::read_to_string(list) else {
+        return;
+    };
+    for temp in text.lines().filter(|l| *l != PLACING).step_by(2) {
+        let temp = Path::new(temp);
+        let _ = std::fs::remove_file(temp.with_extension("old"));
+        let _ = std::fs::remove_file(temp);
     }
     let _ = std::fs::remove_file(list);
 }

@@ -10,7 +10,7 @@ use crate::error::Result;
 use std::path::{Path, PathBuf};
 
 pub use dropbox::DropboxDestination;
-pub use folder::{clean_after_killed_run, FolderDestination};
+pub use folder::{clean_after_killed_run, settle_after_killed_run, FolderDestination};
 
 /// A finished file of a run, waiting in the staging folder.
 #[derive(Debug, Clone)]
@@ -27,6 +27,9 @@ pub trait Destination: Send + Sync {
     fn check(&self) -> Result<()>;
     /// Delivers every file or fails; `progress(bytes_done, bytes_total)` reports transfer.
     fn deliver(&self, files: &[StagedFile], progress: &dyn Fn(u64, u64)) -> Result<()>;
+    /// Whether the destination holds this file of a run, byte for byte
+    /// (for finishing a run killed during delivery: see recovery.rs).
+    fn holds(&self, file: &crate::recovery::IntentFile) -> Result<bool>;
 }
 
 /// Opens a destination; Dropbox credentials come from `state_dir` or the

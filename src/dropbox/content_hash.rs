@@ -63,6 +63,20 @@ pub fn content_hash(data: &[u8]) -> String {
     h.finish()
 }
 
+/// The content hash of a file, read a block at a time.
+pub fn file_content_hash(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut h = BlockDigests::default();
+    let mut buf = vec![0; 256 * 1024];
+    loop {
+        match file.read(&mut buf)? {
+            0 => return Ok(h.finish()),
+            n => h.update(&buf[..n]),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,6 +30,11 @@ pub enum FaultKind {
     Stall,
     /// 409 with `insufficient_space` (under `path` for writes).
     InsufficientSpace,
+    /// The access token the request carries is revoked (with every token of
+    /// its refresh token), as when the user disconnects the app in
+    /// Dropbox's settings at that instant: this request and all later
+    /// ones with it get 401 `invalid_access_token`.
+    RevokeToken,
     /// Every open upload session is forgotten (as when one expires after
     /// 7 days) and the request gets the `not_found` lookup error.
     SessionLost,

@@ -681,7 +681,7 @@ fn issue_token(st: &mut Inner, refresh: Option<String>) -> (String, u64) {
 }
 
 async fn token(State(s): State<Shared>, headers: HeaderMap, body: bytes::Bytes) -> Response {
-    if let Some(r) = pre_route(&s, "oauth2/token", None).await {
+    if let Some(r) = pre_route(&s, "oauth2/token", None, None).await {
         return r;
     }
     let ct = headers
@@ -777,7 +777,12 @@ fn url_form(body: &[u8]) -> HashMap<String, String> {
 
 /// Applies an injected fault for `route`, if one is due. `Drop`/`DropAfter`
 /// and `Slow` are handled by the caller around the real handler.
-async fn pre_route(s: &Shared, route: &str, arg: Option<&str>) -> Option<Response> {
+async fn pre_route(
+    s: &Shared,
+    route: &str,
+    arg: Option<&str>,
+    bearer: Option<&str>,
+) -> Option<Response> {
     let fault = {
         let mut st = s.lock().unwrap_or_else(|e| e.into_inner());
         faults::take(&mut st.faults, route)
@@ -808,6 +813,11 @@ async fn pre_route(s: &Shared, route: &str, arg: Option<&str>) -> Option<Respons
             } else {
                 route_error(json!({ ".tag": "lookup_failed", "lookup_failed": not_found }))
             }
+        }
+        FaultKind::RevokeToken => {
+            let mut st = s.lock().unwrap_or_else(|e| e.into_inner());
+            revoke(&mut st, bearer.unwrap_or_default());
+            return None;
         }
         FaultKind::ServerError => {
             let code = StatusCode::from_u16(fault.status.unwrap_or(500))
@@ -853,6 +863,22 @@ async fn pre_route(s: &Shared, route: &str, arg: Option<&str>) -> Option<Respons
         bytes: 0,
     });
     Some(response)
+}
+
+/// Revokes an access token and every token of its refresh token.
+fn revoke(st: &mut Inner, token: &str) {
+    let refresh = st.tokens.get(token).and_then(|t| t.refresh.clone());
+    if let Some(t) = st.tokens.get_mut(token) {
+        t.revoked = true;
+    }
+    if let Some(r) = refresh {
+        st.refresh_tokens.insert(r.clone(), false);
+        for t in st.tokens.values_mut() {
+            if t.refresh.as_ref() == Some(&r) {
+                t.revoked = true;
+            }
+        }
+    }
 }
 
 fn check_auth(st: &Inner, headers: &HeaderMap) -> Result<String, Response> {
@@ -901,7 +927,11 @@ async fn api(
             f.kind == FaultKind::DropAfter && f.skip == 0 && (f.route == "*" || f.route == route)
         })
     };
-    if let Some(r) = pre_route(&s, &route, arg_raw.as_deref()).await {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if let Some(r) = pre_route(&s, &route, arg_raw.as_deref(), bearer).await {
         // Like Dropbox's front end, read the whole request before answering,
         // so a client still sending its body sees the error, not a reset.
         drain(req.into_body()).await;
@@ -968,18 +998,7 @@ fn rpc_route(s: &Shared, route: &str, headers: &HeaderMap, body: &[u8], token: &
             }),
         ),
         "auth/token/revoke" => {
-            let refresh = st.tokens.get(token).and_then(|t| t.refresh.clone());
-            if let Some(t) = st.tokens.get_mut(token) {
-                t.revoked = true;
-            }
-            if let Some(r) = refresh {
-                st.refresh_tokens.insert(r.clone(), false);
-                for t in st.tokens.values_mut() {
-                    if t.refresh.as_ref() == Some(&r) {
-                        t.revoked = true;
-                    }
-                }
-            }
+            revoke(&mut st, token);
             json_response(StatusCode::OK, &Value::Null)
         }
         "files/list_folder" => {

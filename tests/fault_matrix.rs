@@ -1,0 +1,520 @@
+//! The fault matrix: a run stopped in every way we know, against a folder
+//! and against the Dropbox emulator, in All, Insert and Diff modes, over
+//! rounds of churn. After each fault a clean run follows, and a consumer
+//! who applies every file in the destination, in run order, must then hold
+//! exactly the table: Diff consumers apply added/changed/removed, Insert
+//! consumers append (each key must arrive once), All consumers take the
+//! latest file. Nothing a stopped run wrote may stay behind (temporary
+//! files, staging folders, files of runs that are not recorded).
+//!
+//! Faults: SIGKILL at random instants and at the two instants around
+//! delivery (`DROPSYNC_TEST_KILL_AT`), cancel at each stage
+//! (`DROPSYNC_TEST_CANCEL_AT`), and for Dropbox a server that accepts and
+//! never answers, and a token revoked mid-run. Separate tests fill the
+//! destination's and the state's disk (a small tmpfs) and crash the
+//! PostgreSQL server mid-stream. Each prints its tally: rounds, kills,
+//! faults injected, rows checked, rows lost, rows duplicated.
+
+mod common;
+
+use common::{list_files, read_csv_table, SyncFile, Workspace};
+use serde_json::{json, Value as Json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const ROWS: i64 = 3000;
+const QUERY: &str = "SELECT id, name FROM t";
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Target {
+    Folder,
+    Dropbox,
+}
+
+/// What the consumer found after a clean run.
+#[derive(Default, Debug)]
+struct Tally {
+    rounds: u64,
+    kills: u64,
+    /// Faulted runs that failed (the rest finished despite the fault).
+    failed: u64,
+    faults: BTreeMap<String, u64>,
+    rows_checked: u64,
+    lost: u64,
+    duplicated: u64,
+}
+
+impl Tally {
+    fn fault(&mut self, kind: &str) {
+        *self.faults.entry(kind.to_string()).or_default() += 1;
+    }
+
+    fn print(&self, what: &str) {
+        let faults: u64 = self.faults.values().sum();
+        eprintln!(
+            "{what}: rounds {}, kills {}, faults injected {faults} {:?}, faulted runs failed {}, rows checked {}, rows lost {}, rows duplicated {}",
+            self.rounds, self.kills, self.faults, self.failed, self.rows_checked, self.lost, self.duplicated
+        );
+    }
+}
+
+/// One sync of table `t` in one mode to one destination, with its consumer.
+struct Bench {
+    ws: Workspace,
+    emu: Option<dropbox_emulator::Running>,
+    /// Where the destination's files are on disk (the emulator keeps its
+    /// Dropbox in a folder).
+    dest: PathBuf,
+    mode: &'static str,
+    sync: PathBuf,
+    /// The emulator's static tokens; a revoked one is never used again.
+    token: usize,
+    next_id: i64,
+}
+
+const TOKENS: usize = 32;
+
+impl Bench {
+    fn new(target: Target, mode: &'static str) -> Bench {
+        let ws = Workspace::new();
+        ws.sql(&format!(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT);
+             WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {ROWS})
+             INSERT INTO t SELECT i, 'n' || i FROM s;"
+        ));
+        let file = SyncFile::sqlite(&ws, QUERY, "id")
+            .model_name("t")
+            .mode(mode)
+            .render();
+        let (emu, dest, toml) = match target {
+            Target::Folder => (None, ws.out.clone(), file),
+            Target::Dropbox => {
+                let root = ws.path("dropbox");
+                let mut config = dropbox_emulator::Config::new(&root);
+                config.static_tokens = (0..TOKENS).map(|i| format!("token-{i}")).collect();
+                let emu = dropbox_emulator::start(config).expect("start the emulator");
+                let folder_block = format!(
+                    "[destination]\ntype = \"folder\"\npath = {}\n",
+                    common::toml_str(&ws.out.to_string_lossy())
+                );
+                assert!(file.contains(&folder_block));
+                let toml = file.replace(
+                    &folder_block,
+                    "[destination]\ntype = \"dropbox\"\npath = \"/out\"\n",
+                );
+                (Some(emu), root.join("out"), toml)
+            }
+        };
+        let sync = ws.write_sync("t.toml", &toml);
+        let bench = Bench {
+            ws,
+            emu,
+            dest,
+            mode,
+            sync,
+            token: 0,
+            next_id: ROWS + 1,
+        };
+        if bench.emu.is_some() {
+            let out = bench
+                .cli()
+                .args(["dropbox", "mkdir", "/out"])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        bench
+    }
+
+    fn cli(&self) -> Command {
+        let mut c = Command::new(assert_cmd::cargo::cargo_bin("dropsync"));
+        c.arg("--state-dir").arg(&self.ws.state);
+        for var in [
+            "DROPSYNC_STATE_DIR",
+            "DROPSYNC_LOG",
+            "DROPSYNC_TEST_KILL_AT",
+            "DROPSYNC_TEST_CANCEL_AT",
+            "DROPSYNC_DROPBOX_REFRESH_TOKEN",
+            "DROPSYNC_DROPBOX_APP_KEY",
+        ] {
+            c.env_remove(var);
+        }
+        if let Some(emu) = &self.emu {
+            c.env("DROPSYNC_DROPBOX_API_URL", &emu.base_url)
+                .env("DROPSYNC_DROPBOX_CONTENT_URL", &emu.base_url)
+                .env("DROPSYNC_DROPBOX_OAUTH_URL", &emu.base_url)
+                .env("DROPSYNC_DROPBOX_RETRY_BASE_MS", "5")
+                .env("DROPSYNC_DROPBOX_TIMEOUT_SECS", "1")
+                .env("DROPSYNC_CREDENTIAL_STORE", "file")
+                .env(
+                    "DROPSYNC_DROPBOX_ACCESS_TOKEN",
+                    format!("token-{}", self.token),
+                );
+        }
+        c
+    }
+
+    fn run_command(&self) -> Command {
+        let mut c = self.cli();
+        c.arg("run").arg(&self.sync).arg("--json");
+        c.stdout(Stdio::piped()).stderr(Stdio::piped());
+        c
+    }
+
+    fn run(&self, env: &[(&str, &str)]) -> (Output, Json) {
+        let out = self
+            .run_command()
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        let json = serde_json::from_slice(&out.stdout).unwrap_or(Json::Null);
+        (out, json)
+    }
+
+    /// Changes spread over the table: updates, deletes of old rows, inserts
+    /// of new keys (never a key seen before, so Insert consumers can tell
+    /// a row sent twice).
+    fn churn(&mut self, round: u64) {
+        let m = round % 89;
+        let id = self.next_id;
+        self.ws.sql(&format!(
+            "UPDATE t SET name = 'r{round}' WHERE id % 97 = {m};
+             DELETE FROM t WHERE id % 89 = {m} AND id <= {ROWS};
+             INSERT INTO t VALUES ({id}, 'new'), ({}, 'new'), ({}, 'new');",
+            id + 1,
+            id + 2
+        ));
+        self.next_id += 3;
+    }
+
+    fn fault(&self, faults: Json) {
+        let emu = self.emu.as_ref().expect("faults are for Dropbox");
+        let resp = reqwest::blocking::Client::new()
+            .post(format!("{}/__emulator/faults", emu.base_url))
+            .body(faults.to_string())
+            .send()
+            .expect("add faults");
+        assert!(resp.status().is_success());
+    }
+
+    fn clear_faults(&self) {
+        if let Some(emu) = &self.emu {
+            reqwest::blocking::Client::new()
+                .delete(format!("{}/__emulator/faults", emu.base_url))
+                .send()
+                .expect("clear faults");
+        }
+    }
+
+    fn history(&self) -> Vec<Json> {
+        let out = self
+            .cli()
+            .args(["history", "--json", "--limit", "100000"])
+            .arg(&self.sync)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut runs: Vec<Json> = serde_json::from_slice::<Json>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone();
+        runs.reverse();
+        runs
+    }
+
+    fn table(&self) -> BTreeMap<String, String> {
+        let conn = rusqlite::Connection::open(&self.ws.db).unwrap();
+        let mut stmt = conn.prepare("SELECT id, name FROM t").unwrap();
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?.to_string(), r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        rows
+    }
+
+    /// The destination's files, in run order: (run id, kind, path).
+    fn delivered(&self) -> Vec<(i64, String, PathBuf)> {
+        let mut files: Vec<(i64, String, PathBuf)> = list_files(&self.dest)
+            .into_iter()
+            .map(|name| {
+                let stem = name
+                    .strip_prefix("t-")
+                    .and_then(|s| s.strip_suffix(".csv"))
+                    .unwrap_or_else(|| panic!("a file Dropsync did not write: {name}"));
+                let (run, kind) = match stem.split_once('_') {
+                    Some((run, kind)) => (run, kind.to_string()),
+                    None if self.mode == "insert" => (stem, "added".to_string()),
+                    None => (stem, "all".to_string()),
+                };
+                let run = run
+                    .parse()
+                    .unwrap_or_else(|_| panic!("a file Dropsync did not write: {name}"));
+                (run, kind, self.dest.join(&name))
+            })
+            .collect();
+        let order = |k: &str| {
+            ["all", "added", "changed", "removed"]
+                .iter()
+                .position(|x| *x == k)
+        };
+        files.sort_by_key(|(run, kind, _)| (*run, order(kind)));
+        files
+    }
+
+    /// After a clean run: the consumer's copy is the table, and only
+    /// recorded runs' files are in the destination.
+    fn check(&self, tally: &mut Tally, when: &str) {
+        let table = self.table();
+        let files = self.delivered();
+        let (mut lost, mut duplicated) = (0u64, 0u64);
+        match self.mode {
+            "all" => {
+                let (_, _, latest) = files.last().expect("a file of the last run");
+                let (_, rows) = read_csv_table(latest);
+                let copy: BTreeMap<String, String> = rows
+                    .into_iter()
+                    .map(|r| (r[0].clone(), r[1].clone()))
+                    .collect();
+                lost += table
+                    .iter()
+                    .filter(|(k, v)| copy.get(*k) != Some(v))
+                    .count() as u64;
+                duplicated += copy.keys().filter(|k| !table.contains_key(*k)).count() as u64;
+            }
+            "insert" => {
+                let mut received = BTreeSet::new();
+                for (_, _, path) in &files {
+                    for r in read_csv_table(path).1 {
+                        if !received.insert(r[0].clone()) {
+                            duplicated += 1;
+                        }
+                    }
+                }
+                lost += table.keys().filter(|k| !received.contains(*k)).count() as u64;
+            }
+            _ => {
+                let mut copy: BTreeMap<String, String> = BTreeMap::new();
+                for (_, kind, path) in &files {
+                    for r in read_csv_table(path).1 {
+                        let present = copy.contains_key(&r[0]);
+                        match kind.as_str() {
+                            "added" if present => duplicated += 1,
+                            "changed" if !present => lost += 1,
+                            "removed" if !present => duplicated += 1,
+                            _ => {}
+                        }
+                        if kind == "removed" {
+                            copy.remove(&r[0]);
+                        } else {
+                            copy.insert(r[0].clone(), r[1].clone());
+                        }
+                    }
+                }
+                lost += table
+                    .iter()
+                    .filter(|(k, v)| copy.get(*k) != Some(v))
+                    .count() as u64;
+                duplicated += copy.keys().filter(|k| !table.contains_key(*k)).count() as u64;
+            }
+        }
+        tally.rows_checked += table.len() as u64;
+        tally.lost += lost;
+        tally.duplicated += duplicated;
+        assert_eq!((lost, duplicated), (0, 0), "{when}: rows lost, duplicated");
+
+        // Only files of recorded runs: successful ones, and those an
+        // interrupted Dropbox run is recorded to have landed.
+        let history = self.history();
+        let recorded: BTreeSet<String> = history
+            .iter()
+            .filter(|r| r["status"] == "success" || r["status"] == "interrupted")
+            .flat_map(|r| r["files"].as_array().cloned().unwrap_or_default())
+            .filter(|f| f["skipped"] != true)
+            .map(|f| f["path"].as_str().unwrap().to_string())
+            .collect();
+        let present: BTreeSet<String> = list_files(&self.dest).into_iter().collect();
+        assert_eq!(present, recorded, "{when}: files in the destination");
+        assert!(
+            history.iter().all(|r| r["status"] != "running"),
+            "{when}: a run still marked running"
+        );
+        assert_eq!(
+            list_files(&self.ws.state.join("staging")),
+            Vec::<String>::new(),
+            "{when}: staging left behind"
+        );
+    }
+
+    /// A clean run after a fault: it must succeed.
+    fn clean_run(&self, when: &str) -> Duration {
+        self.clear_faults();
+        let t0 = Instant::now();
+        let (out, json) = self.run(&[]);
+        assert!(
+            out.status.success() && json["status"] == "success",
+            "{when}: the clean run failed: {json}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t0.elapsed()
+    }
+}
+
+/// The faults of one round, in turn; random kills fill the rest.
+const FAULTS: &[&str] = &[
+    "kill-at-intent",
+    "kill-at-delivered",
+    "fail-commit",
+    "cancel-reading",
+    "cancel-comparing",
+    "cancel-writing",
+    "cancel-delivering",
+    "cancel-uploading",
+    "cancel-committing",
+    "stall",
+    "revoke",
+    "kill-random",
+    "kill-random",
+    "kill-random",
+    "kill-random",
+];
+
+fn matrix(target: Target, mode: &'static str, rng: &mut fastrand::Rng, tally: &mut Tally) {
+    let mut b = Bench::new(target, mode);
+    b.clean_run("first run");
+    b.check(tally, "first run");
+    let mut run_time = Duration::from_millis(300);
+    let mut round = 0u64;
+    // Passes over the list (DROPSYNC_FAULT_PASSES, default 2).
+    let passes: usize = std::env::var("DROPSYNC_FAULT_PASSES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2);
+    for fault in FAULTS.iter().cycle().take(FAULTS.len() * passes) {
+        if target == Target::Folder && matches!(*fault, "stall" | "revoke") {
+            continue;
+        }
+        round += 1;
+        b.churn(round);
+        let when = format!("{target:?}/{mode} round {round} ({fault})");
+        let runs_before = b.history().len();
+        tally.fault(fault);
+        if let Some(point) = fault.strip_prefix("kill-at-") {
+            let (out, _) = b.run(&[("DROPSYNC_TEST_KILL_AT", point)]);
+            assert_eq!(
+                std::os::unix::process::ExitStatusExt::signal(&out.status),
+                Some(9),
+                "{when}: the run should have killed itself"
+            );
+            tally.kills += 1;
+            tally.failed += 1;
+        } else if *fault == "fail-commit" {
+            // Delivered, then the commit fails: the next run completes it.
+            let (_, json) = b.run(&[("DROPSYNC_TEST_FAIL_COMMIT", "1")]);
+            assert_eq!(json["status"], "failed", "{when}: {json}");
+            let error = json["error"].as_str().unwrap_or_default();
+            assert!(
+                error.contains(
+                    "the run's files were delivered, but its snapshot could not be saved"
+                ),
+                "{when}: {json}"
+            );
+            tally.failed += 1;
+        } else if let Some(stage) = fault.strip_prefix("cancel-") {
+            let (out, json) = b.run(&[("DROPSYNC_TEST_CANCEL_AT", stage)]);
+            // Before delivery a cancel stops the run; from the first byte
+            // out it goes on and commits. All mode and first runs write
+            // while reading, so they have no writing stage.
+            let cancels = matches!(stage, "reading" | "comparing" | "delivering")
+                || (stage == "writing" && mode != "all");
+            if cancels {
+                tally.failed += 1;
+                assert_eq!(json["status"], "failed", "{when}: {json}");
+                assert_eq!(json["error_code"], "cancelled", "{when}: {json}");
+                assert!(!out.status.success());
+            } else {
+                assert_eq!(json["status"], "success", "{when}: {json}");
+            }
+        } else if *fault == "stall" {
+            // A random request of the run gets no answer.
+            b.fault(
+                json!([{ "route": "*", "kind": "stall", "skip": rng.u32(0..4), "times": 100 }]),
+            );
+            let t0 = Instant::now();
+            let (_, json) = b.run(&[]);
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "{when}: {:?}",
+                t0.elapsed()
+            );
+            if json["status"] == "failed" {
+                tally.failed += 1;
+                let error = json["error"].as_str().unwrap_or_default();
+                assert!(error.contains("no answer from 127.0.0.1"), "{when}: {json}");
+            }
+        } else if *fault == "revoke" {
+            // The user disconnects the app in Dropbox at a random request.
+            b.fault(json!([{ "route": "*", "kind": "revoke_token", "skip": rng.u32(1..5) }]));
+            let (_, json) = b.run(&[]);
+            if json["status"] == "failed" {
+                tally.failed += 1;
+                let error = json["error"].as_str().unwrap_or_default();
+                assert!(error.to_lowercase().contains("token"), "{when}: {json}");
+            }
+            b.token += 1;
+        } else {
+            // SIGKILL anywhere within how long a whole run took last time.
+            let mut child = b.run_command().spawn().unwrap();
+            let delay = rng.u64(0..=run_time.as_millis() as u64);
+            std::thread::sleep(Duration::from_millis(delay));
+            if child.try_wait().unwrap().is_none() {
+                tally.kills += 1;
+                tally.failed += 1;
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        run_time = b.clean_run(&when);
+        b.check(tally, &when);
+        assert!(b.history().len() > runs_before, "{when}: no run recorded");
+        tally.rounds += 1;
+    }
+}
+
+fn seed() -> u64 {
+    std::env::var("DROPSYNC_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(11)
+}
+
+#[test]
+fn folder_all_insert_diff_lose_no_row_and_send_none_twice_through_every_fault() {
+    let mut rng = fastrand::Rng::with_seed(seed());
+    let mut tally = Tally::default();
+    for mode in ["all", "insert", "diff"] {
+        matrix(Target::Folder, mode, &mut rng, &mut tally);
+    }
+    tally.print("fault matrix, folder");
+}
+
+#[test]
+fn dropbox_all_insert_diff_lose_no_row_and_send_none_twice_through_every_fault() {
+    let mut rng = fastrand::Rng::with_seed(seed());
+    let mut tally = Tally::default();
+    for mode in ["all", "insert", "diff"] {
+        matrix(Target::Dropbox, mode, &mut rng, &mut tally);
+    }
+    tally.print("fault matrix, Dropbox");
+}
