@@ -214,6 +214,10 @@ pub struct SourceDraft {
     /// postgres / mysql: the server cancels the query after this long, e.g. "30m".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub statement_timeout: Option<String>,
+    /// postgres / mysql: the run fails when the server sends nothing for
+    /// this long while a query runs, e.g. "5m".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_timeout: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -378,6 +382,7 @@ impl SourceDraft {
             ("password", self.password.is_some()),
             ("connect_timeout", self.connect_timeout.is_some()),
             ("statement_timeout", self.statement_timeout.is_some()),
+            ("read_timeout", self.read_timeout.is_some()),
         ] {
             if set {
                 return Err(Error::Field {
@@ -454,6 +459,9 @@ impl SourceDraft {
         }
         if let Some(t) = &self.statement_timeout {
             db.statement_timeout = Some(duration("statement_timeout", t)?);
+        }
+        if let Some(t) = &self.read_timeout {
+            db.read_timeout = Some(duration("read_timeout", t)?);
         }
         Ok(db)
     }

@@ -60,7 +60,7 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    #[error("state store {path}: {source}")]
+    #[error("state store {}: {source}{}", path.display(), full_disk_hint(path, source))]
     State {
         path: PathBuf,
         #[source]
@@ -93,6 +93,37 @@ pub enum Error {
 
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// SQLite says "disk I/O error" when the write-ahead log's index cannot
+/// grow on a full disk: name the cause when the disk is indeed full.
+fn full_disk_hint(path: &std::path::Path, e: &rusqlite::Error) -> &'static str {
+    use rusqlite::ErrorCode::{DiskFull, SystemIoFailure};
+    if !matches!(e.sqlite_error_code(), Some(DiskFull | SystemIoFailure)) {
+        return "";
+    }
+    match free_bytes(path.parent().unwrap_or(path)) {
+        Some(free) if free < 1024 * 1024 => {
+            "; the disk holding the state folder is full: free some space there and run again (nothing was committed)"
+        }
+        _ => "",
+    }
+}
+
+/// Bytes free for unprivileged use on the file system holding `dir`.
+fn free_bytes(dir: &std::path::Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c` is a valid NUL-terminated path and `st` is written by
+    // statvfs before it is read, only when it returns 0.
+    let st = unsafe {
+        if libc::statvfs(c.as_ptr(), st.as_mut_ptr()) != 0 {
+            return None;
+        }
+        st.assume_init()
+    };
+    Some(st.f_bavail as u64 * st.f_frsize as u64)
 }
 
 impl Error {

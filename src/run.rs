@@ -473,20 +473,45 @@ fn execute(
     {
         let (tx_rows, rx_rows) = crossbeam_channel::bounded::<RowBatch>(4);
         let (tx_empty, rx_empty) = crossbeam_channel::unbounded::<RowBatch>();
-        let stream_result = std::thread::scope(|scope| -> Result<()> {
-            let reader = scope.spawn(move || {
+        let silence = source.silence_limit();
+        // Not a scoped thread: a reader stuck on a server gone silent is
+        // left behind (it ends with its connection) instead of holding the
+        // run, which fails after the source's limit.
+        let reader = std::thread::Builder::new()
+            .name("dropsync-source".into())
+            .spawn(move || {
                 source.stream(BATCH_SIZE, &mut |batch| {
                     if tx_rows.send(batch).is_err() {
                         return Ok(None);
                     }
                     Ok(Some(rx_empty.try_recv().unwrap_or_default()))
                 })
-            });
+            })
+            .map_err(|e| Error::io("cannot start the source's thread", e))?;
+        let mut silent = false;
+        let stream_result = (|| -> Result<()> {
             let mut key_buf = Vec::with_capacity(64);
             let mut rec_buf = Vec::with_capacity(1024);
             let identity = mapping.is_identity();
             let mut consume = || -> Result<()> {
-                for batch in rx_rows.iter() {
+                loop {
+                    let batch = match &silence {
+                        None => match rx_rows.recv() {
+                            Ok(batch) => batch,
+                            Err(_) => break,
+                        },
+                        Some((limit, message)) => match rx_rows.recv_timeout(*limit) {
+                            Ok(batch) => batch,
+                            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+                            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                                silent = true;
+                                return Err(Error::Source {
+                                    source_name: spec.source.describe(),
+                                    message: message.clone(),
+                                });
+                            }
+                        },
+                    };
                     for i in 0..batch.len() {
                         seq += 1;
                         if key_idx.iter().any(|&c| batch.is_null(i, c)) {
@@ -547,12 +572,15 @@ fn execute(
             let consumed = consume();
             // Dropping the receiver stops the reader at its next batch.
             drop(rx_rows);
+            if silent {
+                return consumed;
+            }
             let read = reader
                 .join()
                 .map_err(|_| Error::Internal("the source thread panicked".into()))?;
             consumed?;
             read
-        });
+        })();
         stream_result?;
     }
     tracing::debug!(elapsed = ?t0.elapsed(), rows = seq, "pass 1: streamed and spilled");

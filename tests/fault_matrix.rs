@@ -16,8 +16,10 @@
 //! faults injected, rows checked, rows lost, rows duplicated.
 
 mod common;
+#[path = "common/servers.rs"]
+mod servers;
 
-use common::{list_files, read_csv_table, SyncFile, Workspace};
+use common::{list_files, read_csv_table, toml_str, SyncFile, Workspace};
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -63,6 +65,8 @@ impl Tally {
 /// One sync of table `t` in one mode to one destination, with its consumer.
 struct Bench {
     ws: Workspace,
+    /// The PostgreSQL database holding `t`, when not the workspace's SQLite.
+    pg: Option<String>,
     emu: Option<dropbox_emulator::Running>,
     /// Where the destination's files are on disk (the emulator keeps its
     /// Dropbox in a folder).
@@ -110,6 +114,7 @@ impl Bench {
         let sync = ws.write_sync("t.toml", &toml);
         let bench = Bench {
             ws,
+            pg: None,
             emu,
             dest,
             mode,
@@ -180,10 +185,17 @@ impl Bench {
     /// Changes spread over the table: updates, deletes of old rows, inserts
     /// of new keys (never a key seen before, so Insert consumers can tell
     /// a row sent twice).
+    fn exec(&self, sql: &str) {
+        match &self.pg {
+            Some(db) => servers::postgres().sql(db, sql),
+            None => self.ws.sql(sql),
+        }
+    }
+
     fn churn(&mut self, round: u64) {
         let m = round % 89;
         let id = self.next_id;
-        self.ws.sql(&format!(
+        self.exec(&format!(
             "UPDATE t SET name = 'r{round}' WHERE id % 97 = {m};
              DELETE FROM t WHERE id % 89 = {m} AND id <= {ROWS};
              INSERT INTO t VALUES ({id}, 'new'), ({}, 'new'), ({}, 'new');",
@@ -234,6 +246,15 @@ impl Bench {
     }
 
     fn table(&self) -> BTreeMap<String, String> {
+        if let Some(db) = &self.pg {
+            let mut client = servers::postgres().admin(db);
+            return client
+                .query("SELECT id::text, name FROM t", &[])
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+        }
         let conn = rusqlite::Connection::open(&self.ws.db).unwrap();
         let mut stmt = conn.prepare("SELECT id, name FROM t").unwrap();
         let rows = stmt
@@ -244,9 +265,17 @@ impl Bench {
         rows
     }
 
+    /// The destination's files, but the one that fills its disk.
+    fn dest_files(&self) -> Vec<String> {
+        let mut files = list_files(&self.dest);
+        files.retain(|f| f != FILL);
+        files
+    }
+
     /// The destination's files, in run order: (run id, kind, path).
     fn delivered(&self) -> Vec<(i64, String, PathBuf)> {
-        let mut files: Vec<(i64, String, PathBuf)> = list_files(&self.dest)
+        let mut files: Vec<(i64, String, PathBuf)> = self
+            .dest_files()
             .into_iter()
             .map(|name| {
                 let stem = name
@@ -344,7 +373,7 @@ impl Bench {
             .filter(|f| f["skipped"] != true)
             .map(|f| f["path"].as_str().unwrap().to_string())
             .collect();
-        let present: BTreeSet<String> = list_files(&self.dest).into_iter().collect();
+        let present: BTreeSet<String> = self.dest_files().into_iter().collect();
         assert_eq!(present, recorded, "{when}: files in the destination");
         assert!(
             history.iter().all(|r| r["status"] != "running"),
@@ -517,4 +546,256 @@ fn dropbox_all_insert_diff_lose_no_row_and_send_none_twice_through_every_fault()
         matrix(Target::Dropbox, mode, &mut rng, &mut tally);
     }
     tally.print("fault matrix, Dropbox");
+}
+
+// ---------- the source's server crashes or freezes mid-stream ----------
+
+const PG_QUERY: &str =
+    "SELECT t.id, t.name FROM t CROSS JOIN LATERAL (SELECT pg_sleep(d.s) FROM delay d WHERE t.id IS NOT NULL) AS slow";
+
+impl Bench {
+    /// Table `t` in PostgreSQL, to a folder; `delay` slows the stream down
+    /// (seconds per row) for a fault to hit it in the middle.
+    fn postgres(mode: &'static str) -> Bench {
+        let pg = servers::postgres();
+        let db = pg.create_database();
+        pg.sql(
+            &db,
+            &format!(
+                "CREATE TABLE t (id bigint PRIMARY KEY, name text);
+                 INSERT INTO t SELECT i, 'n' || i FROM generate_series(1, {ROWS}) AS i;
+                 CREATE TABLE delay (s float8);
+                 INSERT INTO delay VALUES (0);"
+            ),
+        );
+        let ws = Workspace::new();
+        let url = format!(
+            "postgres://postgres:{}@127.0.0.1:{}/{db}",
+            servers::ADMIN_PASSWORD,
+            pg.port
+        );
+        let sync = SyncFile {
+            source: vec![
+                "type = \"postgres\"".into(),
+                format!("url = {}", toml_str(&url)),
+                "read_timeout = \"3s\"".into(),
+            ],
+            ..SyncFile::sqlite(&ws, PG_QUERY, "id")
+                .model_name("t")
+                .mode(mode)
+        }
+        .write(&ws, "t.toml");
+        Bench {
+            dest: ws.out.clone(),
+            ws,
+            pg: Some(db),
+            emu: None,
+            mode,
+            sync,
+            token: 0,
+            next_id: ROWS + 1,
+        }
+    }
+
+    /// The server process serving Dropsync's query, once the stream is a
+    /// second in.
+    fn backend_streaming(&self) -> i32 {
+        let db = self.pg.as_ref().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let mut admin = servers::postgres().admin(db);
+            let found = admin
+                .query(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = 'dropsync' AND query LIKE '%pg_sleep%' AND state <> 'idle'",
+                    &[],
+                )
+                .unwrap();
+            if let Some(row) = found.first() {
+                std::thread::sleep(Duration::from_secs(1));
+                return row.get(0);
+            }
+            assert!(Instant::now() < deadline, "the run's query never started");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn signal(pid: i32, sig: &str) {
+    let status = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {sig} {pid}");
+}
+
+/// The server back after a crash: a connection works again.
+fn wait_for_postgres(db: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let conn = format!(
+        "host=127.0.0.1 port={} user=postgres password={} dbname={db}",
+        servers::postgres().port,
+        servers::ADMIN_PASSWORD
+    );
+    while postgres::Client::connect(&conn, postgres::NoTls).is_err() {
+        assert!(Instant::now() < deadline, "PostgreSQL did not come back");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// PostgreSQL stops answering mid-stream (its process frozen with SIGSTOP:
+/// the kernel still acknowledges, so TCP keepalives see nothing) and then
+/// crashes mid-stream (the backend SIGKILLed: the server restarts every
+/// session). Each run fails in bounded time naming the server, changes
+/// nothing, and the next run delivers everything.
+#[test]
+fn postgres_frozen_or_crashed_mid_stream_loses_nothing() {
+    let mut tally = Tally::default();
+    for mode in ["all", "insert", "diff"] {
+        let mut b = Bench::postgres(mode);
+        let db = b.pg.clone().unwrap();
+        b.clean_run("first run");
+        b.check(&mut tally, "first run");
+        for (round, fault) in [(1, "freeze"), (2, "crash")] {
+            let when = format!("postgres/{mode} {fault}");
+            b.churn(round);
+            b.exec("UPDATE delay SET s = 0.002");
+            let started = Instant::now();
+            let child = b.run_command().spawn().unwrap();
+            let pid = b.backend_streaming();
+            signal(pid, if fault == "freeze" { "-STOP" } else { "-KILL" });
+            tally.fault(fault);
+            let out = child.wait_with_output().unwrap();
+            let took = started.elapsed();
+            if fault == "freeze" {
+                // Thawed, it finds its client gone and ends.
+                signal(pid, "-CONT");
+                let deadline = Instant::now() + Duration::from_secs(30);
+                while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                    assert!(Instant::now() < deadline, "{when}: backend {pid} lives on");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+            let json: Json = serde_json::from_slice(&out.stdout).unwrap_or(Json::Null);
+            assert_eq!(json["status"], "failed", "{when}: {json}");
+            tally.failed += 1;
+            let error = json["error"].as_str().unwrap_or_default();
+            let port = servers::postgres().port;
+            if fault == "freeze" {
+                assert!(
+                    error.contains(&format!(
+                        "no answer from 127.0.0.1:{port} within 3s while the query ran"
+                    )),
+                    "{when}: {error}"
+                );
+                assert!(took < Duration::from_secs(30), "{when}: took {took:?}");
+            } else {
+                assert!(
+                    error.contains(&format!("127.0.0.1:{port}"))
+                        && error.contains("the server closed the connection while the query ran"),
+                    "{when}: {error}"
+                );
+                wait_for_postgres(&db);
+            }
+            eprintln!("{when}: the run failed after {took:?}: {error}");
+            b.exec("UPDATE delay SET s = 0");
+            b.clean_run(&when);
+            b.check(&mut tally, &when);
+            tally.rounds += 1;
+        }
+    }
+    tally.print("PostgreSQL mid-stream");
+}
+
+// ---------- a full disk ----------
+
+/// The file that fills a disk.
+const FILL: &str = "fill.bin";
+
+/// A small tmpfs mounted over `dir`, unmounted when dropped.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &std::path::Path, size: &str) -> Option<SmallDisk> {
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        ok.then(|| SmallDisk(dir.to_path_buf()))
+    }
+
+    /// Writes until the disk refuses a byte more.
+    fn fill(&self) {
+        use std::io::Write;
+        let mut f = std::fs::File::create(self.0.join(FILL)).unwrap();
+        let chunk = vec![0u8; 64 * 1024];
+        while f.write_all(&chunk).is_ok() {}
+        let _ = f.sync_all();
+    }
+
+    fn free(&self) {
+        std::fs::remove_file(self.0.join(FILL)).unwrap();
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// The destination's disk, then the state folder's, fills up: the run
+/// fails saying so, leaves no temporary file and no staging behind, the
+/// snapshot stays, and once there is room the next run delivers every
+/// change. (Mounting a tmpfs needs root, as CI has; otherwise this says
+/// it was skipped.)
+#[test]
+fn a_full_disk_fails_the_run_and_the_next_run_delivers_everything() {
+    let probe = tempfile::tempdir().unwrap();
+    if SmallDisk::mount(probe.path(), "1m").is_none() {
+        eprintln!("SKIPPED: mounting a tmpfs needs root");
+        return;
+    }
+    let mut tally = Tally::default();
+    for (which, mode) in [
+        ("destination", "diff"),
+        ("destination", "insert"),
+        ("state", "diff"),
+    ] {
+        let when = format!("full {which} disk, {mode}");
+        let mut b = Bench::new(Target::Folder, mode);
+        let dir = if which == "destination" {
+            b.dest.clone()
+        } else {
+            b.ws.state.clone()
+        };
+        let disk = SmallDisk::mount(&dir, "16m").expect("mount a tmpfs");
+        b.clean_run("first run");
+        b.check(&mut tally, "first run");
+        b.churn(1);
+        disk.fill();
+        tally.fault(&format!("full {which} disk"));
+        let (out, json) = b.run(&[]);
+        assert!(!out.status.success(), "{when}: {json}");
+        tally.failed += 1;
+        let said = format!("{json} {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            said.contains("No space left on device")
+                || said.contains("the disk holding the state folder is full"),
+            "{when}: {said}"
+        );
+        eprintln!("{when}: {}", json["error"].as_str().unwrap_or(&said));
+        let stray: Vec<String> = list_files(&b.dest)
+            .into_iter()
+            .filter(|f| f.contains(".dropsync-"))
+            .collect();
+        assert!(stray.is_empty(), "{when}: {stray:?}");
+        disk.free();
+        b.clean_run(&when);
+        b.check(&mut tally, &when);
+        tally.rounds += 1;
+        drop(disk);
+    }
+    tally.print("full disk");
 }

@@ -110,13 +110,16 @@ pub struct DatabaseSpec {
     pub connect_timeout: Duration,
     /// Queries running longer are cancelled by the server.
     pub statement_timeout: Option<Duration>,
+    /// `[source] read_timeout`: the longest silence from the server while a
+    /// query runs; `None` for the default (see [`DatabaseSpec::read_timeout`]).
+    pub read_timeout: Option<Duration>,
 }
 
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long a query may go without a byte from the server (MySQL/MariaDB's
-/// `read_timeout`), unless `statement_timeout` asks for longer: a server
-/// that stops answering mid-query fails the run instead of hanging it.
+/// How long a query may go without an answer from the server, unless
+/// `statement_timeout` asks for longer or `read_timeout` says otherwise: a
+/// server that stops answering mid-query fails the run instead of hanging it.
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(90);
 /// TCP keepalive: first probe after this long idle, then every
 /// `KEEPALIVE_INTERVAL`, `KEEPALIVE_RETRIES` times, so a vanished host or a
@@ -138,12 +141,30 @@ impl DatabaseSpec {
         )
     }
 
-    /// The longest silence tolerated while a query runs.
+    /// The longest silence tolerated while a query runs: `read_timeout`,
+    /// else 90 s, or `statement_timeout` + 30 s if that is longer (the
+    /// server's own cancel comes first, with the better message).
     pub fn read_timeout(&self) -> Duration {
-        match self.statement_timeout {
-            Some(t) => DEFAULT_READ_TIMEOUT.max(t + Duration::from_secs(30)),
-            None => DEFAULT_READ_TIMEOUT,
+        match (self.read_timeout, self.statement_timeout) {
+            (Some(t), _) => t,
+            (None, Some(t)) => DEFAULT_READ_TIMEOUT.max(t + Duration::from_secs(30)),
+            (None, None) => DEFAULT_READ_TIMEOUT,
         }
+    }
+
+    /// The error of a query the server stopped answering.
+    pub fn silent_mid_query(&self) -> String {
+        let limit = match self.read_timeout {
+            Some(_) => "[source] read_timeout".to_string(),
+            None => "[source] read_timeout; by default statement_timeout + 30 s, at least 90 s"
+                .to_string(),
+        };
+        format!(
+            "no answer from {}:{} within {}s while the query ran; check that the server is up (the limit is {limit}; a query that needs longer before its first row needs a higher one)",
+            self.host,
+            self.port,
+            self.read_timeout().as_secs()
+        )
     }
 }
 
@@ -255,7 +276,7 @@ impl DatabaseSpec {
                 "sslrootcert" => ca_file = Some(resolve(&v)),
                 other => {
                     return Err(bad(format!(
-                        "parameter {other:?} is not supported; the url takes sslmode and sslrootcert, and [source] connect_timeout and statement_timeout are keys of their own"
+                        "parameter {other:?} is not supported; the url takes sslmode and sslrootcert, and [source] connect_timeout, statement_timeout and read_timeout are keys of their own"
                     )))
                 }
             }
@@ -280,6 +301,7 @@ impl DatabaseSpec {
             ca_file,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             statement_timeout: None,
+            read_timeout: None,
         })
     }
 

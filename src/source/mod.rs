@@ -46,7 +46,18 @@ pub trait Source: Send {
 
     /// Streams every row to `sink` in batches of up to `batch_size` rows.
     fn stream(&mut self, batch_size: usize, sink: &mut BatchSink<'_>) -> Result<()>;
+
+    /// For a server: how long the run waits for a batch before it gives up
+    /// on a server gone silent, and the error it fails with then.
+    fn silence_limit(&self) -> Option<(std::time::Duration, String)> {
+        None
+    }
 }
+
+/// A network source hands on a batch at least this often while rows
+/// arrive, however slowly, so the run can tell a slow server from a silent
+/// one (see [`Source::silence_limit`]).
+pub const LIVE_BATCH_AGE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Called after each row: hands a full batch to the sink and takes back an
 /// empty one; `false` when the sink wants no more rows.
@@ -59,6 +70,27 @@ fn hand_over(
     if batch.len() < batch_size && batch.bytes() < BATCH_BYTES {
         return Ok(true);
     }
+    pass_on(batch, sink, columns)
+}
+
+/// [`hand_over`] for a server's rows: a batch also goes once its first row
+/// is [`LIVE_BATCH_AGE`] old. `since` is when the current batch began.
+fn hand_over_live(
+    batch: &mut RowBatch,
+    since: &mut Option<std::time::Instant>,
+    sink: &mut BatchSink<'_>,
+    columns: usize,
+    batch_size: usize,
+) -> Result<bool> {
+    let began = *since.get_or_insert_with(std::time::Instant::now);
+    if batch.len() < batch_size && batch.bytes() < BATCH_BYTES && began.elapsed() < LIVE_BATCH_AGE {
+        return Ok(true);
+    }
+    *since = None;
+    pass_on(batch, sink, columns)
+}
+
+fn pass_on(batch: &mut RowBatch, sink: &mut BatchSink<'_>, columns: usize) -> Result<bool> {
     match sink(std::mem::take(batch))? {
         Some(mut next) => {
             next.reset(columns);

@@ -4,7 +4,7 @@
 //! so a large model never sits in memory.
 
 use super::connection::{DatabaseSpec, TlsMode};
-use super::{finish, hand_over, BatchSink, Column, RowBatch, Source};
+use super::{finish, hand_over_live, BatchSink, Column, RowBatch, Source};
 use crate::error::{Error, Result};
 use crate::value::ValueRef;
 use mysql::consts::{ColumnFlags, ColumnType};
@@ -168,6 +168,10 @@ impl Source for MysqlSource {
         &self.columns
     }
 
+    fn silence_limit(&self) -> Option<(std::time::Duration, String)> {
+        Some((self.db.read_timeout(), self.db.silent_mid_query()))
+    }
+
     fn stream(&mut self, batch_size: usize, sink: &mut BatchSink<'_>) -> Result<()> {
         let db = &self.db;
         let qe = |e: mysql::Error| query_error(db, &e);
@@ -181,6 +185,7 @@ impl Source for MysqlSource {
         let mut batch = RowBatch::new(n, batch_size);
         let mut buf = String::new();
         let mut stopped = false;
+        let mut since = None;
         if let Some(rows) = result.iter() {
             for row in rows {
                 let row = row.map_err(qe)?;
@@ -192,7 +197,7 @@ impl Source for MysqlSource {
                     }
                 }
                 batch.end_row();
-                if !hand_over(&mut batch, sink, n, batch_size)? {
+                if !hand_over_live(&mut batch, &mut since, sink, n, batch_size)? {
                     stopped = true;
                     break;
                 }
@@ -502,12 +507,7 @@ fn query_error(db: &DatabaseSpec, e: &mysql::Error) -> Error {
                 std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
             ) =>
         {
-            source(format!(
-                "no answer from {}:{} within {}s while the query ran; check that the server is up (the limit is [source] statement_timeout + 30 s, at least 90 s)",
-                db.host,
-                db.port,
-                db.read_timeout().as_secs()
-            ))
+            source(db.silent_mid_query())
         }
         mysql::Error::MySqlError(m) => match m.code {
             // Table, column or database access denied.

@@ -5,7 +5,7 @@
 
 use super::connection::{DatabaseSpec, TlsMode};
 use super::postgres_types::{type_label, Decoder};
-use super::{finish, hand_over, BatchSink, Column, RowBatch, Source};
+use super::{finish, hand_over_live, BatchSink, Column, RowBatch, Source};
 use crate::error::{Error, Result};
 use postgres::error::{ErrorPosition, SqlState};
 use postgres::fallible_iterator::FallibleIterator;
@@ -55,8 +55,19 @@ impl PostgresSource {
                 message: "there is no query; write one such as SELECT * FROM customers".into(),
             });
         }
-        let mut client = connect(db)?;
-        let statement = client.prepare(sql).map_err(|e| query_error(db, &e))?;
+        let client = connect(db)?;
+        // Logged in, the server may still go silent: the run must not hang.
+        let owned_sql = sql.to_string();
+        let (client, prepared) = super::connection::within(db.read_timeout(), move || {
+            let mut client = client;
+            let prepared = client.prepare(&owned_sql);
+            (client, prepared)
+        })
+        .ok_or_else(|| Error::Source {
+            source_name: db.describe(),
+            message: db.silent_mid_query(),
+        })?;
+        let statement = prepared.map_err(|e| query_error(db, &e))?;
         if statement.columns().is_empty() {
             return Err(Error::Query {
                 message: format!(
@@ -99,6 +110,11 @@ impl Source for PostgresSource {
         &self.columns
     }
 
+    /// The sync client has no read timeout of its own: the run watches.
+    fn silence_limit(&self) -> Option<(std::time::Duration, String)> {
+        Some((self.db.read_timeout(), self.db.silent_mid_query()))
+    }
+
     fn stream(&mut self, batch_size: usize, sink: &mut BatchSink<'_>) -> Result<()> {
         let db = &self.db;
         let qe = |e: postgres::Error| query_error(db, &e);
@@ -115,6 +131,7 @@ impl Source for PostgresSource {
         let mut batch = RowBatch::new(n, batch_size);
         let mut buf = String::new();
         let mut fetch = FIRST_FETCH;
+        let mut since = None;
         loop {
             let mut rows = tx.query_portal_raw(&portal, fetch).map_err(qe)?;
             let mut got = 0;
@@ -138,7 +155,7 @@ impl Source for PostgresSource {
                     }
                 }
                 batch.end_row();
-                if !hand_over(&mut batch, sink, n, batch_size)? {
+                if !hand_over_live(&mut batch, &mut since, sink, n, batch_size)? {
                     // Dropping the transaction rolls it back once the
                     // current fetch has arrived.
                     return Ok(());
@@ -297,12 +314,22 @@ fn connect_error(db: &DatabaseSpec, e: &postgres::Error, had_password: bool) -> 
 
 fn query_error(db: &DatabaseSpec, e: &postgres::Error) -> Error {
     let Some(d) = e.as_db_error() else {
+        let text = chain(e);
+        let lower = text.to_ascii_lowercase();
+        // A server process that died takes the socket with it: with TLS,
+        // rustls reports the missing close_notify (with a link to its docs).
+        let message = if e.is_closed()
+            || lower.contains("close_notify")
+            || lower.contains("unexpected eof")
+            || lower.contains("connection reset")
+        {
+            "the server closed the connection while the query ran (it crashed, restarted or ended the session); check that the server is up and run again".to_string()
+        } else {
+            format!("the connection to the server broke ({text}); check that the server is up and run again")
+        };
         return Error::Source {
             source_name: db.describe(),
-            message: format!(
-                "the connection to the server broke ({}); check that the server is up and run again",
-                chain(e)
-            ),
+            message,
         };
     };
     let at = match d.position() {

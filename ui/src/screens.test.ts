@@ -381,6 +381,8 @@ describe("database sources", () => {
     expect($<HTMLInputElement>("source-url", form)!.value).toBe("postgres://report@db.example.com:5432/shop?sslmode=require");
     expect($<HTMLInputElement>("source-password", form)!.value).toBe("env:PGPASSWORD");
     type($<HTMLInputElement>("source-statement-timeout", form)!, "30m");
+    expect($<HTMLInputElement>("source-read-timeout", form)!.placeholder).toBe("90s");
+    type($<HTMLInputElement>("source-read-timeout", form)!, "5m");
 
     $("source-save", form)!.click();
     const item = await until(() => $$("source-item").find((e) => e.dataset.source?.startsWith("postgres:")), "the saved source");
@@ -391,6 +393,7 @@ describe("database sources", () => {
       url: "postgres://report@db.example.com:5432/shop?sslmode=require",
       password: "env:PGPASSWORD",
       statement_timeout: "30m",
+      read_timeout: "5m",
     });
   });
 

@@ -142,6 +142,8 @@ export interface SourceDraft {
   connect_timeout?: string;
   /** postgres / mysql: the server cancels a query running longer, e.g. "30m" (default none) */
   statement_timeout?: string;
+  /** postgres / mysql: the run fails when the server sends nothing for this long mid-query, e.g. "5m" (default 90s, or statement_timeout + 30s) */
+  read_timeout?: string;
 }
 
 export interface ModelDraft {

@@ -421,7 +421,7 @@ const PASSWORD_PLACEHOLDER: Record<string, string> = {
 function cleanSource(s: SourceDraft): SourceDraft {
   if (isDatabase(s)) {
     const out: SourceDraft = { type: s.type, url: s.url ?? "" };
-    for (const k of ["password", "connect_timeout", "statement_timeout"] as const) {
+    for (const k of ["password", "connect_timeout", "statement_timeout", "read_timeout"] as const) {
       const v = s[k]?.trim();
       if (v) out[k] = v;
     }
@@ -537,6 +537,7 @@ export function sourceForm(opts: {
     showPwNote();
     const connect = textInput("source-connect-timeout", src.connect_timeout, "10s", (v) => (src.connect_timeout = v));
     const statement = textInput("source-statement-timeout", src.statement_timeout, "30m", (v) => (src.statement_timeout = v));
+    const read = textInput("source-read-timeout", src.read_timeout, "90s", (v) => (src.read_timeout = v));
     return [
       field("URL", url, "The server, user and database; the URL also takes sslmode (disable, prefer, require, verify-ca, verify-full) and sslrootcert (a CA file).", urlNote),
       field(
@@ -550,6 +551,11 @@ export function sourceForm(opts: {
         { class: "row wrap" },
         field("Connect timeout", connect, "How long to wait for the server (default 10s)."),
         field("Statement timeout", statement, "The server cancels a query running longer (default: no limit)."),
+        field(
+          "Read timeout",
+          read,
+          "A run fails when the server sends nothing for this long while the query runs (default 90s, or the statement timeout + 30s).",
+        ),
       ),
     ];
   };
