@@ -649,7 +649,7 @@ fn alert_test(file: &Path, state: &Path, json: bool) -> Result<ExitCode> {
     let spec = load(file)?;
     if spec.alerts.is_empty() {
         anyhow::bail!(
-            "{} has no [[alerts]] channels; add one (see README, \"Alerts\")",
+            "{} has no [[alerts]] channels; add one (see docs/schedules-and-alerts.md, \"Alerts\")",
             file.display()
         );
     }
