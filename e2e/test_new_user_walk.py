@@ -77,3 +77,20 @@ def test_an_unclosed_brace_and_a_wrong_extension_are_named(driver):
     ext = wait(driver, lambda d: (e := one(d, tid("extension-warning"))).text and e, "the extension warning")
     assert ".xlsx" in ext.text, ext.text
     shoot(driver, "new-user-filename-checks")
+
+
+def test_a_database_source_offers_its_timeouts(driver):
+    """A PostgreSQL source's form has the three timeouts, with their defaults,
+    the read timeout saying what happens when the server goes silent."""
+    one(driver, tid("nav-connections")).click()
+    # The sync editor of the walk above holds unsaved changes: leave them.
+    wait(driver, lambda d: css(d, tid("leave-confirm")), "the unsaved-changes question").pop().click()
+    wait(driver, lambda d: css(d, tid("source-add")), "the Connections screen").pop().click()
+    form = wait(driver, lambda d: one(d, tid("source-form")), "the source form")
+    form.find_element(By.CSS_SELECTOR, tid("source-type") + " option[value='postgres']").click()
+    read = wait(driver, lambda d: one(d, tid("source-read-timeout")), "the read timeout field")
+    assert read.get_attribute("placeholder") == "90s"
+    assert one(driver, tid("source-connect-timeout")).get_attribute("placeholder") == "10s"
+    assert "sends nothing for this long" in form.text, form.text
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", read)
+    shoot(driver, "new-user-database-timeouts")
