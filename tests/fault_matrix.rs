@@ -528,24 +528,24 @@ fn seed() -> u64 {
         .unwrap_or(11)
 }
 
-#[test]
-fn folder_all_insert_diff_lose_no_row_and_send_none_twice_through_every_fault() {
+/// Every mode against one destination, with the tally printed.
+fn all_modes(target: Target) {
     let mut rng = fastrand::Rng::with_seed(seed());
     let mut tally = Tally::default();
     for mode in ["all", "insert", "diff"] {
-        matrix(Target::Folder, mode, &mut rng, &mut tally);
+        matrix(target, mode, &mut rng, &mut tally);
     }
-    tally.print("fault matrix, folder");
+    tally.print(&format!("fault matrix, {target:?}"));
+}
+
+#[test]
+fn folder_all_insert_diff_lose_no_row_and_send_none_twice_through_every_fault() {
+    all_modes(Target::Folder);
 }
 
 #[test]
 fn dropbox_all_insert_diff_lose_no_row_and_send_none_twice_through_every_fault() {
-    let mut rng = fastrand::Rng::with_seed(seed());
-    let mut tally = Tally::default();
-    for mode in ["all", "insert", "diff"] {
-        matrix(Target::Dropbox, mode, &mut rng, &mut tally);
-    }
-    tally.print("fault matrix, Dropbox");
+    all_modes(Target::Dropbox);
 }
 
 // ---------- the source's server crashes or freezes mid-stream ----------
