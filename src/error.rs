@@ -70,6 +70,10 @@ pub enum Error {
     #[error("sync {sync_id:?} is already running (lock {lock}). Wait for that run to finish")]
     Busy { sync_id: String, lock: PathBuf },
 
+    /// The same sync file is already a running job of this workspace.
+    #[error("{file} is already running. Wait for that run to finish")]
+    AlreadyRunning { file: String },
+
     #[error("the run was cancelled; nothing was delivered and the snapshot is unchanged")]
     Cancelled,
 
@@ -155,7 +159,7 @@ impl Error {
             Error::Destination { .. } => "destination",
             Error::Io { .. } => "io",
             Error::State { .. } => "state",
-            Error::Busy { .. } => "busy",
+            Error::Busy { .. } | Error::AlreadyRunning { .. } => "busy",
             Error::Cancelled => "cancelled",
             Error::Dropbox(e)
                 if matches!(

@@ -29,7 +29,9 @@ pub mod source;
 pub mod spill;
 pub mod store;
 pub mod value;
+pub mod workspace;
 
 pub use config::SyncSpec;
 pub use error::{Error, Result};
 pub use run::{preview, run, RunControl, RunOptions};
+pub use workspace::Workspace;

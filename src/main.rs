@@ -604,7 +604,8 @@ fn daemon(dir: &Path, state: &Path, max_concurrent: usize, poll: f64) -> Result<
 }
 
 fn next(dir: &Path, state: &Path, json: bool) -> Result<ExitCode> {
-    let runs = dropsync::daemon::next_runs(dir, state, chrono::Utc::now())
+    let runs = dropsync::Workspace::new(dir, state)
+        .next_runs(chrono::Utc::now())
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.display()))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&runs)?);

@@ -25,6 +25,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
 
 /// Rows per batch between the source thread and the pipeline.
@@ -60,7 +61,8 @@ impl Progress {
 /// Progress reporting and cancellation, shared with whoever started the run.
 #[derive(Default)]
 pub struct RunControl {
-    cancel: AtomicBool,
+    /// Shared with the controls made by [`RunControl::sharing_cancel`].
+    cancel: Arc<AtomicBool>,
     #[allow(clippy::type_complexity)]
     on_progress: Option<Box<dyn Fn(&Progress) + Send + Sync>>,
 }
@@ -68,7 +70,17 @@ pub struct RunControl {
 impl RunControl {
     pub fn new(on_progress: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
         RunControl {
-            cancel: AtomicBool::new(false),
+            cancel: Arc::default(),
+            on_progress: Some(Box::new(on_progress)),
+        }
+    }
+
+    /// A control with its own progress callback that a cancel of this one
+    /// (or of it) cancels too: a scheduler's job control, watched by a run
+    /// that reports progress elsewhere.
+    pub fn sharing_cancel(&self, on_progress: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        RunControl {
+            cancel: self.cancel.clone(),
             on_progress: Some(Box::new(on_progress)),
         }
     }

@@ -7,6 +7,7 @@
 
 mod api;
 mod commands;
+mod events;
 mod health;
 mod notify;
 mod prefs;
@@ -15,9 +16,6 @@ mod tray;
 mod workspace;
 
 use api::ApiError;
-use dropsync::run::RunControl;
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use tauri::{Listener, Manager, RunEvent, WindowEvent};
 use workspace::Paths;
 
@@ -27,49 +25,10 @@ pub struct AppState {
     pub paths: Paths,
     pub demo_created: bool,
     pub startup_error: Option<ApiError>,
-    /// Runs going on, by sync file name: started from the UI or the tray,
-    /// or by the scheduler (`scheduling`), so that each can be cancelled.
-    runs: Arc<Mutex<BTreeMap<String, Arc<RunControl>>>>,
-}
-
-impl AppState {
-    fn runs(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<RunControl>>> {
-        self.runs.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Registers a run; false when that file already runs.
-    pub fn start_run(&self, file: &str, control: Arc<RunControl>) -> bool {
-        let mut runs = self.runs();
-        if runs.contains_key(file) {
-            return false;
-        }
-        runs.insert(file.to_string(), control);
-        true
-    }
-
-    pub fn end_run(&self, file: &str) {
-        self.runs().remove(file);
-    }
-
-    pub fn cancel_run(&self, file: &str) -> bool {
-        match self.runs().get(file) {
-            Some(c) => {
-                c.cancel();
-                true
-            }
-            None => false,
-        }
-    }
-
-    pub fn cancel_all(&self) {
-        for c in self.runs().values() {
-            c.cancel();
-        }
-    }
-
-    pub fn running_files(&self) -> Vec<String> {
-        self.runs().keys().cloned().collect()
-    }
+    /// The core's application layer over the workspace: its runs (from the
+    /// UI, the tray or the scheduler) are its jobs, and its events drive
+    /// progress, the tray and the notifications (`events`).
+    pub ws: dropsync::Workspace,
 }
 
 /// Shows and focuses the main window (tray "Open", a second launch).
@@ -116,6 +75,7 @@ fn main() {
                 lighten_webview(&w);
             }
             let state = prepare(app.handle());
+            events::forward(app.handle(), &state.ws);
             app.manage(state.clone());
             tray::create(app.handle())?;
             // Runs starting or ending, from anywhere, and edited syncs.
@@ -155,7 +115,7 @@ fn main() {
         } => api.prevent_exit(),
         RunEvent::Exit => {
             if let Some(state) = handle.try_state::<AppState>() {
-                state.cancel_all();
+                state.ws.cancel_all();
             }
         }
         _ => {}
@@ -234,9 +194,9 @@ fn prepare(app: &tauri::AppHandle) -> AppState {
         "dropsync-desktop started"
     );
     AppState {
+        ws: dropsync::Workspace::new(&paths.workspace, &paths.state_dir),
         paths,
         demo_created,
         startup_error,
-        runs: Arc::default(),
     }
 }

@@ -1,24 +1,19 @@
-//! The core's scheduler over the workspace folder, on tauri's runtime:
-//! scheduled syncs run while the app is open or in the tray. Each scheduled
-//! run is registered in `AppState` like a run started from the UI, so that
-//! the UI shows it running and can cancel it; it reports progress as
-//! `run-progress`, and its start and end as `syncs-changed`. A notification
-//! says when a sync starts failing or recovers. While schedules are paused
-//! (tray "Pause schedules"), slots pass without a run.
+//! The core's scheduler over the workspace, on tauri's runtime: scheduled
+//! syncs run while the app is open or in the tray. The scheduler's host is
+//! the workspace's own (`dropsync::workspace::WorkspaceHost`), so a
+//! scheduled run is a workspace job like one started from the UI: the UI
+//! shows it running and can cancel it, and its events reach the UI, the tray
+//! and the notifications (`events`). While schedules are paused (tray
+//! "Pause schedules"), slots pass without a run.
 
 use crate::AppState;
-use dropsync::daemon::FolderHost;
-use dropsync::run::RunOptions;
 use dropsync::scheduler::{BoxFuture, Host, Job, Plan, Scheduler, SystemClock};
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 use tauri::{AppHandle, Emitter, Manager};
 
 /// How often the tray's ages ("2 min ago") are brought up to date.
 const TRAY_AGES_EVERY: Duration = Duration::from_secs(30);
-/// How soon a scheduler shutdown reaches a running sync.
-const CANCEL_POLL: Duration = Duration::from_millis(250);
 
 /// A host whose runs are skipped while `paused()` says so. The scheduler
 /// then plans the next slot as after any run: skipped slots are not queued.
@@ -50,111 +45,6 @@ impl<H: Host> Host for Pausable<H> {
     }
 }
 
-/// The sync files' names, times and sizes: a change means syncs were added,
-/// edited or removed.
-type Fingerprint = Vec<(PathBuf, Option<SystemTime>, u64)>;
-
-fn fingerprint(dir: &Path) -> Fingerprint {
-    dropsync::daemon::sync_files(dir)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|p| {
-            let meta = std::fs::metadata(&p).ok();
-            let modified = meta.as_ref().and_then(|m| m.modified().ok());
-            (p, modified, meta.map_or(0, |m| m.len()))
-        })
-        .collect()
-}
-
-/// `FolderHost` plans the syncs; the app runs them itself so that they are
-/// visible, cancellable and notified.
-struct AppHost {
-    folder: FolderHost,
-    app: AppHandle,
-    state: AppState,
-    files: Mutex<Option<Fingerprint>>,
-    tray_at: Mutex<Option<Instant>>,
-}
-
-impl Host for AppHost {
-    fn reload(&self, plan: &mut Plan, now: chrono::DateTime<chrono::Utc>) {
-        self.folder.reload(plan, now);
-        let files = fingerprint(&self.state.paths.workspace);
-        let changed = {
-            let mut seen = self.files.lock().unwrap_or_else(|e| e.into_inner());
-            let changed = seen.as_ref().is_some_and(|s| *s != files);
-            *seen = Some(files);
-            changed
-        };
-        let mut tray_at = self.tray_at.lock().unwrap_or_else(|e| e.into_inner());
-        if changed {
-            // The UI refreshes its list, and the tray with it (main.rs).
-            let _ = self.app.emit("syncs-changed", ());
-            *tray_at = Some(Instant::now());
-        } else if tray_at.is_none_or(|t| t.elapsed() >= TRAY_AGES_EVERY) {
-            crate::tray::refresh(&self.app);
-            *tray_at = Some(Instant::now());
-        }
-    }
-
-    fn run(&self, job: Job) -> BoxFuture {
-        Box::pin(run_scheduled(self.app.clone(), self.state.clone(), job))
-    }
-}
-
-async fn run_scheduled(app: AppHandle, state: AppState, job: Job) {
-    let path = PathBuf::from(&job.key);
-    let Some(file) = path.file_name().map(|f| f.to_string_lossy().into_owned()) else {
-        return;
-    };
-    let spec = match dropsync::SyncSpec::load(&path) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(sync = %file, error = %e, "scheduled run: the file no longer loads");
-            return;
-        }
-    };
-    let control = Arc::new(crate::commands::evented_control(app.clone(), file.clone()));
-    if !state.start_run(&file, control.clone()) {
-        tracing::info!(sync = %file, "already running from the app: scheduled slot skipped");
-        return;
-    }
-    let _ = app.emit("syncs-changed", ());
-    let state_dir = state.paths.state_dir.clone();
-    let c = control.clone();
-    let task = tauri::async_runtime::spawn_blocking(move || {
-        let previous = crate::notify::previous_outcome(&state_dir, &spec.sync.id);
-        let report =
-            dropsync::alerting::run_and_alert(&spec, &state_dir, &RunOptions::default(), &c);
-        (previous, report)
-    });
-    tokio::pin!(task);
-    // The scheduler cancels its job's control when it stops; the run
-    // watches its own (evented) control, so pass the cancel on.
-    let outcome = loop {
-        tokio::select! {
-            r = &mut task => break r,
-            _ = tokio::time::sleep(CANCEL_POLL) => {
-                if job.control.is_cancelled() {
-                    control.cancel();
-                }
-            }
-        }
-    };
-    state.end_run(&file);
-    let _ = app.emit("syncs-changed", ());
-    match outcome {
-        Ok((previous, Ok(report))) => {
-            tracing::info!(sync = %file, status = report.status.as_str(), "scheduled run ended");
-            crate::notify::after_run(&app, previous, &report);
-        }
-        Ok((_, Err(e))) => {
-            tracing::warn!(sync = %file, error = %e, "scheduled run could not start")
-        }
-        Err(e) => tracing::error!(sync = %file, error = %e, "scheduled run task failed"),
-    }
-}
-
 /// Whether scheduled runs are paused (kept in the preferences).
 pub fn paused(app: &AppHandle) -> bool {
     crate::prefs::get_bool(app, crate::prefs::SCHEDULES_PAUSED)
@@ -175,16 +65,7 @@ struct Shutdown {
 
 pub fn start(app: &AppHandle, state: &AppState) {
     let paused_app = app.clone();
-    let host = Arc::new(Pausable::new(
-        AppHost {
-            folder: FolderHost::new(&state.paths.workspace, &state.paths.state_dir),
-            app: app.clone(),
-            state: state.clone(),
-            files: Mutex::new(None),
-            tray_at: Mutex::new(None),
-        },
-        move || paused(&paused_app),
-    ));
+    let host = Arc::new(Pausable::new(state.ws.host(), move || paused(&paused_app)));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let handle = tauri::async_runtime::spawn(async move {
         let scheduler = Scheduler {
@@ -199,6 +80,13 @@ pub fn start(app: &AppHandle, state: &AppState) {
             .await;
         tracing::info!("scheduler stopped");
     });
+    let tray_app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            tokio::time::sleep(TRAY_AGES_EVERY).await;
+            crate::tray::refresh(&tray_app);
+        }
+    });
     app.manage(Shutdown {
         tx: Mutex::new(Some(tx)),
         done: Mutex::new(Some(handle)),
@@ -209,7 +97,7 @@ pub fn start(app: &AppHandle, state: &AppState) {
 /// then exit.
 pub fn quit(app: &AppHandle) {
     if let Some(state) = app.try_state::<AppState>() {
-        state.cancel_all();
+        state.ws.cancel_all();
     }
     let (tx, done) = match app.try_state::<Shutdown>() {
         Some(s) => (
@@ -287,20 +175,5 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 1);
         tx.send(()).unwrap();
         serve.await.unwrap();
-    }
-
-    #[test]
-    fn the_fingerprint_sees_added_edited_and_removed_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let empty = fingerprint(dir.path());
-        std::fs::write(dir.path().join("a.toml"), "x").unwrap();
-        std::fs::write(dir.path().join("notes.txt"), "not a sync").unwrap();
-        let one = fingerprint(dir.path());
-        assert_ne!(empty, one);
-        assert_eq!(one.len(), 1);
-        std::fs::write(dir.path().join("a.toml"), "xy").unwrap();
-        assert_ne!(fingerprint(dir.path()), one);
-        std::fs::remove_file(dir.path().join("a.toml")).unwrap();
-        assert_eq!(fingerprint(dir.path()), empty);
     }
 }

@@ -186,8 +186,8 @@ fn menu(
 /// Each sync of the workspace with its state, for the menu.
 fn lines(state: &AppState) -> Vec<SyncLine> {
     let paths = &state.paths;
-    let running = state.running_files();
-    let next = match dropsync::daemon::next_runs(&paths.workspace, &paths.state_dir, Utc::now()) {
+    let running = state.ws.running();
+    let next = match state.ws.next_runs(Utc::now()) {
         Ok(n) => n,
         Err(e) => {
             tracing::warn!(error = %e, "tray: cannot read the workspace");
@@ -286,16 +286,15 @@ fn apply(app: &AppHandle, view: &View) -> tauri::Result<()> {
     Ok(())
 }
 
-/// Runs every sync of the workspace once, one after the other, and
-/// notifies when one starts failing or recovers.
+/// Runs every sync of the workspace once, one after the other (their ends
+/// notify through the workspace's events like any run).
 fn run_all_now(app: &AppHandle) {
     let Some(state) = app.try_state::<AppState>() else {
         return;
     };
     let state = state.inner().clone();
-    let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        let files = match dropsync::daemon::sync_files(&state.paths.workspace) {
+        let files = match state.ws.sync_files() {
             Ok(f) => f,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the workspace");
@@ -303,33 +302,11 @@ fn run_all_now(app: &AppHandle) {
             }
         };
         for path in files {
-            let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
-                continue;
-            };
-            let previous = previous_outcome(&state, &path).await;
-            match crate::commands::run_file(app.clone(), state.clone(), name.clone()).await {
-                Ok(r) => {
-                    tracing::info!(file = %name, status = r.status.as_str(), "run all: done");
-                    crate::notify::after_run(&app, previous, &r);
-                }
+            let name = dropsync::workspace::file_key(&path);
+            match crate::commands::run_file(state.clone(), name.clone()).await {
+                Ok(r) => tracing::info!(file = %name, status = r.status.as_str(), "run all: done"),
                 Err(e) => tracing::warn!(file = %name, error = %e, "run all: not run"),
             }
         }
     });
-}
-
-/// The sync's last telling outcome before a run, read off the async runtime.
-async fn previous_outcome(
-    state: &AppState,
-    path: &std::path::Path,
-) -> Option<crate::notify::Outcome> {
-    let state_dir = state.paths.state_dir.clone();
-    let path = path.to_path_buf();
-    tauri::async_runtime::spawn_blocking(move || {
-        let spec = dropsync::SyncSpec::load(&path).ok()?;
-        crate::notify::previous_outcome(&state_dir, &spec.sync.id)
-    })
-    .await
-    .ok()
-    .flatten()
 }

@@ -143,7 +143,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let ws = tmp.path().join("ws");
         assert!(ensure_workspace(&ws).unwrap());
-        let files = dropsync::daemon::sync_files(&ws).unwrap();
+        let files = dropsync::workspace::sync_files(&ws).unwrap();
         assert!(!files.is_empty());
         assert!(!ensure_workspace(&ws).unwrap());
     }

@@ -232,7 +232,7 @@ pub async fn delete_sync(
     file: String,
 ) -> ApiResult<()> {
     let path = state.paths.sync_file(&file)?;
-    if state.running_files().contains(&file) {
+    if state.ws.running().contains(&file) {
         return Err(ApiError::new(
             Code::Busy,
             format!("{file} is running; cancel the run or wait for it to end, then delete"),
@@ -435,7 +435,7 @@ pub struct WorkspaceModel {
 pub async fn workspace_models(state: State<'_, AppState>) -> ApiResult<Vec<WorkspaceModel>> {
     let state = state.inner().clone();
     blocking(move || {
-        let files = dropsync::daemon::sync_files(&state.paths.workspace).map_err(|e| {
+        let files = state.ws.sync_files().map_err(|e| {
             ApiError::new(
                 Code::Io,
                 format!(

@@ -6,16 +6,15 @@ mod editor;
 
 use crate::api::{ApiError, ApiResult, Code};
 use crate::AppState;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use dropsync::check::CheckReport;
-use dropsync::history::{RunReport, RunStatus};
-use dropsync::run::{Progress, RunControl, RunOptions};
+use dropsync::history::RunReport;
+use dropsync::run::RunOptions;
+use dropsync::workspace::SyncSummary;
 use dropsync::SyncSpec;
 use serde::Serialize;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tauri::{AppHandle, Emitter, Manager, State};
+use tauri::{AppHandle, Manager, State};
 
 /// Rows per file a preview shows.
 const PREVIEW_ROWS_MAX: usize = 500;
@@ -126,72 +125,16 @@ pub fn workspace_info(state: State<'_, AppState>) -> WorkspaceInfo {
     }
 }
 
-/// One line of the Syncs screen.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SyncSummary {
-    /// The file name in the workspace: how the UI names a sync.
-    pub file: String,
-    pub sync_id: Option<String>,
-    pub model: Option<String>,
-    pub mode: Option<dropsync::config::Mode>,
-    pub format: Option<dropsync::config::Format>,
-    pub destination: Option<String>,
-    pub schedule: Option<String>,
-    pub next_run: Option<DateTime<Utc>>,
-    pub last_run: Option<DateTime<Utc>>,
-    pub last_status: Option<RunStatus>,
-    pub running: bool,
-    /// Set when the file does not load; the other fields are then empty.
-    pub error: Option<String>,
-}
-
 pub fn list(state: &AppState) -> ApiResult<Vec<SyncSummary>> {
-    let paths = &state.paths;
-    let next = dropsync::daemon::next_runs(&paths.workspace, &paths.state_dir, Utc::now())
-        .map_err(|e| {
-            ApiError::new(
-                Code::Io,
-                format!(
-                    "cannot read the workspace {}: {e}",
-                    paths.workspace.display()
-                ),
-            )
-        })?;
-    let running = state.running_files();
-    Ok(next
-        .into_iter()
-        .map(|n| {
-            let file = n
-                .file
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let spec = n
-                .error
-                .is_none()
-                .then(|| SyncSpec::load(&n.file).ok())
-                .flatten();
-            let last = n
-                .sync_id
-                .as_deref()
-                .and_then(|id| dropsync::history::last_run(&paths.state_dir, id));
-            SyncSummary {
-                running: running.contains(&file),
-                file,
-                sync_id: n.sync_id,
-                model: spec.as_ref().map(|s| s.model.name.clone()),
-                mode: spec.as_ref().map(|s| s.sync.mode),
-                format: spec.as_ref().map(|s| s.sync.format),
-                destination: spec.as_ref().map(|s| s.destination.describe()),
-                schedule: n.schedule,
-                next_run: n.next_run,
-                last_run: n.last_run,
-                last_status: last.map(|r| r.status),
-                error: n.error,
-            }
-        })
-        .collect())
+    state.ws.summaries(Utc::now()).map_err(|e| {
+        ApiError::new(
+            Code::Io,
+            format!(
+                "cannot read the workspace {}: {e}",
+                state.paths.workspace.display()
+            ),
+        )
+    })
 }
 
 #[tauri::command]
@@ -209,7 +152,7 @@ pub async fn check_sync(state: State<'_, AppState>, file: String) -> ApiResult<C
     let state = state.inner().clone();
     blocking(move || {
         let spec = load(&state, &file)?;
-        Ok(dropsync::check::check(&spec, &state.paths.state_dir)?)
+        Ok(state.ws.check(&spec)?)
     })
     .await
 }
@@ -224,12 +167,7 @@ pub async fn preview_sync(
     blocking(move || {
         let spec = load(&state, &file)?;
         let rows = rows.clamp(1, PREVIEW_ROWS_MAX);
-        Ok(dropsync::preview(
-            &spec,
-            &state.paths.state_dir,
-            rows,
-            &RunOptions::default(),
-        )?)
+        Ok(state.ws.preview(&spec, rows, &RunOptions::default())?)
     })
     .await
 }
@@ -243,12 +181,7 @@ pub async fn sync_history(
     let state = state.inner().clone();
     blocking(move || {
         let spec = load(&state, &file)?;
-        let id = &spec.sync.id;
-        if !dropsync::store::exists(&state.paths.state_dir, id) {
-            return Ok(Vec::new());
-        }
-        let store = dropsync::store::SyncStore::open(&state.paths.state_dir, id)?;
-        let mut runs = dropsync::history::list(&store, id, limit.clamp(1, HISTORY_MAX))?;
+        let mut runs = state.ws.history(&spec, limit.clamp(1, HISTORY_MAX))?;
         // A run's error was worded when it ran (by the CLI, the daemon or
         // the app); History shows its fix in the app's words.
         for r in &mut runs {
@@ -276,155 +209,26 @@ pub async fn reset_snapshot(state: State<'_, AppState>, file: String) -> ApiResu
     let state = state.inner().clone();
     blocking(move || {
         let spec = load(&state, &file)?;
-        let mut store = dropsync::store::SyncStore::open(&state.paths.state_dir, &spec.sync.id)?;
-        let rows_forgotten = dropsync::history::reset(&mut store)?;
+        let rows_forgotten = state.ws.reset(&spec)?;
         Ok(ResetReport { rows_forgotten })
     })
     .await
 }
 
-/// What `run-progress` events carry.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RunProgress {
-    pub file: String,
-    #[serde(flatten)]
-    pub stage: Stage,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(
-    tag = "stage",
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase"
-)]
-pub enum Stage {
-    Reading { rows: u64 },
-    Comparing { partition: usize, partitions: usize },
-    Writing { file_name: String },
-    Delivering { bytes: u64, total: u64 },
-    Committing,
-}
-
-impl From<&Progress> for Stage {
-    fn from(p: &Progress) -> Self {
-        match p {
-            Progress::Reading { rows } => Stage::Reading { rows: *rows },
-            Progress::Comparing {
-                partition,
-                partitions,
-            } => Stage::Comparing {
-                partition: *partition,
-                partitions: *partitions,
-            },
-            Progress::Writing { file } => Stage::Writing {
-                file_name: file.clone(),
-            },
-            Progress::Delivering { bytes, total } => Stage::Delivering {
-                bytes: *bytes,
-                total: *total,
-            },
-            Progress::Committing => Stage::Committing,
-        }
-    }
-}
-
-/// At most this many progress events per second within one stage.
-const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);
-
-/// A run control whose progress becomes `run-progress` events, throttled
-/// within a stage; a new stage is always sent.
-pub fn evented_control(app: AppHandle, file: String) -> RunControl {
-    let last = std::sync::Mutex::new((None::<std::mem::Discriminant<Progress>>, Instant::now()));
-    RunControl::new(move |p: &Progress| {
-        let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
-        let kind = std::mem::discriminant(p);
-        let delivering_done = matches!(p, Progress::Delivering { bytes, total } if bytes == total);
-        if last.0 == Some(kind) && last.1.elapsed() < PROGRESS_INTERVAL && !delivering_done {
-            return;
-        }
-        *last = (Some(kind), Instant::now());
-        let _ = app.emit(
-            "run-progress",
-            RunProgress {
-                file: file.clone(),
-                stage: p.into(),
-            },
-        );
-    })
-}
-
-/// Runs a sync now (with its alerts, as a scheduled run would), reporting
-/// progress as `run-progress` events; `syncs-changed` follows the end.
-pub async fn run_file(app: AppHandle, state: AppState, file: String) -> ApiResult<RunReport> {
+/// Runs a sync now, as a workspace job (with its alerts, as a scheduled
+/// run would): its progress and end reach the UI as events (`events.rs`).
+pub async fn run_file(state: AppState, file: String) -> ApiResult<RunReport> {
     let spec = load(&state, &file)?;
-    let control = Arc::new(evented_control(app.clone(), file.clone()));
-    if !state.start_run(&file, control.clone()) {
-        return Err(ApiError::new(
-            Code::Busy,
-            format!("{file} is already running. Wait for that run to finish"),
-        ));
-    }
-    let _ = app.emit("syncs-changed", ());
-    let st = state.clone();
-    let f = file.clone();
-    let result = blocking(move || {
-        let r = dropsync::alerting::run_and_alert(
-            &spec,
-            &st.paths.state_dir,
-            &RunOptions::default(),
-            &control,
-        );
-        st.end_run(&f);
-        Ok(r?)
-    })
-    .await;
-    state.end_run(&file);
-    let _ = app.emit("syncs-changed", ());
-    result
+    blocking(move || Ok(state.ws.run(&spec, &RunOptions::default())?)).await
 }
 
 #[tauri::command]
-pub async fn run_sync(
-    app: AppHandle,
-    state: State<'_, AppState>,
-    file: String,
-) -> ApiResult<RunReport> {
-    run_file(app, state.inner().clone(), file).await
+pub async fn run_sync(state: State<'_, AppState>, file: String) -> ApiResult<RunReport> {
+    run_file(state.inner().clone(), file).await
 }
 
 /// Asks a run started from the app to stop; false when none is running.
 #[tauri::command]
 pub fn cancel_run(state: State<'_, AppState>, file: String) -> bool {
-    state.cancel_run(&file)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn progress_events_are_tagged_by_stage() {
-        let e = RunProgress {
-            file: "a.toml".into(),
-            stage: (&Progress::Delivering {
-                bytes: 5,
-                total: 10,
-            })
-                .into(),
-        };
-        let v = serde_json::to_value(&e).unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({"file": "a.toml", "stage": "delivering", "bytes": 5, "total": 10})
-        );
-        let v = serde_json::to_value(Stage::from(&Progress::Writing {
-            file: "x.csv".into(),
-        }))
-        .unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({"stage": "writing", "fileName": "x.csv"})
-        );
-    }
+    state.ws.cancel(&file)
 }
