@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use crate::filename::FilenameTemplate;
 use crate::schedule::Schedule;
-pub use crate::source::connection::{DatabaseSpec, Engine, Password, TlsMode};
+pub use crate::source::connection::{DatabaseSpec, Engine, TlsMode};
 use crate::value::Value;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

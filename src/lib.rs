@@ -24,6 +24,7 @@ pub mod recovery;
 pub mod run;
 pub mod schedule;
 pub mod scheduler;
+pub mod secret;
 pub mod snapshot;
 pub mod source;
 pub mod spill;

@@ -12,10 +12,10 @@ use super::error::AlertError;
 use super::http::scrub;
 use super::problems::Problems;
 use super::retry::Failure;
-use super::secret::SecretRef;
 use super::send::Context;
 use super::{text, Alert};
 use crate::dropbox::Secret;
+use crate::secret::SecretRef;
 
 /// How the connection is protected, from `smtp_url`'s `tls=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,6 @@ mod http;
 mod pagerduty;
 mod problems;
 mod retry;
-mod secret;
 mod send;
 mod slack;
 mod sms;
@@ -22,8 +21,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::secret::{SecretError, SecretRef};
 pub use error::AlertError;
-pub use secret::{SecretError, SecretRef};
 pub use send::send_all;
 pub use validate::validate;
 

@@ -8,11 +8,11 @@ use serde_json::{json, Value};
 use super::error::AlertError;
 use super::http;
 use super::problems::Problems;
-use super::secret::SecretRef;
 use super::send::Context;
 use super::text::{one_line, truncate_chars};
 use super::{Alert, AlertKind};
 use crate::dropbox::Secret;
+use crate::secret::SecretRef;
 
 pub(super) const DEFAULT_EVENTS_URL: &str = "https://events.pagerduty.com/v2/enqueue";
 const SEVERITIES: [&str; 4] = ["critical", "error", "warning", "info"];

@@ -4,8 +4,7 @@
 use reqwest::Url;
 
 use super::error::AlertError;
-use super::secret::SecretRef;
-use crate::dropbox::Secret;
+use crate::secret::{Secret, SecretRef};
 
 /// The problems found in alert `#index` (1-based) of type `kind`.
 pub(super) struct Problems {

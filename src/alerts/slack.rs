@@ -5,10 +5,10 @@ use reqwest::Url;
 use super::error::AlertError;
 use super::http;
 use super::problems::Problems;
-use super::secret::SecretRef;
 use super::send::Context;
 use super::Alert;
 use crate::dropbox::Secret;
+use crate::secret::SecretRef;
 
 pub(super) struct Settings {
     url: Url,

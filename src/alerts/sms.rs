@@ -5,11 +5,11 @@ use reqwest::Url;
 use super::error::AlertError;
 use super::http;
 use super::problems::{is_e164, Problems};
-use super::secret::SecretRef;
 use super::send::Context;
 use super::text::truncate_utf16;
 use super::Alert;
 use crate::dropbox::Secret;
+use crate::secret::SecretRef;
 
 pub(super) const DEFAULT_API_URL: &str = "https://api.twilio.com";
 /// Twilio refuses longer bodies (counted in UTF-16 units).

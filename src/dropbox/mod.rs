@@ -14,8 +14,6 @@ pub use client::{
     RetryPolicy, Session,
 };
 
-use std::fmt;
-
 /// A client for the account a sync names: `DROPSYNC_DROPBOX_ACCESS_TOKEN`, or
 /// `DROPSYNC_DROPBOX_REFRESH_TOKEN` with `DROPSYNC_DROPBOX_APP_KEY` (headless),
 /// else the connected account's stored refresh token.
@@ -90,24 +88,7 @@ fn env_credentials() -> Result<Option<(Credentials, &'static str)>, DropboxError
     Ok(None)
 }
 
-/// A secret (token) that never prints: Debug and Display show `***`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+pub use crate::secret::Secret;
 
 /// Errors of the Dropbox client, read from the API's `.tag`s.
 #[derive(Debug, thiserror::Error)]

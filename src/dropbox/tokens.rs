@@ -4,6 +4,7 @@
 
 use super::{DropboxError, Secret};
 use crate::hints;
+use crate::secret::credential_store;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -87,11 +88,6 @@ fn write_private(path: &Path, secret: &str) -> Result<(), DropboxError> {
     std::fs::rename(&tmp, path).map_err(|e| io_err(format!("cannot write {}", path.display()), e))
 }
 
-/// `DROPSYNC_CREDENTIAL_STORE=file` skips the OS store (servers, tests).
-fn keyring_wanted() -> bool {
-    std::env::var("DROPSYNC_CREDENTIAL_STORE").map_or(true, |v| v != "file")
-}
-
 /// Saves an account's refresh token; returns where it went.
 pub fn save(
     state_dir: &Path,
@@ -100,10 +96,8 @@ pub fn save(
     refresh_token: &Secret,
 ) -> Result<AccountInfo, DropboxError> {
     let mut store = "file";
-    if keyring_wanted() {
-        match keyring::Entry::new(SERVICE, &account.account_id)
-            .and_then(|e| e.set_password(refresh_token.expose()))
-        {
+    if credential_store::wanted() {
+        match credential_store::set(SERVICE, &account.account_id, refresh_token) {
             Ok(()) => store = "keyring",
             Err(e) => {
                 tracing::info!(error = %e, "no OS credential store; keeping the token in a private file")
@@ -162,14 +156,11 @@ pub fn find(state_dir: &Path, selector: Option<&str>) -> Result<AccountInfo, Dro
 
 pub fn refresh_token(state_dir: &Path, info: &AccountInfo) -> Result<Secret, DropboxError> {
     if info.store == "keyring" {
-        return keyring::Entry::new(SERVICE, &info.account_id)
-            .and_then(|e| e.get_password())
-            .map(Secret::new)
-            .map_err(|e| {
-                DropboxError::ReconnectNeeded(format!(
-                    "the token is missing from the OS credential store ({e})"
-                ))
-            });
+        return credential_store::get(SERVICE, &info.account_id).map_err(|e| {
+            DropboxError::ReconnectNeeded(format!(
+                "the token is missing from the OS credential store ({e})"
+            ))
+        });
     }
     let path = token_file(state_dir, &info.account_id);
     std::fs::read_to_string(&path)
@@ -182,7 +173,7 @@ pub fn remove(state_dir: &Path, account_id: &str) -> Result<(), DropboxError> {
     let mut accounts = list(state_dir)?;
     if let Some(a) = accounts.iter().find(|a| a.account_id == account_id) {
         if a.store == "keyring" {
-            let _ = keyring::Entry::new(SERVICE, account_id).and_then(|e| e.delete_credential());
+            credential_store::delete(SERVICE, account_id);
         }
     }
     let _ = std::fs::remove_file(token_file(state_dir, account_id));

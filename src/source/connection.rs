@@ -5,7 +5,7 @@
 //! The password is kept apart from everything that is printed: `describe`
 //! and `Debug` never show it.
 
-use std::fmt;
+use crate::secret::{SecretError, SecretRef};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -38,31 +38,6 @@ impl Engine {
         match self {
             Engine::Postgres => &["postgres", "postgresql"],
             Engine::Mysql => &["mysql", "mariadb"],
-        }
-    }
-}
-
-/// Where the password comes from. Only `Literal` holds it, and only when it
-/// was written into the URL.
-#[derive(Clone, PartialEq)]
-pub enum Password {
-    None,
-    /// From the URL's `user:password@` part.
-    Literal(String),
-    /// `password = "env:NAME"`: read from the environment when connecting.
-    Env(String),
-    /// `password = "keyring"`: the OS credential store, service
-    /// [`KEYRING_SERVICE`], account [`DatabaseSpec::keyring_account`].
-    Keyring,
-}
-
-impl fmt::Debug for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Password::None => f.write_str("None"),
-            Password::Literal(_) => f.write_str("Literal(***)"),
-            Password::Env(name) => write!(f, "Env({name})"),
-            Password::Keyring => f.write_str("Keyring"),
         }
     }
 }
@@ -103,7 +78,11 @@ pub struct DatabaseSpec {
     pub port: u16,
     pub user: String,
     pub database: String,
-    pub password: Password,
+    /// Where the password comes from (see `crate::secret`): a literal only
+    /// when it was written into the url; `env:NAME`; or the OS credential
+    /// store (`password = "keyring"`), service [`KEYRING_SERVICE`], account
+    /// [`DatabaseSpec::keyring_account`].
+    pub password: Option<SecretRef>,
     pub tls: TlsMode,
     /// `sslrootcert`: a PEM file of CA certificates to trust.
     pub ca_file: Option<PathBuf>,
@@ -249,11 +228,13 @@ impl DatabaseSpec {
                     "the url already holds a password; keep one of them (better: remove it from the url)".into(),
                 ))
             }
-            (Some(p), None) => Password::Literal(p),
-            (None, None) => Password::None,
-            (None, Some("keyring")) => Password::Keyring,
+            // An empty password in the url is no password.
+            (Some(p), None) if p.is_empty() => Pw::None,
+            (Some(p), None) => Pw::Literal(p),
+            (None, None) => Pw::None,
+            (None, Some("keyring")) => Pw::Keyring,
             (None, Some(p)) => match p.strip_prefix("env:") {
-                Some(name) if !name.trim().is_empty() => Password::Env(name.trim().to_string()),
+                Some(name) if !name.trim().is_empty() => Pw::Env(name.trim().to_string()),
                 _ => {
                     return Err((
                         "password",
@@ -290,19 +271,29 @@ impl DatabaseSpec {
                 "sslrootcert is set but sslmode=disable turns TLS off; remove one of them".into(),
             ));
         }
-        Ok(DatabaseSpec {
+        let mut spec = DatabaseSpec {
             engine,
             host,
             port: parsed.port().unwrap_or(engine.default_port()),
             user,
             database,
-            password,
+            password: None,
             tls,
             ca_file,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             statement_timeout: None,
             read_timeout: None,
-        })
+        };
+        spec.password = match password {
+            Pw::None => None,
+            Pw::Literal(p) => Some(SecretRef::literal(p)),
+            Pw::Env(name) => Some(SecretRef::env(name)),
+            Pw::Keyring => Some(SecretRef::credential_store(
+                KEYRING_SERVICE,
+                spec.keyring_account(),
+            )),
+        };
+        Ok(spec)
     }
 
     /// `postgres user@host:5432/db`: for messages and logs (no password).
@@ -332,23 +323,31 @@ impl DatabaseSpec {
     /// The password to send, read now (environment, credential store).
     /// The error is a message for the user naming where it looked.
     pub fn password(&self) -> Result<Option<String>, String> {
-        match &self.password {
-            Password::None => Ok(None),
-            Password::Literal(p) => Ok(Some(p.clone())),
-            Password::Env(name) => std::env::var(name).map(Some).map_err(|_| {
-                format!("[source] password reads the environment variable {name}, which is not set; set it")
-            }),
-            Password::Keyring => keyring::Entry::new(KEYRING_SERVICE, &self.keyring_account())
-                .and_then(|e| e.get_password())
-                .map(Some)
-                .map_err(|e| {
-                    format!(
-                        "[source] password = \"keyring\", but the OS credential store has no password for service {KEYRING_SERVICE:?}, account {:?} ({e}); store it there",
-                        self.keyring_account()
-                    )
-                }),
-        }
+        let Some(source) = &self.password else {
+            return Ok(None);
+        };
+        source
+            .resolve()
+            .map(|s| Some(s.expose().to_string()))
+            .map_err(|e| match e {
+                SecretError::MissingEnv(name) => format!(
+                    "[source] password reads the environment variable {name}, which is not set; set it"
+                ),
+                SecretError::NotInStore { message, .. } => format!(
+                    "[source] password = \"keyring\", but the OS credential store has no password for service {KEYRING_SERVICE:?}, account {:?} ({message}); store it there",
+                    self.keyring_account()
+                ),
+                other => format!("[source] password {other}"),
+            })
     }
+}
+
+/// How `[source] password` and the url said the password comes from.
+enum Pw {
+    None,
+    Literal(String),
+    Env(String),
+    Keyring,
 }
 
 #[cfg(test)]
@@ -375,7 +374,7 @@ mod tests {
             ),
             ("db.example.com", 5432, "ann", "shop")
         );
-        assert_eq!(s.password, Password::Literal("s:cret".into()));
+        assert_eq!(s.password, Some(SecretRef::literal("s:cret")));
         assert_eq!(s.tls, TlsMode::Require);
         assert_eq!(s.describe(), "postgres ann@db.example.com:5432/shop");
         assert!(!format!("{s:?}").contains("s:cret"));
@@ -384,9 +383,15 @@ mod tests {
     #[test]
     fn password_sources_and_mistakes() {
         let s = parse("postgres://ann@h:6543/d", Some("env:PW")).unwrap();
-        assert_eq!((s.port, s.password), (6543, Password::Env("PW".into())));
+        assert_eq!((s.port, s.password), (6543, Some(SecretRef::env("PW"))));
         let s = parse("postgres://ann@h/d", Some("keyring")).unwrap();
-        assert_eq!(s.password, Password::Keyring);
+        assert_eq!(
+            s.password,
+            Some(SecretRef::credential_store(
+                KEYRING_SERVICE,
+                "postgres://ann@h:5432/d"
+            ))
+        );
         assert_eq!(
             parse("postgres://ann@h/d", Some("hunter2")).unwrap_err().0,
             "password"
