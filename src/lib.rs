@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod demo;
 pub mod destination;
 pub mod dropbox;
+pub mod env_vars;
 pub mod error;
 pub mod filename;
 pub mod format;

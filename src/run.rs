@@ -121,7 +121,7 @@ impl RunControl {
     /// the app's Cancel or a SIGTERM would, at an instant a test can choose.
     #[cfg(debug_assertions)]
     fn cancel_here_in_tests(&self, p: &Progress) {
-        if std::env::var("DROPSYNC_TEST_CANCEL_AT").as_deref() == Ok(p.stage()) {
+        if std::env::var(crate::env_vars::TEST_CANCEL_AT).as_deref() == Ok(p.stage()) {
             self.cancel();
         }
     }
@@ -980,7 +980,7 @@ fn execute(
 /// short to hit with a kill from outside.
 #[cfg(debug_assertions)]
 fn killed_here_in_tests(point: &str) {
-    if std::env::var("DROPSYNC_TEST_KILL_AT").as_deref() == Ok(point) {
+    if std::env::var(crate::env_vars::TEST_KILL_AT).as_deref() == Ok(point) {
         // SAFETY: kill(2) on our own pid has no memory-safety preconditions.
         unsafe {
             libc::kill(libc::getpid(), libc::SIGKILL);
@@ -994,7 +994,7 @@ fn killed_here_in_tests(_: &str) {}
 /// A fault for tests only: the commit after delivery fails
 /// (`DROPSYNC_TEST_FAIL_COMMIT=1`), as a full disk would make it.
 fn commit_fails_in_tests() -> Result<()> {
-    if cfg!(debug_assertions) && std::env::var_os("DROPSYNC_TEST_FAIL_COMMIT").is_some() {
+    if cfg!(debug_assertions) && std::env::var_os(crate::env_vars::TEST_FAIL_COMMIT).is_some() {
         return Err(Error::Internal(
             "injected failure (DROPSYNC_TEST_FAIL_COMMIT)".into(),
         ));

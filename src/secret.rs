@@ -166,7 +166,7 @@ pub mod credential_store {
     /// `DROPSYNC_CREDENTIAL_STORE=file` keeps Dropsync's own secrets out of
     /// the OS store (servers without one, tests).
     pub fn wanted() -> bool {
-        std::env::var("DROPSYNC_CREDENTIAL_STORE").map_or(true, |v| v != "file")
+        std::env::var(crate::env_vars::CREDENTIAL_STORE).map_or(true, |v| v != "file")
     }
 
     pub fn get(service: &str, account: &str) -> Result<Secret, String> {

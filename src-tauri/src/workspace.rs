@@ -20,8 +20,8 @@ impl Paths {
                 .map(PathBuf::from)
         };
         Paths {
-            workspace: env("DROPSYNC_WORKSPACE").unwrap_or(default_workspace),
-            state_dir: env("DROPSYNC_STATE_DIR").unwrap_or(default_state),
+            workspace: env(dropsync::env_vars::WORKSPACE).unwrap_or(default_workspace),
+            state_dir: env(dropsync::env_vars::STATE_DIR).unwrap_or(default_state),
         }
     }
 

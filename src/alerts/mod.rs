@@ -28,7 +28,7 @@ pub use validate::validate;
 
 /// Extra trusted root certificate (PEM file) for alert receivers, e.g. a
 /// corporate proxy or a test server with a self-signed certificate.
-pub const CA_CERT_ENV: &str = "DROPSYNC_ALERT_CA_CERT";
+pub const CA_CERT_ENV: &str = crate::env_vars::ALERT_CA_CERT;
 /// Base of the retry backoff in milliseconds (default 500).
 pub const RETRY_BASE_ENV: &str = retry::BASE_ENV;
 

@@ -17,7 +17,7 @@ const RETRY_AFTER_CAP: Duration = Duration::from_secs(10);
 /// Not worth starting an attempt with less time than this left.
 const MIN_ATTEMPT: Duration = Duration::from_secs(1);
 const DEFAULT_BASE: Duration = Duration::from_millis(500);
-pub(super) const BASE_ENV: &str = "DROPSYNC_ALERT_RETRY_BASE_MS";
+pub(super) const BASE_ENV: &str = crate::env_vars::ALERT_RETRY_BASE_MS;
 
 /// What went wrong with one attempt, and whether another may succeed.
 #[derive(Debug)]

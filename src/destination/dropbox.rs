@@ -34,11 +34,17 @@ impl DropboxDestination {
         let mut d = Self::with_chunking(
             client,
             folder,
-            env_u64("DROPSYNC_DROPBOX_CHUNK_THRESHOLD", DEFAULT_CHUNK_THRESHOLD),
-            env_u64("DROPSYNC_DROPBOX_CHUNK_BYTES", DEFAULT_CHUNK),
+            env_u64(
+                crate::env_vars::DROPBOX_CHUNK_THRESHOLD,
+                DEFAULT_CHUNK_THRESHOLD,
+            ),
+            env_u64(crate::env_vars::DROPBOX_CHUNK_BYTES, DEFAULT_CHUNK),
         );
-        d.streams = env_u64("DROPSYNC_DROPBOX_UPLOAD_STREAMS", DEFAULT_STREAMS as u64).clamp(1, 16)
-            as usize;
+        d.streams = env_u64(
+            crate::env_vars::DROPBOX_UPLOAD_STREAMS,
+            DEFAULT_STREAMS as u64,
+        )
+        .clamp(1, 16) as usize;
         d
     }
 

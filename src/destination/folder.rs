@@ -146,7 +146,7 @@ fn sync_dir(path: &Path) -> std::io::Result<()> {
 /// A fault for tests only: fail the move into place of this relative path.
 #[cfg(debug_assertions)]
 fn injected_rename_failure(target: &Path) -> Option<std::io::Error> {
-    let want = std::env::var("DROPSYNC_TEST_FAIL_PLACING").ok()?;
+    let want = std::env::var(crate::env_vars::TEST_FAIL_PLACING).ok()?;
     target
         .ends_with(&want)
         .then(|| std::io::Error::other("injected failure (DROPSYNC_TEST_FAIL_PLACING)"))

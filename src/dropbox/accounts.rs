@@ -46,7 +46,7 @@ pub fn connect(
 /// account the selector finds.
 pub fn usable(state_dir: &Path, account: Option<&str>) -> Result<(), DropboxError> {
     let env = |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty());
-    if env("DROPSYNC_DROPBOX_ACCESS_TOKEN") || env("DROPSYNC_DROPBOX_REFRESH_TOKEN") {
+    if env(crate::env_vars::DROPBOX_ACCESS_TOKEN) || env(crate::env_vars::DROPBOX_REFRESH_TOKEN) {
         return Ok(());
     }
     tokens::find(state_dir, account).map(|_| ())

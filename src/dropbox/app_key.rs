@@ -10,7 +10,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// The environment variable that overrides every other key.
-pub const ENV: &str = "DROPSYNC_DROPBOX_APP_KEY";
+pub const ENV: &str = crate::env_vars::DROPBOX_APP_KEY;
 
 /// Where Dropbox's developers create an app and find its key.
 pub const APP_CONSOLE: &str = "https://www.dropbox.com/developers/apps";

@@ -42,9 +42,9 @@ impl Endpoints {
                 .unwrap_or(default)
         };
         Endpoints {
-            api: var("DROPSYNC_DROPBOX_API_URL", d.api),
-            content: var("DROPSYNC_DROPBOX_CONTENT_URL", d.content),
-            oauth: var("DROPSYNC_DROPBOX_OAUTH_URL", d.oauth),
+            api: var(crate::env_vars::DROPBOX_API_URL, d.api),
+            content: var(crate::env_vars::DROPBOX_CONTENT_URL, d.content),
+            oauth: var(crate::env_vars::DROPBOX_OAUTH_URL, d.oauth),
         }
     }
 }
@@ -84,13 +84,13 @@ impl Timeouts {
                 .filter(|v| *v > 0)
         };
         Timeouts {
-            connect: var("DROPSYNC_DROPBOX_CONNECT_TIMEOUT_SECS")
+            connect: var(crate::env_vars::DROPBOX_CONNECT_TIMEOUT_SECS)
                 .map(Duration::from_secs)
                 .unwrap_or(d.connect),
-            answer: var("DROPSYNC_DROPBOX_TIMEOUT_SECS")
+            answer: var(crate::env_vars::DROPBOX_TIMEOUT_SECS)
                 .map(Duration::from_secs)
                 .unwrap_or(d.answer),
-            min_bytes_per_sec: var("DROPSYNC_DROPBOX_MIN_BYTES_PER_SEC")
+            min_bytes_per_sec: var(crate::env_vars::DROPBOX_MIN_BYTES_PER_SEC)
                 .unwrap_or(d.min_bytes_per_sec),
         }
     }
@@ -162,7 +162,7 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        let base_ms = std::env::var("DROPSYNC_DROPBOX_RETRY_BASE_MS")
+        let base_ms = std::env::var(crate::env_vars::DROPBOX_RETRY_BASE_MS)
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(500);
@@ -264,7 +264,7 @@ impl Client {
             .tcp_keepalive(Duration::from_secs(15))
             .redirect(reqwest::redirect::Policy::none());
         // A test emulator over HTTPS uses a self-signed certificate.
-        if let Ok(path) = std::env::var("DROPSYNC_DROPBOX_CA_CERT") {
+        if let Ok(path) = std::env::var(crate::env_vars::DROPBOX_CA_CERT) {
             let pem = std::fs::read(&path).map_err(|e| io_err(format!("cannot read {path}"), e))?;
             let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
                 DropboxError::NotConfigured(format!("{path} is not a PEM certificate: {e}"))

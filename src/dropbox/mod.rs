@@ -67,14 +67,14 @@ pub fn connect_stored(
 /// The environment's credentials and the variable they came from, if any.
 fn env_credentials() -> Result<Option<(Credentials, &'static str)>, DropboxError> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    if let Some(token) = env("DROPSYNC_DROPBOX_ACCESS_TOKEN") {
+    if let Some(token) = env(crate::env_vars::DROPBOX_ACCESS_TOKEN) {
         return Ok(Some((
             Credentials::Access(Secret::new(token)),
-            "DROPSYNC_DROPBOX_ACCESS_TOKEN",
+            crate::env_vars::DROPBOX_ACCESS_TOKEN,
         )));
     }
-    if let Some(refresh_token) = env("DROPSYNC_DROPBOX_REFRESH_TOKEN") {
-        let app_key = env("DROPSYNC_DROPBOX_APP_KEY").ok_or_else(|| {
+    if let Some(refresh_token) = env(crate::env_vars::DROPBOX_REFRESH_TOKEN) {
+        let app_key = env(crate::env_vars::DROPBOX_APP_KEY).ok_or_else(|| {
             DropboxError::NotConfigured("DROPSYNC_DROPBOX_REFRESH_TOKEN needs DROPSYNC_DROPBOX_APP_KEY, the app key it was issued to".into())
         })?;
         return Ok(Some((
@@ -82,7 +82,7 @@ fn env_credentials() -> Result<Option<(Credentials, &'static str)>, DropboxError
                 refresh_token: Secret::new(refresh_token),
                 app_key,
             },
-            "DROPSYNC_DROPBOX_REFRESH_TOKEN",
+            crate::env_vars::DROPBOX_REFRESH_TOKEN,
         )));
     }
     Ok(None)

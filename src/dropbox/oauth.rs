@@ -35,7 +35,7 @@ pub struct FlowOptions {
 /// The redirect listener's port: `DROPSYNC_OAUTH_PORT`, else the default
 /// (the one a Dropbox app registers in its redirect URI).
 pub fn port() -> u16 {
-    std::env::var("DROPSYNC_OAUTH_PORT")
+    std::env::var(crate::env_vars::OAUTH_PORT)
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(DEFAULT_PORT)

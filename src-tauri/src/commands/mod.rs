@@ -100,7 +100,7 @@ pub fn open_workspace_folder(app: AppHandle, state: State<'_, AppState>) -> ApiR
 /// the tray and every screen then follow the new folder).
 #[tauri::command]
 pub fn choose_workspace(app: AppHandle, path: PathBuf) -> ApiResult<()> {
-    if std::env::var_os("DROPSYNC_WORKSPACE").is_some_and(|v| !v.is_empty()) {
+    if std::env::var_os(dropsync::env_vars::WORKSPACE).is_some_and(|v| !v.is_empty()) {
         return Err(ApiError::new(
             Code::InvalidArgument,
             "DROPSYNC_WORKSPACE is set for this app, so it decides the workspace; unset it to choose one here",
