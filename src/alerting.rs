@@ -85,7 +85,7 @@ pub fn alerts_for(
         at: report.finished_at.unwrap_or(report.started_at),
         message,
     };
-    if report.error_code.as_deref() == Some("cancelled") {
+    if report.error_code == Some(crate::error::ErrorCode::Cancelled) {
         // Stopped on purpose (shutdown, the user): not a failure.
         return Vec::new();
     }
@@ -164,9 +164,9 @@ pub fn after_run(
         sent.extend(deliveries);
     }
     history::record_alerts(&store, Some(report.run_id), &sent)?;
-    let next_state = match (report.succeeded(), report.error_code.as_deref()) {
+    let next_state = match (report.succeeded(), report.error_code) {
         (true, _) => Some(HEALTHY),
-        (false, Some("cancelled")) => None,
+        (false, Some(crate::error::ErrorCode::Cancelled)) => None,
         (false, _) if was_failing || failure_reached_someone => Some(FAILING),
         (false, _) => None,
     };

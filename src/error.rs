@@ -146,21 +146,21 @@ impl Error {
     }
 
     /// A stable, closed code for the UI and `--json` output to switch on.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Error::Config { .. } | Error::Field { .. } => "config",
-            Error::Source { .. } => "source",
-            Error::Query { .. } => "query",
+            Error::Config { .. } | Error::Field { .. } => ErrorCode::Config,
+            Error::Source { .. } => ErrorCode::Source,
+            Error::Query { .. } => ErrorCode::Query,
             Error::MissingKeyColumn { .. } | Error::NullKey { .. } | Error::DuplicateKey { .. } => {
-                "primary_key"
+                ErrorCode::PrimaryKey
             }
-            Error::Mapping { .. } => "mapping",
-            Error::Filename { .. } => "filename",
-            Error::Destination { .. } => "destination",
-            Error::Io { .. } => "io",
-            Error::State { .. } => "state",
-            Error::Busy { .. } | Error::AlreadyRunning { .. } => "busy",
-            Error::Cancelled => "cancelled",
+            Error::Mapping { .. } => ErrorCode::Mapping,
+            Error::Filename { .. } => ErrorCode::Filename,
+            Error::Destination { .. } => ErrorCode::Destination,
+            Error::Io { .. } => ErrorCode::Io,
+            Error::State { .. } => ErrorCode::State,
+            Error::Busy { .. } | Error::AlreadyRunning { .. } => ErrorCode::Busy,
+            Error::Cancelled => ErrorCode::Cancelled,
             Error::Dropbox(e)
                 if matches!(
                     **e,
@@ -168,12 +168,111 @@ impl Error {
                         | crate::dropbox::DropboxError::Auth(_)
                 ) =>
             {
-                "reconnect_needed"
+                ErrorCode::ReconnectNeeded
             }
-            Error::Dropbox(_) => "dropbox",
+            Error::Dropbox(_) => ErrorCode::Dropbox,
             Error::PartialDelivery { source, .. } | Error::NotCommitted { source } => source.code(),
-            Error::Internal(_) => "internal",
+            Error::Internal(_) => ErrorCode::Internal,
         }
+    }
+}
+
+/// What kind of failure an error (or a failed run) was: the closed set the
+/// UI, `--json` output and scripts switch on. Serialized in snake_case
+/// (`primary_key`), as stored in run history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Config,
+    Source,
+    Query,
+    PrimaryKey,
+    Mapping,
+    Filename,
+    Destination,
+    Io,
+    State,
+    Busy,
+    Cancelled,
+    ReconnectNeeded,
+    Dropbox,
+    Internal,
+    /// Only in run history: the process stopped during the run.
+    Interrupted,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 15] = [
+        ErrorCode::Config,
+        ErrorCode::Source,
+        ErrorCode::Query,
+        ErrorCode::PrimaryKey,
+        ErrorCode::Mapping,
+        ErrorCode::Filename,
+        ErrorCode::Destination,
+        ErrorCode::Io,
+        ErrorCode::State,
+        ErrorCode::Busy,
+        ErrorCode::Cancelled,
+        ErrorCode::ReconnectNeeded,
+        ErrorCode::Dropbox,
+        ErrorCode::Internal,
+        ErrorCode::Interrupted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Config => "config",
+            ErrorCode::Source => "source",
+            ErrorCode::Query => "query",
+            ErrorCode::PrimaryKey => "primary_key",
+            ErrorCode::Mapping => "mapping",
+            ErrorCode::Filename => "filename",
+            ErrorCode::Destination => "destination",
+            ErrorCode::Io => "io",
+            ErrorCode::State => "state",
+            ErrorCode::Busy => "busy",
+            ErrorCode::Cancelled => "cancelled",
+            ErrorCode::ReconnectNeeded => "reconnect_needed",
+            ErrorCode::Dropbox => "dropbox",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Interrupted => "interrupted",
+        }
+    }
+
+    /// A stored code; one this version does not know reads as `internal`.
+    pub fn parse(s: &str) -> ErrorCode {
+        ErrorCode::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .unwrap_or(ErrorCode::Internal)
+    }
+}
+
+/// `code == "query"`: codes compare with their wire names.
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod code_tests {
+    use super::ErrorCode;
+
+    #[test]
+    fn codes_serialize_as_they_are_stored() {
+        for c in ErrorCode::ALL {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+            assert_eq!(ErrorCode::parse(c.as_str()), c);
+        }
+        assert_eq!(ErrorCode::parse("from_the_future"), ErrorCode::Internal);
     }
 }
 

@@ -117,7 +117,7 @@ pub struct RunReport {
     pub rows: RowCounts,
     pub files: Vec<FileReport>,
     pub error: Option<String>,
-    pub error_code: Option<String>,
+    pub error_code: Option<crate::error::ErrorCode>,
     /// Alert messages sent because of this run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alerts: Vec<AlertDelivery>,
@@ -193,7 +193,7 @@ impl RunReport {
                 _ => Vec::new(),
             },
             error: Some(e.to_string()),
-            error_code: Some(e.code().to_string()),
+            error_code: Some(e.code()),
             alerts: Vec::new(),
         }
     }
@@ -313,7 +313,7 @@ fn write(conn: &Connection, r: &RunReport) -> rusqlite::Result<()> {
             r.rows.removed as i64,
             serde_json::to_string(&r.files).unwrap_or_else(|_| "[]".into()),
             r.error,
-            r.error_code,
+            r.error_code.map(|c| c.as_str()),
             r.rows.source_changed as i64,
         ],
     )?;
@@ -352,7 +352,9 @@ pub fn list(store: &SyncStore, sync_id: &str, limit: usize) -> Result<Vec<RunRep
                 },
                 files: serde_json::from_str(&files).unwrap_or_default(),
                 error: r.get(10)?,
-                error_code: r.get(11)?,
+                error_code: r
+                    .get::<_, Option<String>>(11)?
+                    .map(|c| crate::error::ErrorCode::parse(&c)),
                 alerts: Vec::new(),
             };
             Ok((report, destination))

@@ -34,6 +34,6 @@ pub mod value;
 pub mod workspace;
 
 pub use config::SyncSpec;
-pub use error::{Error, Result};
+pub use error::{Error, ErrorCode, Result};
 pub use run::{preview, run, RunControl, RunOptions};
 pub use workspace::Workspace;

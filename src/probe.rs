@@ -195,7 +195,7 @@ pub fn check_key(
             rows: Some(report.rows.queried),
             message: None,
         }),
-        Err(e) if e.code() == "primary_key" => Ok(KeyCheck {
+        Err(e) if e.code() == crate::error::ErrorCode::PrimaryKey => Ok(KeyCheck {
             ok: false,
             rows: None,
             message: Some(e.to_string()),

@@ -232,7 +232,7 @@ pub fn finish_killed_runs(spec: &SyncSpec, state_dir: &Path, store: &SyncStore) 
                     files.len(),
                     landed.join(", ")
                 )),
-                error_code: Some("interrupted".into()),
+                error_code: Some(crate::error::ErrorCode::Interrupted),
                 files,
                 ..report.clone()
             };

@@ -110,7 +110,7 @@ fn a_second_run_of_the_same_file_is_refused_and_a_cancel_reaches_the_first() {
     reading_rx.recv().unwrap();
     assert_eq!(ws.running(), vec!["t.toml".to_string()]);
     let second = ws.run(&spec, &RunOptions::default()).unwrap_err();
-    assert_eq!(second.code(), "busy");
+    assert_eq!(second.code(), dropsync::ErrorCode::Busy);
     assert_eq!(
         second.to_string(),
         "t.toml is already running. Wait for that run to finish"
@@ -119,7 +119,7 @@ fn a_second_run_of_the_same_file_is_refused_and_a_cancel_reaches_the_first() {
     assert!(!ws.cancel("other.toml"));
     go_tx.send(()).unwrap();
     let report = first.join().unwrap().unwrap();
-    assert_eq!(report.error_code.as_deref(), Some("cancelled"));
+    assert_eq!(report.error_code, Some(dropsync::ErrorCode::Cancelled));
     assert!(ws.running().is_empty());
 }
 

@@ -39,7 +39,7 @@ impl SyncState {
         let at = r.finished_at.unwrap_or(r.started_at);
         match r.status {
             RunStatus::Success => SyncState::Succeeded { at },
-            RunStatus::Failed if r.error_code.as_deref() == Some("cancelled") => {
+            RunStatus::Failed if r.error_code == Some(dropsync::ErrorCode::Cancelled) => {
                 SyncState::Cancelled
             }
             RunStatus::Failed => SyncState::Failed { at },
@@ -178,7 +178,7 @@ mod tests {
             rows: Default::default(),
             files: Vec::new(),
             error: code.map(|c| format!("{c} happened")),
-            error_code: code.map(String::from),
+            error_code: code.map(dropsync::ErrorCode::parse),
             alerts: Vec::new(),
         }
     }

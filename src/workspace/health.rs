@@ -3,6 +3,7 @@
 //! second failure in a row is not. Cancelled and interrupted runs say
 //! nothing either way.
 
+use crate::error::ErrorCode;
 use crate::history::{self, RunReport, RunStatus};
 use crate::store::{self, SyncStore};
 use serde::Serialize;
@@ -18,17 +19,17 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn of(status: RunStatus, error_code: Option<&str>) -> Outcome {
+    pub fn of(status: RunStatus, error_code: Option<ErrorCode>) -> Outcome {
         match status {
             RunStatus::Success => Outcome::Succeeded,
-            RunStatus::Failed if error_code == Some("cancelled") => Outcome::Neutral,
+            RunStatus::Failed if error_code == Some(ErrorCode::Cancelled) => Outcome::Neutral,
             RunStatus::Failed => Outcome::Failed,
             RunStatus::Interrupted | RunStatus::Running => Outcome::Neutral,
         }
     }
 
     pub fn of_report(r: &RunReport) -> Outcome {
-        Outcome::of(r.status, r.error_code.as_deref())
+        Outcome::of(r.status, r.error_code)
     }
 }
 
@@ -94,8 +95,14 @@ mod tests {
 
     #[test]
     fn cancel_and_interruption_are_neutral() {
-        assert_eq!(Outcome::of(RunStatus::Failed, Some("cancelled")), Neutral);
-        assert_eq!(Outcome::of(RunStatus::Failed, Some("query")), Failed);
+        assert_eq!(
+            Outcome::of(RunStatus::Failed, Some(ErrorCode::Cancelled)),
+            Neutral
+        );
+        assert_eq!(
+            Outcome::of(RunStatus::Failed, Some(ErrorCode::Query)),
+            Failed
+        );
         assert_eq!(Outcome::of(RunStatus::Failed, None), Failed);
         assert_eq!(Outcome::of(RunStatus::Interrupted, None), Neutral);
         assert_eq!(Outcome::of(RunStatus::Success, None), Succeeded);
