@@ -25,7 +25,7 @@ pub struct RunJson<'a> {
     sync_id: &'a str,
     status: RunStatus,
     error: &'a Option<String>,
-    error_code: &'a Option<String>,
+    error_code: &'a Option<dropsync::ErrorCode>,
     started_at: DateTime<Utc>,
     finished_at: Option<DateTime<Utc>>,
     rows: &'a RowCounts,
