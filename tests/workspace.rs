@@ -15,7 +15,8 @@ use std::sync::{mpsc, Arc, Mutex};
 fn events(ws: &Workspace) -> Arc<Mutex<Vec<Event>>> {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
-    ws.subscribe(move |e| s.lock().unwrap().push(e.clone()));
+    ws.subscribe(move |e| s.lock().unwrap().push(e.clone()))
+        .keep();
     seen
 }
 
@@ -95,7 +96,7 @@ fn a_second_run_of_the_same_file_is_refused_and_a_cancel_reaches_the_first() {
     let (go_tx, go_rx) = mpsc::channel::<()>();
     let reading_tx = Mutex::new(Some(reading_tx));
     let go_rx = Mutex::new(go_rx);
-    ws.subscribe(move |e| {
+    let _waiting = ws.subscribe(move |e| {
         if let Event::Progress { .. } = e {
             if let Some(tx) = reading_tx.lock().unwrap().take() {
                 tx.send(()).unwrap();
@@ -152,4 +153,20 @@ fn the_schedulers_host_says_when_sync_files_are_added_edited_or_removed() {
     std::fs::remove_file(&copy).unwrap();
     host.reload(&mut plan, now);
     assert_eq!(changes(), 3, "removed");
+}
+
+#[test]
+fn a_dropped_subscription_hears_no_more() {
+    let (f, sync) = folder();
+    let ws = Workspace::new(f.dir.path(), &f.state);
+    let spec = ws.load(&sync).unwrap();
+    let heard = Arc::new(Mutex::new(0));
+    let h = heard.clone();
+    let sub = ws.subscribe(move |_| *h.lock().unwrap() += 1);
+    ws.run(&spec, &RunOptions::default()).unwrap();
+    let during = *heard.lock().unwrap();
+    assert!(during >= 2, "started and finished at least");
+    drop(sub);
+    ws.run(&spec, &RunOptions::default()).unwrap();
+    assert_eq!(*heard.lock().unwrap(), during);
 }

@@ -119,7 +119,9 @@ pub fn forward(app: &AppHandle, ws: &dropsync::Workspace) {
                 crate::notify::health_changed(&app, *change, report);
             }
         }
-    });
+    })
+    // For the app's whole life.
+    .keep();
 }
 
 #[cfg(test)]

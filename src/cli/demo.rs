@@ -33,9 +33,7 @@ pub fn demo(dir: &Path, state: &Path) -> Result<Status> {
         }
         for (spec, file) in specs.iter().zip(&demo.sync_files) {
             println!("\n$ dropsync run {}", file.display());
-            // A workspace of its own per run: its spinner ends with it.
-            let run_ws = Workspace::new(&demo.dir, state);
-            let report = run_with_progress(run_ws, spec, &RunOptions::default())?;
+            let report = run_with_progress(&ws, spec, &RunOptions::default())?;
             print::run(&report);
             ok &= report.succeeded();
         }

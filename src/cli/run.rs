@@ -14,7 +14,7 @@ pub fn run(file: &Path, state: &Path, at: &Option<String>, json: bool) -> Result
     let ws = Workspace::of_file(file, state);
     let spec = ws.load(file)?;
     let opts = RunOptions { at: parse_at(at)? };
-    let report = run_with_progress(ws, &spec, &opts)?;
+    let report = run_with_progress(&ws, &spec, &opts)?;
     if json {
         print::json(&print::RunJson::from(&report))?;
     } else {
@@ -23,22 +23,18 @@ pub fn run(file: &Path, state: &Path, at: &Option<String>, json: bool) -> Result
     Ok(Status::of(report.succeeded()))
 }
 
-/// Runs `spec` in `ws`, with a spinner on stderr when it is a terminal.
-///
-/// Takes the workspace by value: the spinner lives in its subscribers,
-/// which cannot be removed, so the workspace (and with it the spinner) must
-/// end with the run, before the report is printed and before another run
-/// subscribes its own spinner.
-pub fn run_with_progress(ws: Workspace, spec: &SyncSpec, opts: &RunOptions) -> Result<RunReport> {
-    if std::io::stderr().is_terminal() {
+/// Runs `spec` in `ws`, with a spinner on stderr when it is a terminal; the
+/// spinner's subscription ends with the run.
+pub fn run_with_progress(ws: &Workspace, spec: &SyncSpec, opts: &RunOptions) -> Result<RunReport> {
+    let _spinner = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
         ws.subscribe(move |e| {
             if let Event::Progress { progress, .. } = e {
                 show(&bar, progress);
             }
-        });
-    }
+        })
+    });
     Ok(ws.run(spec, opts)?)
 }
 

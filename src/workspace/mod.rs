@@ -53,7 +53,32 @@ struct Inner {
     state_dir: PathBuf,
     /// Runs going on, by sync file name, so that each can be cancelled.
     jobs: Mutex<BTreeMap<String, Arc<RunControl>>>,
-    listeners: Mutex<Vec<Listener>>,
+    listeners: Mutex<Vec<(u64, Listener)>>,
+    next_listener: std::sync::atomic::AtomicU64,
+}
+
+/// A subscription to a workspace's events: dropping it unsubscribes, so a
+/// listener (a progress bar) lives exactly as long as its holder wants.
+/// [`Subscription::keep`] lets one last as long as the workspace.
+#[must_use = "dropping a Subscription unsubscribes at once"]
+pub struct Subscription {
+    inner: std::sync::Weak<Inner>,
+    id: u64,
+}
+
+impl Subscription {
+    /// Keeps the listener for the workspace's whole life.
+    pub fn keep(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.upgrade() {
+            lock(&inner.listeners).retain(|(id, _)| *id != self.id);
+        }
+    }
 }
 
 /// A sync folder and its state folder. Cheap to clone: clones share the
@@ -82,6 +107,7 @@ impl Workspace {
                 state_dir: state_dir.to_path_buf(),
                 jobs: Mutex::default(),
                 listeners: Mutex::default(),
+                next_listener: Default::default(),
             }),
         }
     }
@@ -103,14 +129,25 @@ impl Workspace {
         &self.inner.state_dir
     }
 
-    /// Calls `f` with every event from now on (on the thread that caused it:
-    /// keep it short).
-    pub fn subscribe(&self, f: impl Fn(&Event) + Send + Sync + 'static) {
-        lock(&self.inner.listeners).push(Arc::new(f));
+    /// Calls `f` with every event until the subscription is dropped (on the
+    /// thread that caused the event: keep it short).
+    pub fn subscribe(&self, f: impl Fn(&Event) + Send + Sync + 'static) -> Subscription {
+        let id = self
+            .inner
+            .next_listener
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        lock(&self.inner.listeners).push((id, Arc::new(f)));
+        Subscription {
+            inner: Arc::downgrade(&self.inner),
+            id,
+        }
     }
 
     pub(crate) fn emit(&self, event: &Event) {
-        let listeners: Vec<Listener> = lock(&self.inner.listeners).clone();
+        let listeners: Vec<Listener> = lock(&self.inner.listeners)
+            .iter()
+            .map(|(_, l)| l.clone())
+            .collect();
         for l in listeners {
             l(event);
         }
