@@ -262,6 +262,12 @@ impl std::fmt::Display for ErrorCode {
     }
 }
 
+impl From<crate::dropbox::DropboxError> for Error {
+    fn from(e: crate::dropbox::DropboxError) -> Self {
+        Error::Dropbox(Box::new(e))
+    }
+}
+
 #[cfg(test)]
 mod code_tests {
     use super::ErrorCode;
@@ -273,11 +279,5 @@ mod code_tests {
             assert_eq!(ErrorCode::parse(c.as_str()), c);
         }
         assert_eq!(ErrorCode::parse("from_the_future"), ErrorCode::Internal);
-    }
-}
-
-impl From<crate::dropbox::DropboxError> for Error {
-    fn from(e: crate::dropbox::DropboxError) -> Self {
-        Error::Dropbox(Box::new(e))
     }
 }
