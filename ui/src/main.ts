@@ -11,16 +11,21 @@ import { renderEditor } from "./screens/editor";
 import { renderModelEditor, renderModels } from "./screens/models";
 import { leaveSync, renderSync, runProgressed } from "./screens/sync";
 import { renderSyncs } from "./screens/syncs";
+import { createStore } from "./store";
 import type { WorkspaceInfo } from "./types";
 import { errorBox, loading, root } from "./ui";
 
-let info: WorkspaceInfo | null = null;
+const app = createStore<{
+  info: WorkspaceInfo | null;
+  /** Set once the first screen is rendering: events before it change nothing. */
+  started: boolean;
+}>({ info: null, started: false });
 
 async function render(v: View) {
   leaveSync();
   switch (v.name) {
     case "list":
-      return renderSyncs(info);
+      return renderSyncs(app.get().info);
     case "sync":
       return renderSync(v.file, v.tab);
     case "editor":
@@ -34,9 +39,6 @@ async function render(v: View) {
   }
 }
 
-/** Set once the first screen is rendering: events before it change nothing. */
-let started = false;
-
 async function start() {
   clear(root, loading("Starting Dropsync…"));
   // Startup's calls are independent round trips to the Rust side: sent
@@ -46,15 +48,15 @@ async function start() {
     openPrefs(),
     onRunProgress(runProgressed),
     onSyncsChanged(() => {
-      if (started && currentView().name === "list") void render(currentView());
+      if (app.get().started && currentView().name === "list") void render(currentView());
     }),
     onSchedulesPaused(() => {
-      if (started && currentView().name === "list") void render(currentView());
+      if (app.get().started && currentView().name === "list") void render(currentView());
     }),
     onOpenSync((file) => navigate({ name: "sync", file, tab: "history" })),
   ]);
   try {
-    info = await infoCall;
+    app.set({ info: await infoCall });
   } catch (e) {
     setup.catch(() => undefined);
     clear(root, errorBox(toApiError(e)));
@@ -62,7 +64,7 @@ async function start() {
   }
   await setup;
   setRenderer(render);
-  started = true;
+  app.set({ started: true });
   await render(currentView());
 }
 

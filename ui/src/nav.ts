@@ -1,6 +1,7 @@
 // Which screen is shown, and how to go to another. Screens call `navigate`;
 // main.ts installs the renderer.
 
+import { createStore } from "./store";
 import type { SourceDraft, ModelDraft } from "./types";
 
 export type Tab = "check" | "preview" | "run" | "history";
@@ -23,31 +24,35 @@ export function areaOf(v: View): Area {
   return "syncs";
 }
 
-let view: View = { name: "list" };
-let renderer: (v: View) => void | Promise<void> = () => {};
-/** Asked before leaving a screen (the editor's unsaved changes); false stays. */
-let leaveGuard: ((target: View) => boolean) | null = null;
+// Which view is shown, who draws it (main.ts) and the open screen's guard, in one place.
+const state = createStore<{
+  view: View;
+  renderer: (v: View) => void | Promise<void>;
+  /** Asked before leaving a screen (the editor's unsaved changes); false stays. */
+  leaveGuard: ((target: View) => boolean) | null;
+}>({ view: { name: "list" }, renderer: () => {}, leaveGuard: null });
 
 export function currentView(): View {
-  return view;
+  return state.get().view;
 }
 
 export function setRenderer(f: (v: View) => void | Promise<void>): void {
-  renderer = f;
+  state.set({ renderer: f });
 }
 
 export function setLeaveGuard(f: ((target: View) => boolean) | null): void {
-  leaveGuard = f;
+  state.set({ leaveGuard: f });
 }
 
 export function navigate(v: View): void {
+  const { leaveGuard } = state.get();
   if (leaveGuard && !leaveGuard(v)) return;
-  leaveGuard = null;
-  view = v;
-  void renderer(v);
+  state.set({ leaveGuard: null, view: v });
+  void state.get().renderer(v);
 }
 
 /** Re-renders the current screen. */
 export function refresh(): void {
+  const { renderer, view } = state.get();
   void renderer(view);
 }

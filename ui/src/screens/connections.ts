@@ -8,6 +8,7 @@ import { toApiError } from "../format";
 import { copyText, openExternal, pathField } from "../pickers";
 import { fileSourceProblem } from "../sourceCheck";
 import { prefs } from "../prefs";
+import { createStore } from "../store";
 import type { DropboxAccount, DropboxSetup, SourceDraft } from "../types";
 import { busy, button, empty, errorBox, field, fill, inlineConfirm, loading, option, page } from "../ui";
 
@@ -233,7 +234,8 @@ function accountItem(a: DropboxAccount, dbx: DropboxSection): HTMLElement {
   );
 }
 
-let connecting = false;
+// Module-wide, not per page: one OAuth flow at a time, even across a re-render of the screen.
+const state = createStore({ connecting: false });
 
 /** The address to open, and (when the redirect cannot reach Dropsync) a field for the code Dropbox shows. */
 function authorizationBox(box: HTMLElement, url: string, pasteCode: boolean) {
@@ -282,8 +284,8 @@ function authorizationBox(box: HTMLElement, url: string, pasteCode: boolean) {
 }
 
 async function connect(dbx: DropboxSection, appKey?: string) {
-  if (connecting) return;
-  connecting = true;
+  if (state.get().connecting) return;
+  state.set({ connecting: true });
   const area = dbx.connectArea;
   const starters = [...document.querySelectorAll<HTMLButtonElement>("[data-testid='dropbox-connect'], [data-testid='dropbox-reconnect'], [data-testid='dropbox-connect-with-key']")];
   starters.forEach((b) => (b.disabled = true));
@@ -323,7 +325,7 @@ async function connect(dbx: DropboxSection, appKey?: string) {
     }
   } finally {
     unlisten?.();
-    connecting = false;
+    state.set({ connecting: false });
     starters.forEach((b) => (b.disabled = false));
   }
 }

@@ -9,6 +9,7 @@ import { button, dl, errorBox, fill, page, statusBadge, table } from "../ui";
 import { showHistory } from "./history";
 import { webUrl } from "../dropboxPath";
 import { openExternal } from "../pickers";
+import { createStore } from "../store";
 
 const TABS: { id: Tab; label: string }[] = [
   { id: "check", label: "Check" },
@@ -17,22 +18,25 @@ const TABS: { id: Tab; label: string }[] = [
   { id: "history", label: "History" },
 ];
 
-/** Live progress of runs started from the app, by file. */
-const progress = new Map<string, RunProgress>();
-/** Re-renders the open run panel on progress, if one is shown. */
-let onProgress: (() => void) | null = null;
-/** A run the next Run tab starts at once (History's Retry), by file. */
-let pendingRun: string | null = null;
+// Outlives the screen: progress events arrive whichever screen is shown.
+const state = createStore<{
+  /** Live progress of runs started from the app, by file. */
+  progress: ReadonlyMap<string, RunProgress>;
+  /** A run the next Run tab starts at once (History's Retry), by file. */
+  pendingRun: string | null;
+  /** Stops the open run panel's progress subscription; null when none is shown. */
+  unwatchRun: (() => void) | null;
+}>({ progress: new Map(), pendingRun: null, unwatchRun: null });
 
 /** Called for every "run-progress" event. */
 export function runProgressed(p: RunProgress): void {
-  progress.set(p.file, p);
-  onProgress?.();
+  state.set({ progress: new Map(state.get().progress).set(p.file, p) });
 }
 
 /** The run panel stops listening when another screen is shown. */
 export function leaveSync(): void {
-  onProgress = null;
+  state.get().unwatchRun?.();
+  state.set({ unwatchRun: null });
 }
 
 /** "Open in Dropbox" for a sync delivering to Dropbox (hidden otherwise or while unknown). */
@@ -90,7 +94,7 @@ export function renderSync(file: string, tab: Tab) {
     tabs,
     panel,
   );
-  onProgress = null;
+  leaveSync();
   switch (tab) {
     case "check":
       return showCheck(panel, file);
@@ -181,12 +185,17 @@ function showRun(panel: HTMLElement, file: string) {
   const runBtn = h("button", { type: "button", class: "primary" }, "Run now");
   const cancelBtn = h("button", { type: "button", disabled: true }, "Cancel");
   const update = () => {
-    const p = progress.get(file);
+    const p = state.get().progress.get(file);
     if (!p) return;
     bar.value = progressFraction(p, expected);
     label.textContent = progressLabel(p);
   };
-  onProgress = update;
+  leaveSync();
+  // Redrawn on progress only: a Retry or another panel's leaving is no progress.
+  const unwatchRun = state.subscribe((s, prev) => {
+    if (s.progress !== prev.progress) update();
+  });
+  state.set({ unwatchRun });
   runBtn.addEventListener("click", async () => {
     runBtn.disabled = true;
     cancelBtn.disabled = false;
@@ -204,7 +213,9 @@ function showRun(panel: HTMLElement, file: string) {
       label.textContent = "";
       clear(out, errorBox(toApiError(e)));
     } finally {
+      const progress = new Map(state.get().progress);
       progress.delete(file);
+      state.set({ progress });
       runBtn.disabled = false;
       cancelBtn.disabled = true;
     }
@@ -226,15 +237,15 @@ function showRun(panel: HTMLElement, file: string) {
       out,
     ),
   );
-  if (pendingRun === file) {
-    pendingRun = null;
+  if (state.get().pendingRun === file) {
+    state.set({ pendingRun: null });
     runBtn.click();
   }
 }
 
 /** Starts a run of `file` the way Run now does, on the Run tab. */
 function retryRun(file: string) {
-  pendingRun = file;
+  state.set({ pendingRun: file });
   navigate({ name: "sync", file, tab: "run" });
   document.getElementById("tab-run")?.focus();
 }
