@@ -17,6 +17,7 @@ pub mod filename;
 pub mod format;
 pub mod hints;
 pub mod history;
+pub mod http;
 pub mod inspect;
 pub mod mapping;
 pub mod ownership;

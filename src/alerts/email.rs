@@ -301,10 +301,10 @@ fn smtp_failure(
         message: scrub(&message, secrets),
     };
     if e.is_transient() {
-        return Failure::retryable(smtp(e.to_string()));
+        return Failure::retry(smtp(e.to_string()));
     }
     if e.is_permanent() || e.is_tls() || e.is_client() || e.is_response() {
-        return Failure::Fatal(smtp(e.to_string()));
+        return Failure::fatal(smtp(e.to_string()));
     }
     match io_cause(e) {
         // A read timeout shows up as WouldBlock on Unix sockets.
@@ -314,16 +314,16 @@ fn smtp_failure(
                 std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
             ) =>
         {
-            Failure::retryable(AlertError::Timeout {
+            Failure::retry(AlertError::Timeout {
                 host: host.to_string(),
                 seconds: timeout.as_secs().max(1),
             })
         }
-        Some(io) => Failure::retryable(AlertError::Unreachable {
+        Some(io) => Failure::retry(AlertError::Unreachable {
             host: host.to_string(),
             message: io.to_string(),
         }),
-        None => Failure::retryable(smtp(e.to_string())),
+        None => Failure::retry(smtp(e.to_string())),
     }
 }
 

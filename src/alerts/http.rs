@@ -40,38 +40,29 @@ pub(super) fn check_extra_ca() -> Result<(), AlertError> {
     }
 }
 
-/// The certificates of a PEM file (a bundle may hold several).
+/// The certificates of a PEM file, or why it is not one.
 fn parse_ca(path: &str, pem: &[u8]) -> Result<Vec<reqwest::Certificate>, AlertError> {
-    let problem = |message: String| AlertError::CaCert {
+    crate::http::parse_ca(pem).map_err(|message| AlertError::CaCert {
         path: path.to_string(),
         message,
-    };
-    let certs = reqwest::Certificate::from_pem_bundle(pem)
-        .map_err(|e| problem(format!("not a PEM certificate file: {e}")))?;
-    if certs.is_empty() {
-        return Err(problem(
-            "holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into(),
-        ));
-    }
-    Ok(certs)
+    })
 }
 
 pub(super) fn client(extra_ca: Option<&(String, Vec<u8>)>) -> Result<Client, AlertError> {
-    let mut builder = Client::builder()
-        .user_agent(concat!("dropsync/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(retry::CONNECT_TIMEOUT)
-        .timeout(retry::REQUEST_TIMEOUT)
-        // A receiver that redirects is misconfigured, and following it would
-        // resend the alert and its credentials somewhere unexpected.
-        .redirect(reqwest::redirect::Policy::none());
-    if let Some((path, pem)) = extra_ca {
-        for cert in parse_ca(path, pem)? {
-            builder = builder.add_root_certificate(cert);
-        }
-    }
-    builder
-        .build()
-        .map_err(|e| AlertError::Internal(format!("cannot start the HTTP client: {e}")))
+    let extra_ca = match extra_ca {
+        Some((path, pem)) => parse_ca(path, pem)?,
+        None => Vec::new(),
+    };
+    // No redirects (the shared builder's rule): a receiver that redirects is
+    // misconfigured, and following it would resend the alert and its
+    // credentials somewhere unexpected.
+    crate::http::client(crate::http::ClientOptions {
+        connect_timeout: retry::CONNECT_TIMEOUT,
+        timeout: retry::REQUEST_TIMEOUT,
+        keepalive: None,
+        extra_ca,
+    })
+    .map_err(AlertError::Internal)
 }
 
 /// `host[:port]`: what messages and logs may show of a URL.
@@ -113,16 +104,16 @@ fn check_response(response: Response, host: &str, secrets: &[&str]) -> Result<()
         .headers()
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| retry::parse_retry_after(v, chrono::Utc::now()));
+        .and_then(|v| crate::http::parse_retry_after(v, chrono::Utc::now()));
     let error = AlertError::Status {
         host: host.to_string(),
         status: status.as_u16(),
         body: body_excerpt(response, secrets),
     };
     if is_retryable(status) {
-        Err(Failure::Retryable { error, retry_after })
+        Err(Failure::after(error, retry_after))
     } else {
-        Err(Failure::Fatal(error))
+        Err(Failure::fatal(error))
     }
 }
 
@@ -158,17 +149,17 @@ fn transport_failure(e: reqwest::Error, host: &str, timeout: Duration) -> Failur
     // reqwest puts the full URL in its messages; a webhook URL is a secret.
     let e = e.without_url();
     if e.is_builder() {
-        return Failure::Fatal(AlertError::Internal(format!(
+        return Failure::fatal(AlertError::Internal(format!(
             "cannot build the request: {e}"
         )));
     }
     if e.is_timeout() {
-        return Failure::retryable(AlertError::Timeout {
+        return Failure::retry(AlertError::Timeout {
             host: host.to_string(),
             seconds: timeout.as_secs().max(1),
         });
     }
-    Failure::retryable(AlertError::Unreachable {
+    Failure::retry(AlertError::Unreachable {
         host: host.to_string(),
         message: root_cause(&e),
     })

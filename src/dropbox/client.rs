@@ -4,6 +4,7 @@
 
 use super::content_hash::{BlockDigests, BLOCK};
 use super::{header_safe, DropboxError, Secret};
+use crate::http::Failed;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::fs::File;
@@ -145,44 +146,61 @@ fn send_failure(
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    /// Attempts for 5xx, dropped connections and write contention.
-    pub attempts: u32,
-    /// Attempts when the server does not answer in time: each costs a whole
-    /// timeout, so few, to bound a run against a silent server.
-    pub timeout_attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-    /// Rate-limit waits (429) allowed per call before giving up.
-    pub rate_limit_waits: u32,
-    /// Longest single Retry-After honoured.
-    pub max_retry_after: Duration,
+/// Dropbox's retry limits (see `crate::http::Policy`): six attempts for
+/// 5xx, dropped connections and write contention, with full-jitter backoff;
+/// two for a server that does not answer in time, each costing a whole
+/// timeout, to bound a run against a silent server; and up to twenty
+/// Retry-After waits (Dropbox asks for them under load), each at most five
+/// minutes, which do not count as attempts.
+pub fn retry_policy() -> crate::http::Policy {
+    let base_ms = std::env::var(crate::env_vars::DROPBOX_RETRY_BASE_MS)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500);
+    crate::http::Policy {
+        attempts: 6,
+        timeout_attempts: 2,
+        free_waits: 20,
+        base: Duration::from_millis(base_ms),
+        max_backoff: Duration::from_millis(base_ms * 64),
+        jitter: true,
+        max_retry_after: Duration::from_secs(300),
+        deadline: None,
+        attempt_timeout: None,
+    }
 }
 
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        let base_ms = std::env::var(crate::env_vars::DROPBOX_RETRY_BASE_MS)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(500);
-        RetryPolicy {
-            attempts: 6,
-            timeout_attempts: 2,
-            base_delay: Duration::from_millis(base_ms),
-            max_delay: Duration::from_millis(base_ms * 64),
-            rate_limit_waits: 20,
-            max_retry_after: Duration::from_secs(300),
+/// A failed attempt of a call: to retry (its text, for the final error),
+/// or an error to return as it is.
+enum Attempt {
+    Failed(String),
+    Stop(DropboxError),
+}
+
+impl std::fmt::Display for Attempt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Attempt::Failed(text) => f.write_str(text),
+            Attempt::Stop(e) => write!(f, "{e}"),
         }
     }
 }
 
-impl RetryPolicy {
-    fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self.base_delay.saturating_mul(1 << attempt.min(16));
-        let capped = exp.min(self.max_delay);
-        // Full jitter: spread retries of many clients apart.
-        capped.mul_f64(0.5 + fastrand::f64() * 0.5)
+/// The error of a call the policy gave up on.
+fn gave_up<T>(route: &str, o: crate::http::Outcome<T, Attempt>) -> Result<T, DropboxError> {
+    use crate::http::GaveUp;
+    match o.result {
+        Ok(v) => Ok(v),
+        Err((Attempt::Stop(e), _)) => Err(e),
+        Err((Attempt::Failed(last), why)) => Err(DropboxError::Exhausted {
+            route: route.into(),
+            attempts: if why == GaveUp::Waits {
+                o.waits
+            } else {
+                o.failures
+            },
+            last,
+        }),
     }
 }
 
@@ -233,7 +251,7 @@ struct Token {
 pub struct Client {
     http: reqwest::blocking::Client,
     endpoints: Endpoints,
-    retry: RetryPolicy,
+    retry: crate::http::Policy,
     timeouts: Timeouts,
     credentials: Credentials,
     token: Mutex<Option<Token>>,
@@ -249,6 +267,16 @@ fn io_err(context: impl Into<String>, source: std::io::Error) -> DropboxError {
     }
 }
 
+/// `DROPSYNC_DROPBOX_CA_CERT`: a test emulator over HTTPS uses a
+/// self-signed certificate.
+pub(crate) fn extra_ca() -> Result<Vec<reqwest::Certificate>, DropboxError> {
+    let Ok(path) = std::env::var(crate::env_vars::DROPBOX_CA_CERT) else {
+        return Ok(Vec::new());
+    };
+    let pem = std::fs::read(&path).map_err(|e| io_err(format!("cannot read {path}"), e))?;
+    crate::http::parse_ca(&pem).map_err(|e| DropboxError::NotConfigured(format!("{path}: {e}")))
+}
+
 /// A body for one attempt: rebuilt from the file on every retry.
 type BodyFn<'a> = dyn Fn() -> Result<reqwest::blocking::Body, DropboxError> + 'a;
 
@@ -257,23 +285,13 @@ impl Client {
         let timeouts = Timeouts::from_env();
         // Every call also gets its own deadline (`Timeouts::for_body`); this
         // one covers the token refresh.
-        let mut builder = reqwest::blocking::Client::builder()
-            .user_agent(concat!("dropsync/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(timeouts.connect)
-            .timeout(timeouts.answer)
-            .tcp_keepalive(Duration::from_secs(15))
-            .redirect(reqwest::redirect::Policy::none());
-        // A test emulator over HTTPS uses a self-signed certificate.
-        if let Ok(path) = std::env::var(crate::env_vars::DROPBOX_CA_CERT) {
-            let pem = std::fs::read(&path).map_err(|e| io_err(format!("cannot read {path}"), e))?;
-            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
-                DropboxError::NotConfigured(format!("{path} is not a PEM certificate: {e}"))
-            })?;
-            builder = builder.add_root_certificate(cert);
-        }
-        let http = builder.build().map_err(|e| {
-            DropboxError::NotConfigured(format!("cannot start the HTTP client: {e}"))
-        })?;
+        let http = crate::http::client(crate::http::ClientOptions {
+            connect_timeout: timeouts.connect,
+            timeout: timeouts.answer,
+            keepalive: Some(Duration::from_secs(15)),
+            extra_ca: extra_ca()?,
+        })
+        .map_err(DropboxError::NotConfigured)?;
         let token = match &credentials {
             Credentials::Access(t) => Some(Token {
                 value: t.clone(),
@@ -284,7 +302,7 @@ impl Client {
         Ok(Client {
             http,
             endpoints,
-            retry: RetryPolicy::default(),
+            retry: retry_policy(),
             timeouts,
             credentials,
             token: Mutex::new(token),
@@ -338,12 +356,9 @@ impl Client {
         rpc: bool,
     ) -> Result<reqwest::blocking::Response, DropboxError> {
         let url = format!("{host}/2/{route}");
-        let mut attempt = 0;
-        let mut timed_out = 0;
-        let mut rate_waits = 0;
         let mut refreshed = false;
-        loop {
-            let token = self.access_token(false)?;
+        let outcome = self.retry.run(route, |_| loop {
+            let token = self.access_token(false).map_err(stop)?;
             let mut req = self.http.post(&url).bearer_auth(token.expose());
             let limit;
             req = if rpc {
@@ -351,132 +366,117 @@ impl Client {
                 limit = self.timeouts.for_body(arg.len() as u64);
                 req.header("Content-Type", "application/json").body(arg)
             } else {
-                let body = body()?;
+                let body = body().map_err(stop)?;
                 let len = body.as_bytes().map_or(0, |b| b.len() as u64);
                 limit = self.timeouts.for_body(len);
                 req.header("Content-Type", "application/octet-stream")
                     .header("Dropbox-API-Arg", header_safe(arg))
                     .body(body)
             };
-            let failure = match req.timeout(limit).send() {
+            let resp = match req.timeout(limit).send() {
+                Ok(resp) => resp,
                 Err(e) => {
                     let (failure, timeout) = send_failure(&e, &url, route, &self.timeouts, limit);
-                    if timeout {
-                        timed_out += 1;
-                        if timed_out >= self.retry.timeout_attempts {
-                            return Err(DropboxError::Exhausted {
-                                route: route.into(),
-                                attempts: attempt + 1,
-                                last: failure,
-                            });
-                        }
-                    }
-                    failure
-                }
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let request_id = resp
-                        .headers()
-                        .get("x-dropbox-request-id")
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_string);
-                    match status {
-                        200 => return Ok(resp),
-                        401 => {
-                            let tag = read_json(resp)
-                                .and_then(|v| v["error"][".tag"].as_str().map(str::to_string))
-                                .unwrap_or_else(|| "invalid_access_token".into());
-                            if tag == "expired_access_token" && !refreshed {
-                                refreshed = true;
-                                if matches!(self.credentials, Credentials::Refresh { .. }) {
-                                    self.access_token(true)?;
-                                    continue;
-                                }
-                            }
-                            return Err(DropboxError::Auth(tag));
-                        }
-                        429 => {
-                            let wait = resp
-                                .headers()
-                                .get("retry-after")
-                                .and_then(|v| v.to_str().ok())
-                                .and_then(|v| v.trim().parse::<u64>().ok())
-                                .map(Duration::from_secs)
-                                .unwrap_or(self.retry.base_delay)
-                                .min(self.retry.max_retry_after);
-                            rate_waits += 1;
-                            if rate_waits > self.retry.rate_limit_waits {
-                                return Err(DropboxError::Exhausted {
-                                    route: route.into(),
-                                    attempts: rate_waits,
-                                    last: "rate limited (429)".into(),
-                                });
-                            }
-                            tracing::debug!(route, wait = ?wait, "rate limited; waiting as Retry-After says");
-                            std::thread::sleep(wait);
-                            continue;
-                        }
-                        409 => {
-                            let v = read_json(resp).unwrap_or(Value::Null);
-                            let summary = tag_path(&v["error"]);
-                            if summary.contains("too_many_write_operations") {
-                                format!("write contention ({summary})")
-                            } else {
-                                return Err(route_error(
-                                    route,
-                                    &summary,
-                                    Box::new(v["error"].clone()),
-                                ));
-                            }
-                        }
-                        400 => {
-                            let text = resp.text().unwrap_or_default();
-                            return Err(DropboxError::BadInput {
-                                route: route.into(),
-                                message: text,
-                            });
-                        }
-                        403 | 422 => {
-                            let v = read_json(resp).unwrap_or(Value::Null);
-                            return Err(DropboxError::Route {
-                                route: route.into(),
-                                summary: tag_path(&v["error"]),
-                                message: format!(
-                                    "access to this path was denied ({}); check the app's permissions and the folder",
-                                    tag_path(&v["error"])
-                                ),
-                                detail: Box::new(v["error"].clone()),
-                            });
-                        }
-                        s if s >= 500 => format!(
-                            "server error {s}{}",
-                            request_id
-                                .map(|r| format!(" (request id {r})"))
-                                .unwrap_or_default()
-                        ),
-                        s => {
-                            return Err(DropboxError::BadInput {
-                                route: route.into(),
-                                message: format!(
-                                    "unexpected status {s}: {}",
-                                    resp.text().unwrap_or_default()
-                                ),
-                            })
-                        }
-                    }
+                    let failure = Attempt::Failed(failure);
+                    return Err(if timeout {
+                        Failed::timed_out(failure)
+                    } else {
+                        Failed::retry(failure)
+                    });
                 }
             };
-            attempt += 1;
-            if attempt >= self.retry.attempts {
-                return Err(DropboxError::Exhausted {
-                    route: route.into(),
-                    attempts: attempt,
-                    last: failure,
-                });
+            // An expired token is refreshed once and the call sent again
+            // at once: not a failure of the call.
+            match self.classify(route, resp, &mut refreshed) {
+                Verdict::Ok(resp) => return Ok(resp),
+                Verdict::SendAgain => continue,
+                Verdict::Failed(f) => return Err(f),
             }
-            let wait = self.retry.backoff(attempt - 1);
-            tracing::debug!(route, attempt, wait = ?wait, failure, "retrying");
-            std::thread::sleep(wait);
+        });
+        gave_up(route, outcome)
+    }
+
+    /// What an answer means for the call.
+    fn classify(
+        &self,
+        route: &str,
+        resp: reqwest::blocking::Response,
+        refreshed: &mut bool,
+    ) -> Verdict {
+        let status = resp.status().as_u16();
+        let request_id = resp
+            .headers()
+            .get("x-dropbox-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let fatal = |e| Verdict::Failed(Failed::fatal(Attempt::Stop(e)));
+        match status {
+            200 => Verdict::Ok(resp),
+            401 => {
+                let tag = read_json(resp)
+                    .and_then(|v| v["error"][".tag"].as_str().map(str::to_string))
+                    .unwrap_or_else(|| "invalid_access_token".into());
+                if tag == "expired_access_token"
+                    && !*refreshed
+                    && matches!(self.credentials, Credentials::Refresh { .. })
+                {
+                    *refreshed = true;
+                    return match self.access_token(true) {
+                        Ok(_) => Verdict::SendAgain,
+                        Err(e) => fatal(e),
+                    };
+                }
+                fatal(DropboxError::Auth(tag))
+            }
+            429 => {
+                let wait = resp
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| crate::http::parse_retry_after(v, chrono::Utc::now()))
+                    .unwrap_or(self.retry.base);
+                Verdict::Failed(Failed::after(
+                    Attempt::Failed("rate limited (429)".into()),
+                    Some(wait),
+                ))
+            }
+            409 => {
+                let v = read_json(resp).unwrap_or(Value::Null);
+                let summary = tag_path(&v["error"]);
+                if summary.contains("too_many_write_operations") {
+                    Verdict::Failed(Failed::retry(Attempt::Failed(format!(
+                        "write contention ({summary})"
+                    ))))
+                } else {
+                    fatal(route_error(route, &summary, Box::new(v["error"].clone())))
+                }
+            }
+            400 => fatal(DropboxError::BadInput {
+                route: route.into(),
+                message: resp.text().unwrap_or_default(),
+            }),
+            403 | 422 => {
+                let v = read_json(resp).unwrap_or(Value::Null);
+                fatal(DropboxError::Route {
+                    route: route.into(),
+                    summary: tag_path(&v["error"]),
+                    message: format!(
+                        "access to this path was denied ({}); check the app's permissions and the folder",
+                        tag_path(&v["error"])
+                    ),
+                    detail: Box::new(v["error"].clone()),
+                })
+            }
+            s if s >= 500 => Verdict::Failed(Failed::retry(Attempt::Failed(format!(
+                "server error {s}{}",
+                request_id
+                    .map(|r| format!(" (request id {r})"))
+                    .unwrap_or_default()
+            )))),
+            s => fatal(DropboxError::BadInput {
+                route: route.into(),
+                message: format!("unexpected status {s}: {}", resp.text().unwrap_or_default()),
+            }),
         }
     }
 
@@ -1050,13 +1050,12 @@ pub(crate) fn refresh(
     endpoints: &Endpoints,
     refresh_token: &Secret,
     app_key: &str,
-    retry: &RetryPolicy,
+    retry: &crate::http::Policy,
     timeouts: &Timeouts,
 ) -> Result<(Secret, Duration), DropboxError> {
-    let url = format!("{}/oauth2/token", endpoints.api);
-    let mut attempt = 0;
-    let mut timed_out = 0;
-    loop {
+    const ROUTE: &str = "oauth2/token";
+    let url = format!("{}/{ROUTE}", endpoints.api);
+    let outcome = retry.run(ROUTE, |_| {
         let resp = http
             .post(&url)
             .form(&[
@@ -1066,52 +1065,54 @@ pub(crate) fn refresh(
             ])
             .timeout(timeouts.answer)
             .send();
-        let failure = match resp {
+        match resp {
             Err(e) => {
-                let (failure, timeout) =
-                    send_failure(&e, &url, "oauth2/token", timeouts, timeouts.answer);
-                if timeout {
-                    timed_out += 1;
-                    if timed_out >= retry.timeout_attempts {
-                        return Err(DropboxError::Exhausted {
-                            route: "oauth2/token".into(),
-                            attempts: attempt + 1,
-                            last: failure,
-                        });
-                    }
-                }
-                failure
+                let (failure, timeout) = send_failure(&e, &url, ROUTE, timeouts, timeouts.answer);
+                let failure = Attempt::Failed(failure);
+                Err(if timeout {
+                    Failed::timed_out(failure)
+                } else {
+                    Failed::retry(failure)
+                })
             }
             Ok(r) if r.status().is_success() => {
                 let v = read_json(r).unwrap_or(Value::Null);
-                let token = v["access_token"]
-                    .as_str()
-                    .ok_or_else(|| DropboxError::BadInput {
-                        route: "oauth2/token".into(),
+                let token = v["access_token"].as_str().ok_or_else(|| {
+                    stop(DropboxError::BadInput {
+                        route: ROUTE.into(),
                         message: "no access_token in the response".into(),
-                    })?;
+                    })
+                })?;
                 let expires = v["expires_in"].as_u64().unwrap_or(14_400);
-                return Ok((Secret::new(token), Duration::from_secs(expires)));
+                Ok((Secret::new(token), Duration::from_secs(expires)))
             }
             Ok(r) if r.status().as_u16() == 400 || r.status().as_u16() == 401 => {
                 let v = read_json(r).unwrap_or(Value::Null);
                 let error = v["error"].as_str().unwrap_or("invalid_grant").to_string();
-                return Err(DropboxError::ReconnectNeeded(format!(
+                Err(stop(DropboxError::ReconnectNeeded(format!(
                     "the refresh token was refused: {error}"
-                )));
+                ))))
             }
-            Ok(r) => format!("status {}", r.status()),
-        };
-        attempt += 1;
-        if attempt >= retry.attempts {
-            return Err(DropboxError::Exhausted {
-                route: "oauth2/token".into(),
-                attempts: attempt,
-                last: failure,
-            });
+            Ok(r) => Err(Failed::retry(Attempt::Failed(format!(
+                "status {}",
+                r.status()
+            )))),
         }
-        std::thread::sleep(retry.backoff(attempt - 1));
-    }
+    });
+    gave_up(ROUTE, outcome)
+}
+
+/// An error that ends a call without retrying.
+fn stop(e: DropboxError) -> Failed<Attempt> {
+    Failed::fatal(Attempt::Stop(e))
+}
+
+/// What an answer means for a call.
+enum Verdict {
+    Ok(reqwest::blocking::Response),
+    /// Send the same request again now (after refreshing the token).
+    SendAgain,
+    Failed(Failed<Attempt>),
 }
 
 #[cfg(test)]

@@ -10,8 +10,7 @@ pub mod tokens;
 
 pub use arg::header_safe;
 pub use client::{
-    verify as client_verify, Account, Client, Credentials, Endpoints, Entry, FileMetadata,
-    RetryPolicy, Session,
+    verify as client_verify, Account, Client, Credentials, Endpoints, Entry, FileMetadata, Session,
 };
 
 /// A client for the account a sync names: `DROPSYNC_DROPBOX_ACCESS_TOKEN`, or

@@ -115,11 +115,13 @@ pub fn authorize(
         .add_extra_param("token_access_type", "offline")
         .set_pkce_challenge(challenge)
         .url();
-    let http = reqwest::blocking::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(not_configured)?;
+    let http = crate::http::client(crate::http::ClientOptions {
+        connect_timeout: Duration::from_secs(10),
+        timeout: Duration::from_secs(30),
+        keepalive: None,
+        extra_ca: super::client::extra_ca()?,
+    })
+    .map_err(not_configured)?;
     preflight(&http, &auth_url, &opts.app_key, redirect.as_deref())?;
     if let Some(state_dir) = &opts.remember_in {
         app_key::remember(state_dir, &opts.app_key)?;
