@@ -3,7 +3,7 @@
 //!
 //! `cargo bench --bench postgres -- [ROWS ...]` (default: 1000000)
 //!
-//! Starts a PostgreSQL server the way the tests do (tests/common/servers.rs),
+//! Starts a PostgreSQL server the way the tests do (tests/it/support/servers.rs),
 //! fills a table of ROWS x 10 columns (bigint, integer, double, numeric,
 //! text, timestamptz, boolean, a nullable text), then, three times each and
 //! alternating, exports `SELECT * FROM bench` to a local folder with
@@ -12,7 +12,7 @@
 //! Wall time and peak RSS are measured per child process (wait4); the
 //! median of each is reported.
 
-#[path = "../tests/common/servers.rs"]
+#[path = "../tests/it/support/servers.rs"]
 mod servers;
 mod support;
 

@@ -12,7 +12,7 @@ command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 # unlocked gnome-keyring as the Secret Service, read back with secret-tool.
 packages+=(dbus gnome-keyring libsecret-tools)
 # tests/postgres.rs, tests/mysql.rs and benches/postgres.rs: the tests start
-# their own server instances (tests/common/servers.rs) from these binaries;
+# their own server instances (tests/it/support/servers.rs) from these binaries;
 # psql is the benchmark's yardstick.
 packages+=(postgresql postgresql-client mariadb-server mariadb-client openssl)
 

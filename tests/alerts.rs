@@ -1,7 +1,7 @@
 //! Alert delivery against real local receivers: HTTP servers (axum) standing
 //! in for Slack, PagerDuty and Twilio, and an SMTP server (mailin's protocol
 //! engine on a TCP listener) for email. Nothing leaves 127.0.0.1.
-#[path = "common/silent.rs"]
+#[path = "it/support/silent.rs"]
 mod silent;
 use silent::silent_port;
 

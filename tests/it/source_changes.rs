@@ -2,7 +2,7 @@
 //! synced (mapped) values changed, and snapshots from before source-row
 //! hashes keep working.
 
-mod common;
+use crate::support as common;
 
 use common::{SyncFile, Workspace};
 use serde_json::Value as Json;

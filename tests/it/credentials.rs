@@ -12,8 +12,7 @@
 //! - The app key: none anywhere, given once and remembered, refused by
 //!   Dropbox, and a redirect address the app does not list.
 
-#[path = "common/keyring.rs"]
-mod keyring;
+use crate::support::keyring;
 
 use dropbox_emulator::{Config, Running, DEFAULT_APP_KEY};
 use keyring::KeyringBus;

@@ -2,9 +2,12 @@
 //! folder, output folder, SQLite database), sync files, the CLI, and readers
 //! for the files a run produces.
 //!
-//! Each test binary uses only some of these helpers.
+//! Every integration test module uses some of these helpers.
 #![allow(dead_code)]
 
+pub mod forward;
+pub mod keyring;
+pub mod servers;
 pub mod silent;
 
 use assert_cmd::Command;

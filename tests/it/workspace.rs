@@ -3,7 +3,7 @@
 //! in the sync's health), a second run of the same file is refused, a
 //! cancel reaches it, and the scheduler's host says when sync files change.
 
-mod common;
+use crate::support as common;
 
 use common::{SyncFile, Workspace as Folder};
 use dropsync::run::{Progress, RunOptions};

@@ -229,6 +229,14 @@ pub fn postgres() -> &'static Postgres {
     SERVER.get_or_init(start_postgres)
 }
 
+/// A PostgreSQL server of its own, for tests that crash or freeze it (a
+/// backend killed makes the server restart every session, which would break
+/// the other tests on a shared one).
+pub fn postgres_private() -> &'static Postgres {
+    static SERVER: OnceLock<Postgres> = OnceLock::new();
+    SERVER.get_or_init(start_postgres)
+}
+
 fn start_postgres() -> Postgres {
     let bin = postgres_bin();
     let dir = server_dir("dropsync-pg-", "postgres");

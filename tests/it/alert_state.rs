@@ -4,7 +4,7 @@
 //! recovers; a failure nobody heard is sent again; warnings for runs that
 //! remove too much or take too long; `dropsync alert test`.
 
-mod common;
+use crate::support as common;
 
 use axum::body::Bytes;
 use axum::extract::State;

@@ -1,12 +1,11 @@
 //! The MySQL source against a real MariaDB server (started by
-//! tests/common/servers.rs from the Debian packages): every type into CSV
+//! tests/it/support/servers.rs from the Debian packages): every type into CSV
 //! and JSON, every mode across runs with rows changed by SQL in between,
 //! `check`'s columns, and the errors a user meets, each naming the source
 //! and never showing the password.
 
-mod common;
-#[path = "common/servers.rs"]
-mod servers;
+use crate::support as common;
+use crate::support::servers;
 
 use common::{assert_check_columns, counts, toml_str, SyncFile, Workspace};
 use serde_json::{json, Value as Json};
@@ -507,8 +506,7 @@ fn a_server_that_accepts_and_never_answers_fails_the_run_in_bounded_time() {
 
 // ---------- TLS trust: only sslrootcert, and host names (issue "Databases and secrets") ----------
 
-#[path = "common/forward.rs"]
-mod forward;
+use crate::support::forward;
 
 /// A certificate signed by CA A is refused when sslrootcert names CA B, in
 /// verify-ca as in verify-full, naming what was trusted; verify-ca accepts

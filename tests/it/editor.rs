@@ -2,7 +2,7 @@
 //! through TOML, live inspection of a draft, model probes, key checks and
 //! source tests — all against real SQLite and CSV files.
 
-mod common;
+use crate::support as common;
 
 use chrono::TimeZone;
 use common::Workspace;

@@ -2,7 +2,7 @@
 //! file and leaves the snapshot where the last successful run put it, so the
 //! next successful run delivers exactly the changes since that run.
 
-mod common;
+use crate::support as common;
 
 use common::{at, at_utc, counts, file_of_kind, list_files, rows, CliRun, SyncFile, Workspace};
 use dropsync::history::RunStatus;

@@ -1,7 +1,7 @@
 //! A filename that repeats between runs: `dropsync check` warns about it in
 //! Insert/Diff mode, and History marks the files a later run overwrote.
 
-mod common;
+use crate::support as common;
 
 use common::{SyncFile, Workspace};
 use serde_json::Value as Json;

@@ -15,9 +15,8 @@
 //! PostgreSQL server mid-stream. Each prints its tally: rounds, kills,
 //! faults injected, rows checked, rows lost, rows duplicated.
 
-mod common;
-#[path = "common/servers.rs"]
-mod servers;
+use crate::support as common;
+use crate::support::servers;
 
 use common::{list_files, read_csv_table, toml_str, SyncFile, Workspace};
 use serde_json::{json, Value as Json};
@@ -187,7 +186,7 @@ impl Bench {
     /// a row sent twice).
     fn exec(&self, sql: &str) {
         match &self.pg {
-            Some(db) => servers::postgres().sql(db, sql),
+            Some(db) => servers::postgres_private().sql(db, sql),
             None => self.ws.sql(sql),
         }
     }
@@ -247,7 +246,7 @@ impl Bench {
 
     fn table(&self) -> BTreeMap<String, String> {
         if let Some(db) = &self.pg {
-            let mut client = servers::postgres().admin(db);
+            let mut client = servers::postgres_private().admin(db);
             return client
                 .query("SELECT id::text, name FROM t", &[])
                 .unwrap()
@@ -557,7 +556,7 @@ impl Bench {
     /// Table `t` in PostgreSQL, to a folder; `delay` slows the stream down
     /// (seconds per row) for a fault to hit it in the middle.
     fn postgres(mode: &'static str) -> Bench {
-        let pg = servers::postgres();
+        let pg = servers::postgres_private();
         let db = pg.create_database();
         pg.sql(
             &db,
@@ -603,7 +602,7 @@ impl Bench {
         let db = self.pg.as_ref().unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let mut admin = servers::postgres().admin(db);
+            let mut admin = servers::postgres_private().admin(db);
             let found = admin
                 .query(
                     "SELECT pid FROM pg_stat_activity WHERE application_name = 'dropsync' AND query LIKE '%pg_sleep%' AND state <> 'idle'",
@@ -633,7 +632,7 @@ fn wait_for_postgres(db: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let conn = format!(
         "host=127.0.0.1 port={} user=postgres password={} dbname={db}",
-        servers::postgres().port,
+        servers::postgres_private().port,
         servers::ADMIN_PASSWORD
     );
     while postgres::Client::connect(&conn, postgres::NoTls).is_err() {
@@ -679,7 +678,7 @@ fn postgres_frozen_or_crashed_mid_stream_loses_nothing() {
             assert_eq!(json["status"], "failed", "{when}: {json}");
             tally.failed += 1;
             let error = json["error"].as_str().unwrap_or_default();
-            let port = servers::postgres().port;
+            let port = servers::postgres_private().port;
             if fault == "freeze" {
                 assert!(
                     error.contains(&format!(

@@ -1,7 +1,7 @@
 //! Every sync mode across several runs, with rows inserted, updated and
 //! deleted between runs, checked against the exact contents of the files.
 
-mod common;
+use crate::support as common;
 
 use common::{at, counts, file_of_kind, report_files, rows, SyncFile, Workspace};
 use serde_json::Value as Json;

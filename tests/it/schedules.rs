@@ -2,7 +2,7 @@
 //! clock (tokio's paused time behind `TokioClock`), then `dropsync daemon`,
 //! `dropsync next` and `dropsync check` end to end.
 
-mod common;
+use crate::support as common;
 
 use chrono::{DateTime, Duration as ChronoDuration, TimeZone, Utc};
 use common::{CliRun, SyncFile, Workspace};
