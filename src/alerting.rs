@@ -206,7 +206,7 @@ fn deliver(channels: &[ChannelSpec], alert: &Alert) -> Vec<AlertDelivery> {
                 tracing::warn!(channel = %o.channel, error = o.error.as_deref().unwrap_or(""), "alert not delivered");
             }
             AlertDelivery {
-                kind: alert.kind.as_str().to_string(),
+                kind: alert.kind,
                 channel: format!("#{} {}", o.index, o.channel),
                 ok: o.ok,
                 attempts: o.attempts,

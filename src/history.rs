@@ -91,8 +91,7 @@ pub struct FilePreview {
 pub struct FileReport {
     /// Relative to the destination folder.
     pub path: String,
-    /// all | added | changed | removed
-    pub kind: String,
+    pub kind: crate::run::FileKind,
     pub rows: u64,
     pub bytes: u64,
     pub skipped: bool,
@@ -104,6 +103,23 @@ pub struct FileReport {
     /// predates the recording of destinations.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub overwritten_by: Option<i64>,
+}
+
+impl FileReport {
+    /// A file a destination says landed, known by its path only: the run
+    /// that delivered it replaces this with its own report of that path
+    /// (kind, rows, bytes).
+    pub fn landed(path: &str) -> FileReport {
+        FileReport {
+            path: path.to_string(),
+            kind: crate::run::FileKind::All,
+            rows: 0,
+            bytes: 0,
+            skipped: false,
+            preview: None,
+            overwritten_by: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,8 +142,7 @@ pub struct RunReport {
 /// One alert message sent (or not) on one channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlertDelivery {
-    /// failure | recovery | warning | test
-    pub kind: String,
+    pub kind: crate::alerts::AlertKind,
     /// e.g. `slack`, `sms +15550002222`, `email ops@example.com`
     pub channel: String,
     pub ok: bool,
@@ -143,7 +158,7 @@ pub fn record_alerts(store: &SyncStore, run_id: Option<i64>, sent: &[AlertDelive
             .conn
             .execute(
                 "INSERT INTO alerts (run_id, at, kind, channel, ok, attempts, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![run_id, timestamp(a.at), a.kind, a.channel, a.ok, a.attempts, a.error],
+                params![run_id, timestamp(a.at), a.kind.as_str(), a.channel, a.ok, a.attempts, a.error],
             )
             .map_err(|e| store.err(e))?;
     }
@@ -156,8 +171,9 @@ fn alerts_of(conn: &Connection, run_id: i64) -> rusqlite::Result<Vec<AlertDelive
     )?;
     let rows = stmt.query_map([run_id], |r| {
         let at: String = r.get(5)?;
+        let kind: String = r.get(0)?;
         Ok(AlertDelivery {
-            kind: r.get(0)?,
+            kind: crate::alerts::AlertKind::parse(&kind),
             channel: r.get(1)?,
             ok: r.get(2)?,
             attempts: r.get(3)?,

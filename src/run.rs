@@ -144,7 +144,10 @@ enum Purpose {
     Preview(usize),
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+/// Which file of a run: the All file, or Diff's (and Insert's) added,
+/// changed and removed files. Lowercase on the wire and in history.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum FileKind {
     All,
     Added,
@@ -160,6 +163,19 @@ impl FileKind {
             FileKind::Changed => "changed",
             FileKind::Removed => "removed",
         }
+    }
+}
+
+impl std::fmt::Display for FileKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `kind == "added"`: kinds compare with their wire names.
+impl PartialEq<&str> for FileKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 
@@ -854,7 +870,7 @@ fn execute(
         }
         reports.push(FileReport {
             path: f.relative,
-            kind: f.kind.as_str().to_string(),
+            kind: f.kind,
             rows: f.rows,
             bytes,
             skipped,

@@ -142,6 +142,19 @@ pub enum AlertKind {
 }
 
 impl AlertKind {
+    /// A stored kind; one this version does not know reads as a warning.
+    pub fn parse(s: &str) -> AlertKind {
+        [
+            AlertKind::Failure,
+            AlertKind::Recovery,
+            AlertKind::Warning,
+            AlertKind::Test,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .unwrap_or(AlertKind::Warning)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AlertKind::Failure => "failure",
@@ -149,6 +162,12 @@ impl AlertKind {
             AlertKind::Warning => "warning",
             AlertKind::Test => "test",
         }
+    }
+}
+
+impl std::fmt::Display for AlertKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

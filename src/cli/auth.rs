@@ -40,7 +40,7 @@ fn connect(state: &Path, no_browser: bool, app_key: Option<String>) -> Result<St
         "Connected Dropbox account {} <{}>; its token is kept in {}",
         info.display_name,
         info.email,
-        if info.store == "keyring" {
+        if info.store == dropsync::dropbox::tokens::TokenStore::Keyring {
             "the OS credential store"
         } else {
             "a private file in the state folder"

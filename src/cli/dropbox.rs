@@ -4,7 +4,7 @@
 use super::{DropboxCommand, Status};
 use anyhow::{Context, Result};
 use dropsync::destination::{Destination, DropboxDestination, StagedFile};
-use dropsync::dropbox::Client;
+use dropsync::dropbox::{Client, EntryKind};
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -24,13 +24,13 @@ pub fn dropbox(command: DropboxCommand, account: Option<&str>, state: &Path) -> 
 fn ls(client: &Client, path: &str) -> Result<()> {
     let mut entries = client.list_folder(path)?;
     // Folders first, as a file browser shows them.
-    entries.sort_by_key(|e| (e.kind != "folder", e.name.to_lowercase()));
+    entries.sort_by_key(|e| (e.kind != EntryKind::Folder, e.name.to_lowercase()));
     if entries.is_empty() {
         println!("{path} is empty");
     }
     for e in entries {
-        match e.kind.as_str() {
-            "folder" => println!("{:>12}  {:<20}  {}/", "", "", e.path_display),
+        match e.kind {
+            EntryKind::Folder => println!("{:>12}  {:<20}  {}/", "", "", e.path_display),
             _ => println!(
                 "{:>12}  {:<20}  {}",
                 e.size.unwrap_or(0),

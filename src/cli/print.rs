@@ -65,7 +65,7 @@ impl<'a> From<&'a FileReport> for FileJson<'a> {
     fn from(f: &'a FileReport) -> FileJson<'a> {
         FileJson {
             path: &f.path,
-            kind: &f.kind,
+            kind: f.kind.as_str(),
             rows: f.rows,
             bytes: f.bytes,
             skipped: f.skipped,
@@ -142,7 +142,7 @@ mod tests {
     fn file(path: &str, overwritten_by: Option<i64>) -> FileReport {
         FileReport {
             path: path.into(),
-            kind: "added".into(),
+            kind: dropsync::run::FileKind::Added,
             rows: 3,
             bytes: 120,
             skipped: false,
@@ -199,7 +199,7 @@ mod tests {
     #[test]
     fn run_json_prints_what_the_hand_built_object_printed() {
         let alert = AlertDelivery {
-            kind: "failure".into(),
+            kind: dropsync::alerts::AlertKind::Failure,
             channel: "slack".into(),
             ok: false,
             attempts: 3,

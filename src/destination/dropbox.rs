@@ -168,15 +168,7 @@ impl Destination for DropboxDestination {
             Error::PartialDelivery {
                 landed: landed
                     .iter()
-                    .map(|path| crate::history::FileReport {
-                        path: path.clone(),
-                        kind: String::new(),
-                        rows: 0,
-                        bytes: 0,
-                        skipped: false,
-                        preview: None,
-                        overwritten_by: None,
-                    })
+                    .map(|path| crate::history::FileReport::landed(path))
                     .collect(),
                 source: Box::new(e),
             }

@@ -233,10 +233,31 @@ pub struct FileMetadata {
     pub server_modified: String,
 }
 
+/// What a listed entry is (its `.tag`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    File,
+    Folder,
+    /// A deleted entry (listed only when asked for) or a tag this client
+    /// does not know.
+    Other,
+}
+
+impl EntryKind {
+    fn of_tag(tag: &str) -> EntryKind {
+        match tag {
+            "file" => EntryKind::File,
+            "folder" => EntryKind::Folder,
+            _ => EntryKind::Other,
+        }
+    }
+}
+
 /// A listed entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    pub kind: String,
+    pub kind: EntryKind,
     pub name: String,
     pub path_display: String,
     pub size: Option<u64>,
@@ -525,7 +546,7 @@ impl Client {
             loop {
                 for e in page["entries"].as_array().into_iter().flatten() {
                     out.push(Entry {
-                        kind: e[".tag"].as_str().unwrap_or_default().to_string(),
+                        kind: EntryKind::of_tag(e[".tag"].as_str().unwrap_or_default()),
                         name: e["name"].as_str().unwrap_or_default().to_string(),
                         path_display: e["path_display"].as_str().unwrap_or_default().to_string(),
                         size: e["size"].as_u64(),

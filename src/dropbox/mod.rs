@@ -10,7 +10,8 @@ pub mod tokens;
 
 pub use arg::header_safe;
 pub use client::{
-    verify as client_verify, Account, Client, Credentials, Endpoints, Entry, FileMetadata, Session,
+    verify as client_verify, Account, Client, Credentials, Endpoints, Entry, EntryKind,
+    FileMetadata, Session,
 };
 
 /// A client for the account a sync names: `DROPSYNC_DROPBOX_ACCESS_TOKEN`, or

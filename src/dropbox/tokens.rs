@@ -16,8 +16,27 @@ pub struct AccountInfo {
     pub email: String,
     pub display_name: String,
     pub app_key: String,
-    /// "keyring" or "file": where the refresh token is kept.
-    pub store: String,
+    /// Where the refresh token is kept.
+    pub store: TokenStore,
+}
+
+/// Where a connected account's refresh token is kept: the OS credential
+/// store, or a private file under the state folder (`keyring` / `file` in
+/// `accounts.json` and on the wire).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenStore {
+    Keyring,
+    File,
+}
+
+impl std::fmt::Display for TokenStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TokenStore::Keyring => "keyring",
+            TokenStore::File => "file",
+        })
+    }
 }
 
 fn io_err(context: String, source: std::io::Error) -> DropboxError {
@@ -95,16 +114,16 @@ pub fn save(
     app_key: &str,
     refresh_token: &Secret,
 ) -> Result<AccountInfo, DropboxError> {
-    let mut store = "file";
+    let mut store = TokenStore::File;
     if credential_store::wanted() {
         match credential_store::set(SERVICE, &account.account_id, refresh_token) {
-            Ok(()) => store = "keyring",
+            Ok(()) => store = TokenStore::Keyring,
             Err(e) => {
                 tracing::info!(error = %e, "no OS credential store; keeping the token in a private file")
             }
         }
     }
-    if store == "file" {
+    if store == TokenStore::File {
         std::fs::create_dir_all(dir(state_dir))
             .map_err(|e| io_err(format!("cannot create {}", dir(state_dir).display()), e))?;
         write_private(
@@ -117,7 +136,7 @@ pub fn save(
         email: account.email.clone(),
         display_name: account.display_name.clone(),
         app_key: app_key.to_string(),
-        store: store.to_string(),
+        store,
     };
     let mut accounts = list(state_dir)?;
     accounts.retain(|a| a.account_id != info.account_id);
@@ -155,7 +174,7 @@ pub fn find(state_dir: &Path, selector: Option<&str>) -> Result<AccountInfo, Dro
 }
 
 pub fn refresh_token(state_dir: &Path, info: &AccountInfo) -> Result<Secret, DropboxError> {
-    if info.store == "keyring" {
+    if info.store == TokenStore::Keyring {
         return credential_store::get(SERVICE, &info.account_id).map_err(|e| {
             DropboxError::ReconnectNeeded(format!(
                 "the token is missing from the OS credential store ({e})"
@@ -172,7 +191,7 @@ pub fn refresh_token(state_dir: &Path, info: &AccountInfo) -> Result<Secret, Dro
 pub fn remove(state_dir: &Path, account_id: &str) -> Result<(), DropboxError> {
     let mut accounts = list(state_dir)?;
     if let Some(a) = accounts.iter().find(|a| a.account_id == account_id) {
-        if a.store == "keyring" {
+        if a.store == TokenStore::Keyring {
             credential_store::delete(SERVICE, account_id);
         }
     }

@@ -5,7 +5,8 @@ use crate::api::{ApiError, ApiResult, Code};
 use crate::AppState;
 use dropsync::dropbox::accounts::{self, AccountState, AccountStatus};
 use dropsync::dropbox::app_key::{self, KeySource};
-use dropsync::dropbox::{oauth, Endpoints};
+use dropsync::dropbox::tokens::TokenStore;
+use dropsync::dropbox::{oauth, Endpoints, EntryKind};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -18,7 +19,7 @@ pub struct DropboxAccount {
     pub account_id: String,
     pub email: String,
     pub name: String,
-    pub store: String,
+    pub store: TokenStore,
     pub state: AccountState,
     pub message: Option<String>,
 }
@@ -281,8 +282,7 @@ pub async fn dropbox_disconnect(state: State<'_, AppState>, account_id: String) 
 pub struct DropboxEntry {
     pub name: String,
     pub path: String,
-    /// "folder" or "file"
-    pub kind: String,
+    pub kind: EntryKind,
     pub size: Option<u64>,
     pub modified: Option<String>,
 }
@@ -329,7 +329,7 @@ pub async fn dropbox_list(
             .list_folder(&path)
             .map_err(core)?
             .into_iter()
-            .filter(|e| e.kind == "folder" || e.kind == "file")
+            .filter(|e| e.kind != EntryKind::Other)
             .map(|e| DropboxEntry {
                 name: e.name,
                 path: e.path_display,
@@ -339,8 +339,8 @@ pub async fn dropbox_list(
             })
             .collect();
         entries.sort_by(|a, b| {
-            (a.kind != "folder", a.name.to_lowercase())
-                .cmp(&(b.kind != "folder", b.name.to_lowercase()))
+            (a.kind != EntryKind::Folder, a.name.to_lowercase())
+                .cmp(&(b.kind != EntryKind::Folder, b.name.to_lowercase()))
         });
         Ok(DropboxListing { path, entries })
     })
