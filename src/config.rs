@@ -567,271 +567,314 @@ impl SyncSpec {
         };
 
         let source = raw.source.resolve(file)?;
-
-        let model_id = raw.model.id.unwrap_or_else(|| stem.clone());
-        check_id(&model_id).map_err(|m| bad("[model] id", m))?;
-        if raw.model.name.trim().is_empty() {
-            return Err(bad(
-                "[model] name",
-                "is empty; give the model a name".into(),
-            ));
-        }
-        let primary_key = match raw.model.primary_key {
-            KeyDraft::One(k) => vec![k],
-            KeyDraft::Many(ks) => ks,
-        };
-        if primary_key.is_empty() || primary_key.iter().any(|k| k.trim().is_empty()) {
-            return Err(bad(
-                "[model] primary_key",
-                "needs a column name, or a list of column names for a composite key".into(),
-            ));
-        }
-        match (&source, &raw.model.sql) {
-            (s, None) if s.takes_query() => {
-                return Err(bad(
-                    "[model] sql",
-                    format!(
-                        "missing; a {} source needs a query such as \"SELECT * FROM customers\"",
-                        raw.source.kind
-                    ),
-                ))
-            }
-            (s, Some(sql)) if s.takes_query() && sql.trim().is_empty() => {
-                return Err(bad(
-                    "[model] sql",
-                    "is empty; write the model's query".into(),
-                ))
-            }
-            (SourceSpec::Csv { .. }, Some(_)) => {
-                return Err(bad(
-                    "[model] sql",
-                    "a csv source streams the file's rows and takes no query; remove sql".into(),
-                ))
-            }
-            _ => {}
-        }
-        let model = ModelSpec {
-            id: model_id,
-            name: raw.model.name,
-            sql: raw.model.sql,
-            primary_key,
-        };
-
-        let destination = match raw.destination.kind.as_str() {
-            "folder" => {
-                if raw.destination.account.is_some() {
-                    return Err(bad(
-                        "[destination] account",
-                        "only applies to type = \"dropbox\"; remove it".into(),
-                    ));
-                }
-                DestinationSpec::Folder {
-                    path: resolve(&raw.destination.path),
-                }
-            }
-            "dropbox" => {
-                let path = raw.destination.path.trim_end_matches('/');
-                if !raw.destination.path.starts_with('/') {
-                    return Err(bad(
-                        "[destination] path",
-                        format!(
-                            "{:?} must start with '/' (a Dropbox folder such as \"/exports\", or \"/\" for the root)",
-                            raw.destination.path
-                        ),
-                    ));
-                }
-                if !path.is_empty() {
-                    crate::filename::check_relative_path(&path[1..])
-                        .map_err(|m| bad("[destination] path", format!("{path:?} {m}")))?;
-                }
-                DestinationSpec::Dropbox {
-                    path: if path.is_empty() {
-                        "/".into()
-                    } else {
-                        path.to_string()
-                    },
-                    account: raw.destination.account,
-                }
-            }
-            other => {
-                return Err(bad(
-                    "[destination] type",
-                    format!("{other:?} is not supported; use \"folder\" or \"dropbox\""),
-                ))
-            }
-        };
-
-        let s = raw.sync;
-        let sync_id = s.id.unwrap_or(stem);
-        check_id(&sync_id).map_err(|m| bad("[sync] id", m))?;
-        let mode = match s.mode.as_str() {
-            "all" => Mode::All,
-            "insert" => Mode::Insert,
-            "diff" => Mode::Diff,
-            other => {
-                return Err(bad(
-                    "[sync] mode",
-                    format!("{other:?} is not a mode; use \"all\", \"insert\" or \"diff\""),
-                ))
-            }
-        };
-        let format = match s.format.as_deref().unwrap_or("csv") {
-            "csv" => Format::Csv,
-            "json" => Format::Json,
-            "ndjson" => Format::Ndjson,
-            other => {
-                return Err(bad(
-                    "[sync] format",
-                    format!("{other:?} is not a format; use \"csv\", \"json\" or \"ndjson\""),
-                ))
-            }
-        };
-        let filename_src = s.filename.unwrap_or_else(|| {
-            format!(
-                "{{model.name}}-{{YYYY}}{{MM}}{{DD}}-{{HH}}{{mm}}{{ss}}.{}",
-                format.extension()
-            )
-        });
-        let filename = FilenameTemplate::parse(&filename_src)
-            .map_err(|e| bad("[sync] filename", e.to_string()))?;
-        filename
-            .validate(&model.id, &model.name, &sync_id)
-            .map_err(|e| bad("[sync] filename", e.to_string()))?;
-        const TEN_YEARS: i64 = 10 * 366 * 86400;
-        if s.filename_offset.unsigned_abs() > TEN_YEARS as u64 {
-            return Err(bad(
-                "[sync] filename_offset",
-                format!(
-                    "{} seconds is more than ten years; give the offset in seconds",
-                    s.filename_offset
-                ),
-            ));
-        }
-
-        let mut csv = CsvOptions::default();
-        if let Some(c) = s.csv {
-            if format != Format::Csv {
-                return Err(bad(
-                    "[sync.csv]",
-                    "only applies to format = \"csv\"; remove the section or change the format"
-                        .into(),
-                ));
-            }
-            if let Some(d) = c.delimiter {
-                csv.delimiter = parse_delimiter(&d).map_err(|m| bad("[sync.csv] delimiter", m))?;
-            }
-            csv.header = c.header.unwrap_or(true);
-            csv.bom = c.bom.unwrap_or(false);
-        }
-
-        let columns = match s.columns {
-            None => None,
-            Some(list) => {
-                if list.is_empty() {
-                    return Err(bad(
-                        "[[sync.columns]]",
-                        "the list is empty; remove it to sync every column, or add mappings".into(),
-                    ));
-                }
-                let mut out = Vec::with_capacity(list.len());
-                for (i, c) in list.into_iter().enumerate() {
-                    let key = format!("[[sync.columns]] #{}", i + 1);
-                    let spec = match (c.from, c.value, c.template) {
-                        (Some(from), None, None) => ColumnSpec::From {
-                            to: c.to.unwrap_or_else(|| from.clone()),
-                            from,
-                        },
-                        (None, Some(value), None) => ColumnSpec::Constant {
-                            value: constant(&value).map_err(|m| bad(&key, m))?,
-                            to: c.to.ok_or_else(|| {
-                                bad(&key, "a constant needs `to`, the output column name".into())
-                            })?,
-                        },
-                        (None, None, Some(template)) => ColumnSpec::Template {
-                            template,
-                            to: c.to.ok_or_else(|| {
-                                bad(&key, "a template needs `to`, the output column name".into())
-                            })?,
-                        },
-                        _ => {
-                            return Err(bad(
-                                &key,
-                                "set exactly one of `from` (a model column), `value` (a constant) or `template`".into(),
-                            ))
-                        }
-                    };
-                    if spec.output_name().is_empty() {
-                        return Err(bad(&key, "`to` is empty; name the output column".into()));
-                    }
-                    if let Some(prev) = out
-                        .iter()
-                        .position(|o: &ColumnSpec| o.output_name() == spec.output_name())
-                    {
-                        return Err(bad(
-                            &key,
-                            format!(
-                                "output column {:?} is already produced by mapping #{}; output names must be unique",
-                                spec.output_name(),
-                                prev + 1
-                            ),
-                        ));
-                    }
-                    out.push(spec);
-                }
-                Some(out)
-            }
-        };
-
-        let schedule = Schedule::parse(
-            s.schedule.as_deref().unwrap_or("manual"),
-            s.schedule_start.as_deref(),
-        )
-        .map_err(|e| bad("[sync] schedule", e))?;
-
-        let mut alert_when = AlertWhen::default();
-        if let Some(w) = raw.alert_when {
-            if let Some(t) = w.run_longer_than {
-                let d = crate::schedule::parse_period(t.trim()).ok_or_else(|| {
-                    bad(
-                        "[alert_when] run_longer_than",
-                        format!("{t:?}: write a number and a unit, e.g. \"30m\" or \"2h\" (units s, m, h, d)"),
-                    )
-                })?;
-                alert_when.run_longer_than = d.to_std().ok();
-            }
-            if let Some(p) = w.removed_more_than_percent {
-                if !(0.0..=100.0).contains(&p) || p.is_nan() {
-                    return Err(bad(
-                        "[alert_when] removed_more_than_percent",
-                        format!("{p} is not a percentage; write a number from 0 to 100"),
-                    ));
-                }
-                alert_when.removed_share_over = Some(p / 100.0);
-            }
-        }
+        let model = model_spec(raw.model, &source, &raw.source.kind, &stem, &bad)?;
+        let destination = destination_spec(raw.destination, &resolve, &bad)?;
+        let sync = sync_settings(raw.sync, &model, stem, &bad)?;
+        let alert_when = alert_when(raw.alert_when, &bad)?;
         // Alert channels are checked by `dropsync check`, not here: an
         // alert secret missing from the environment must not stop the sync.
-
         Ok(SyncSpec {
             file: file.to_path_buf(),
             source,
             model,
             destination,
-            sync: SyncSettings {
-                id: sync_id,
-                mode,
-                format,
-                filename,
-                filename_offset: s.filename_offset,
-                skip_empty_files: s.skip_empty_files,
-                csv,
-                columns,
-                schedule,
-            },
+            sync,
             alerts: raw.alerts,
             alert_when,
         })
     }
+}
+
+/// Makes the error of a key of the sync file.
+type Bad<'a> = dyn Fn(&str, String) -> Error + 'a;
+
+/// `[model]`: id (the file's stem by default), name, key and query.
+fn model_spec(
+    raw: ModelDraft,
+    source: &SourceSpec,
+    source_kind: &str,
+    stem: &str,
+    bad: &Bad<'_>,
+) -> Result<ModelSpec> {
+    let model_id = raw.id.unwrap_or_else(|| stem.to_string());
+    check_id(&model_id).map_err(|m| bad("[model] id", m))?;
+    if raw.name.trim().is_empty() {
+        return Err(bad(
+            "[model] name",
+            "is empty; give the model a name".into(),
+        ));
+    }
+    let primary_key = match raw.primary_key {
+        KeyDraft::One(k) => vec![k],
+        KeyDraft::Many(ks) => ks,
+    };
+    if primary_key.is_empty() || primary_key.iter().any(|k| k.trim().is_empty()) {
+        return Err(bad(
+            "[model] primary_key",
+            "needs a column name, or a list of column names for a composite key".into(),
+        ));
+    }
+    match (&source, &raw.sql) {
+        (s, None) if s.takes_query() => {
+            return Err(bad(
+                "[model] sql",
+                format!(
+                    "missing; a {} source needs a query such as \"SELECT * FROM customers\"",
+                    source_kind
+                ),
+            ))
+        }
+        (s, Some(sql)) if s.takes_query() && sql.trim().is_empty() => {
+            return Err(bad(
+                "[model] sql",
+                "is empty; write the model's query".into(),
+            ))
+        }
+        (SourceSpec::Csv { .. }, Some(_)) => {
+            return Err(bad(
+                "[model] sql",
+                "a csv source streams the file's rows and takes no query; remove sql".into(),
+            ))
+        }
+        _ => {}
+    }
+    Ok(ModelSpec {
+        id: model_id,
+        name: raw.name,
+        sql: raw.sql,
+        primary_key,
+    })
+}
+
+/// `[destination]`: a folder (resolved against the sync file's folder) or
+/// a Dropbox path.
+fn destination_spec(
+    raw: DestinationDraft,
+    resolve: &dyn Fn(&str) -> PathBuf,
+    bad: &Bad<'_>,
+) -> Result<DestinationSpec> {
+    Ok(match raw.kind.as_str() {
+        "folder" => {
+            if raw.account.is_some() {
+                return Err(bad(
+                    "[destination] account",
+                    "only applies to type = \"dropbox\"; remove it".into(),
+                ));
+            }
+            DestinationSpec::Folder {
+                path: resolve(&raw.path),
+            }
+        }
+        "dropbox" => {
+            let path = raw.path.trim_end_matches('/');
+            if !raw.path.starts_with('/') {
+                return Err(bad(
+                    "[destination] path",
+                    format!(
+                        "{:?} must start with '/' (a Dropbox folder such as \"/exports\", or \"/\" for the root)",
+                        raw.path
+                    ),
+                ));
+            }
+            if !path.is_empty() {
+                crate::filename::check_relative_path(&path[1..])
+                    .map_err(|m| bad("[destination] path", format!("{path:?} {m}")))?;
+            }
+            DestinationSpec::Dropbox {
+                path: if path.is_empty() {
+                    "/".into()
+                } else {
+                    path.to_string()
+                },
+                account: raw.account,
+            }
+        }
+        other => {
+            return Err(bad(
+                "[destination] type",
+                format!("{other:?} is not supported; use \"folder\" or \"dropbox\""),
+            ))
+        }
+    })
+}
+
+/// `[sync]`: id, mode, format, filename, CSV options, columns, schedule.
+fn sync_settings(
+    s: SyncSettingsDraft,
+    model: &ModelSpec,
+    stem: String,
+    bad: &Bad<'_>,
+) -> Result<SyncSettings> {
+    let sync_id = s.id.unwrap_or(stem);
+    check_id(&sync_id).map_err(|m| bad("[sync] id", m))?;
+    let mode = match s.mode.as_str() {
+        "all" => Mode::All,
+        "insert" => Mode::Insert,
+        "diff" => Mode::Diff,
+        other => {
+            return Err(bad(
+                "[sync] mode",
+                format!("{other:?} is not a mode; use \"all\", \"insert\" or \"diff\""),
+            ))
+        }
+    };
+    let format = match s.format.as_deref().unwrap_or("csv") {
+        "csv" => Format::Csv,
+        "json" => Format::Json,
+        "ndjson" => Format::Ndjson,
+        other => {
+            return Err(bad(
+                "[sync] format",
+                format!("{other:?} is not a format; use \"csv\", \"json\" or \"ndjson\""),
+            ))
+        }
+    };
+    let filename_src = s.filename.unwrap_or_else(|| {
+        format!(
+            "{{model.name}}-{{YYYY}}{{MM}}{{DD}}-{{HH}}{{mm}}{{ss}}.{}",
+            format.extension()
+        )
+    });
+    let filename = FilenameTemplate::parse(&filename_src)
+        .map_err(|e| bad("[sync] filename", e.to_string()))?;
+    filename
+        .validate(&model.id, &model.name, &sync_id)
+        .map_err(|e| bad("[sync] filename", e.to_string()))?;
+    const TEN_YEARS: i64 = 10 * 366 * 86400;
+    if s.filename_offset.unsigned_abs() > TEN_YEARS as u64 {
+        return Err(bad(
+            "[sync] filename_offset",
+            format!(
+                "{} seconds is more than ten years; give the offset in seconds",
+                s.filename_offset
+            ),
+        ));
+    }
+    let csv = csv_options(s.csv, format, bad)?;
+    let columns = column_specs(s.columns, bad)?;
+    let schedule = Schedule::parse(
+        s.schedule.as_deref().unwrap_or("manual"),
+        s.schedule_start.as_deref(),
+    )
+    .map_err(|e| bad("[sync] schedule", e))?;
+    Ok(SyncSettings {
+        id: sync_id,
+        mode,
+        format,
+        filename,
+        filename_offset: s.filename_offset,
+        skip_empty_files: s.skip_empty_files,
+        csv,
+        columns,
+        schedule,
+    })
+}
+
+/// `[sync.csv]`, which only a CSV sync takes.
+fn csv_options(raw: Option<CsvDraft>, format: Format, bad: &Bad<'_>) -> Result<CsvOptions> {
+    let mut csv = CsvOptions::default();
+    if let Some(c) = raw {
+        if format != Format::Csv {
+            return Err(bad(
+                "[sync.csv]",
+                "only applies to format = \"csv\"; remove the section or change the format".into(),
+            ));
+        }
+        if let Some(d) = c.delimiter {
+            csv.delimiter = parse_delimiter(&d).map_err(|m| bad("[sync.csv] delimiter", m))?;
+        }
+        csv.header = c.header.unwrap_or(true);
+        csv.bom = c.bom.unwrap_or(false);
+    }
+    Ok(csv)
+}
+
+/// `[[sync.columns]]`: each one a model column, a constant or a template,
+/// with unique output names; `None` syncs every column as it is.
+fn column_specs(raw: Option<Vec<ColumnDraft>>, bad: &Bad<'_>) -> Result<Option<Vec<ColumnSpec>>> {
+    Ok(match raw {
+        None => None,
+        Some(list) => {
+            if list.is_empty() {
+                return Err(bad(
+                    "[[sync.columns]]",
+                    "the list is empty; remove it to sync every column, or add mappings".into(),
+                ));
+            }
+            let mut out = Vec::with_capacity(list.len());
+            for (i, c) in list.into_iter().enumerate() {
+                let key = format!("[[sync.columns]] #{}", i + 1);
+                let spec = match (c.from, c.value, c.template) {
+                    (Some(from), None, None) => ColumnSpec::From {
+                        to: c.to.unwrap_or_else(|| from.clone()),
+                        from,
+                    },
+                    (None, Some(value), None) => ColumnSpec::Constant {
+                        value: constant(&value).map_err(|m| bad(&key, m))?,
+                        to: c.to.ok_or_else(|| {
+                            bad(&key, "a constant needs `to`, the output column name".into())
+                        })?,
+                    },
+                    (None, None, Some(template)) => ColumnSpec::Template {
+                        template,
+                        to: c.to.ok_or_else(|| {
+                            bad(&key, "a template needs `to`, the output column name".into())
+                        })?,
+                    },
+                    _ => {
+                        return Err(bad(
+                            &key,
+                            "set exactly one of `from` (a model column), `value` (a constant) or `template`".into(),
+                        ))
+                    }
+                };
+                if spec.output_name().is_empty() {
+                    return Err(bad(&key, "`to` is empty; name the output column".into()));
+                }
+                if let Some(prev) = out
+                    .iter()
+                    .position(|o: &ColumnSpec| o.output_name() == spec.output_name())
+                {
+                    return Err(bad(
+                        &key,
+                        format!(
+                            "output column {:?} is already produced by mapping #{}; output names must be unique",
+                            spec.output_name(),
+                            prev + 1
+                        ),
+                    ));
+                }
+                out.push(spec);
+            }
+            Some(out)
+        }
+    })
+}
+
+/// `[alert_when]`: the warnings a successful run may send.
+fn alert_when(raw: Option<AlertWhenDraft>, bad: &Bad<'_>) -> Result<AlertWhen> {
+    let mut alert_when = AlertWhen::default();
+    if let Some(w) = raw {
+        if let Some(t) = w.run_longer_than {
+            let d = crate::schedule::parse_period(t.trim()).ok_or_else(|| {
+                bad(
+                    "[alert_when] run_longer_than",
+                    format!("{t:?}: write a number and a unit, e.g. \"30m\" or \"2h\" (units s, m, h, d)"),
+                )
+            })?;
+            alert_when.run_longer_than = d.to_std().ok();
+        }
+        if let Some(p) = w.removed_more_than_percent {
+            if !(0.0..=100.0).contains(&p) || p.is_nan() {
+                return Err(bad(
+                    "[alert_when] removed_more_than_percent",
+                    format!("{p} is not a percentage; write a number from 0 to 100"),
+                ));
+            }
+            alert_when.removed_share_over = Some(p / 100.0);
+        }
+    }
+    Ok(alert_when)
 }
 
 fn parse_delimiter(d: &str) -> std::result::Result<u8, String> {

@@ -17,7 +17,7 @@ use crate::history::{self, FileReport, RowCounts, RunReport, RunStatus};
 use crate::mapping::Mapping;
 use crate::recovery;
 use crate::snapshot::{self, DeltaReader, DeltaWriter, IndexEntry};
-use crate::source::{self, encode_key, encode_record, Column, RowBatch};
+use crate::source::{self, encode_key, encode_record, Column, RowBatch, Source};
 use crate::spill::{parse_entries, Entry, PartitionSpill, RunsFile};
 use crate::store::{self, SyncStore};
 use crate::value::{display_key, Value};
@@ -418,6 +418,29 @@ impl Ctx<'_> {
     }
 }
 
+/// What every pass of one run reads.
+struct Pass<'a> {
+    spec: &'a SyncSpec,
+    staging: &'a Path,
+    control: &'a RunControl,
+    mode: Mode,
+    first_run: bool,
+    /// All mode and first runs write rows to their file as they stream.
+    direct: bool,
+    /// Record ids of this run: the run id in the top bits.
+    rid_base: u64,
+    store_path: PathBuf,
+}
+
+impl Pass<'_> {
+    fn state_err(&self, source: rusqlite::Error) -> Error {
+        Error::State {
+            path: self.store_path.clone(),
+            source,
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn execute(
     spec: &SyncSpec,
@@ -429,7 +452,7 @@ fn execute(
     purpose: Purpose,
     control: &RunControl,
 ) -> Result<RunReport> {
-    let mut source = source::open(&spec.source, &spec.model)?;
+    let source = source::open(&spec.source, &spec.model)?;
     let source_columns: Vec<Column> = source.columns().to_vec();
     let mapping = Mapping::compile(&source_columns, spec.sync.columns.as_deref())?;
     let key_idx = key_indices(&source_columns, &spec.model.primary_key)?;
@@ -452,11 +475,7 @@ fn execute(
         purpose,
     };
     let mode = spec.sync.mode;
-    let store_path = store.path().to_path_buf();
-    let state_err = |source| Error::State {
-        path: store_path.clone(),
-        source,
-    };
+    let state_err = |source| store.err(source);
 
     let old_count: u64 = match mode {
         Mode::All => 0,
@@ -489,15 +508,111 @@ fn execute(
         .collect::<Result<_>>()?;
     // All mode, and the first Insert/Diff run (every row is new), write rows as they stream.
     let direct = mode == Mode::All || first_run;
-    let spill_records = !direct;
 
-    // ---- pass 1: stream, map, hash, spill ----
-    let t0 = std::time::Instant::now();
+    let p = Pass {
+        spec,
+        staging,
+        control,
+        mode,
+        first_run,
+        direct,
+        rid_base: (run_id as u64) << 40,
+        store_path: store.path().to_path_buf(),
+    };
     let mut spill = PartitionSpill::new(staging, partitions)?;
+    let queried = stream_rows(&p, source, &mapping, &key_idx, &mut files, &tx, &mut spill)?;
+    let mut c = compare(&p, &tx, spill, old_count)?;
+    let (mut n_added, mut n_changed, n_removed) = (c.added.count, c.changed.count, c.removed.count);
+    if first_run && mode != Mode::All {
+        n_added = queried;
+        n_changed = 0;
+    }
+    write_changes(&p, &ctx, &tx, &mut files, &mut c, old_columns.as_deref())?;
+    let (reports, staged) = finish_files(&ctx, files)?;
+
+    let rows = match mode {
+        Mode::All => RowCounts {
+            queried,
+            ..Default::default()
+        },
+        // Insert mode delivers only new keys, so only those are counted.
+        Mode::Insert => RowCounts {
+            queried,
+            added: n_added,
+            ..Default::default()
+        },
+        Mode::Diff => RowCounts {
+            queried,
+            added: n_added,
+            changed: n_changed,
+            removed: n_removed,
+            source_changed: if first_run { 0 } else { c.source_changed },
+        },
+    };
+    let report = RunReport {
+        run_id,
+        sync_id: spec.sync.id.clone(),
+        mode,
+        status: RunStatus::Success,
+        started_at: started,
+        finished_at: None,
+        rows,
+        files: reports,
+        error: None,
+        error_code: None,
+        alerts: Vec::new(),
+    };
+    if purpose != Purpose::Run {
+        // Preview: everything above is rolled back when `tx` drops.
+        return Ok(report);
+    }
+
+    // The read ends here; `pending` keeps the snapshot's changes. Nothing
+    // else writes the snapshot until the commit (the run lock), so what was
+    // read stays current.
+    tx.commit().map_err(state_err)?;
+    let commit = recovery::Commit {
+        fresh: first_run,
+        snapshot: (mode != Mode::All).then(|| recovery::SnapshotMeta {
+            row_count: if first_run {
+                queried
+            } else {
+                (old_count + n_added).saturating_sub(n_removed)
+            },
+            columns: ctx.columns.clone(),
+            delta_count: c.new_delta_count,
+        }),
+        report,
+    };
+    deliver_and_commit(&p, store, dest.as_ref(), &staged, commit)
+}
+
+/// Pass 1: streams the source's rows, maps and hashes each, and spills them
+/// into key-hash partitions; All mode and first runs (every row is new)
+/// also write them to their file as they stream. Returns the row count.
+fn stream_rows(
+    p: &Pass<'_>,
+    mut source: Box<dyn Source>,
+    mapping: &Mapping,
+    key_idx: &[usize],
+    files: &mut [OutFile],
+    tx: &rusqlite::Transaction<'_>,
+    spill: &mut PartitionSpill,
+) -> Result<u64> {
+    let Pass {
+        spec,
+        mode,
+        direct,
+        rid_base,
+        control,
+        ..
+    } = *p;
+    let state_err = |source| p.state_err(source);
+    let spill_records = !direct;
+    let t0 = std::time::Instant::now();
     let mut seq: u64 = 0;
     let mut null_rows: Vec<u64> = Vec::new();
     let mut null_count: u64 = 0;
-    let rid_base = (run_id as u64) << 40;
     {
         let (tx_rows, rx_rows) = crossbeam_channel::bounded::<RowBatch>(4);
         let (tx_empty, rx_empty) = crossbeam_channel::unbounded::<RowBatch>();
@@ -578,7 +693,7 @@ fn execute(
                         if direct {
                             files[0].write_encoded(rec)?;
                             if mode != Mode::All {
-                                snapshot::insert_record(&tx, rid_base | seq, rec)
+                                snapshot::insert_record(tx, rid_base | seq, rec)
                                     .map_err(state_err)?;
                             }
                         }
@@ -623,15 +738,44 @@ fn execute(
                 .join(", "),
         });
     }
-    let queried = seq;
+    Ok(seq)
+}
 
-    // ---- pass 2: per partition, duplicates and the diff ----
+/// What pass 2 found: the sorted runs of added, changed and removed rows,
+/// and the counts the commit needs.
+struct Compared {
+    added: RunsFile,
+    changed: RunsFile,
+    removed: RunsFile,
+    new_delta_count: u64,
+    /// Rows whose source row changed, whether or not their synced values did.
+    source_changed: u64,
+}
+
+/// Pass 2: per partition, finds duplicate keys and merge-joins the new
+/// entries with the snapshot's (writing the next index into `pending`).
+fn compare(
+    p: &Pass<'_>,
+    tx: &rusqlite::Transaction<'_>,
+    mut spill: PartitionSpill,
+    old_count: u64,
+) -> Result<Compared> {
+    let Pass {
+        spec,
+        staging,
+        control,
+        mode,
+        first_run,
+        rid_base,
+        ..
+    } = *p;
+    let state_err = |source| p.state_err(source);
     let mut added_runs = RunsFile::new(staging)?;
     let mut changed_runs = RunsFile::new(staging)?;
     let mut removed_runs = RunsFile::new(staging)?;
     let mut dup_keys: Vec<String> = Vec::new();
     let mut dup_count: u64 = 0;
-    let old_delta: u64 = store::read_meta(&tx, "delta_count")
+    let old_delta: u64 = store::read_meta(tx, "delta_count")
         .map_err(state_err)?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
@@ -680,10 +824,10 @@ fn execute(
             base_old.clear();
             delta_old.clear();
             if !first_run {
-                snapshot::read_buckets(&tx, first_bucket, last_bucket, &mut base_old)
+                snapshot::read_buckets(tx, first_bucket, last_bucket, &mut base_old)
                     .map_err(state_err)?;
                 delta_reader
-                    .range(&tx, lo, hi, &mut delta_old)
+                    .range(tx, lo, hi, &mut delta_old)
                     .map_err(state_err)?;
             }
             snapshot::apply_delta(&base_old, &delta_old, &mut old);
@@ -713,7 +857,7 @@ fn execute(
                                 rid,
                                 ..o
                             });
-                            snapshot::discard_record(&tx, o.rid).map_err(state_err)?;
+                            snapshot::discard_record(tx, o.rid).map_err(state_err)?;
                             changed.push((e.seq, rid, e.rec));
                         }
                         i += 1;
@@ -736,7 +880,7 @@ fn execute(
                     }
                     _ => {
                         let o = old[j];
-                        snapshot::discard_record(&tx, o.rid).map_err(state_err)?;
+                        snapshot::discard_record(tx, o.rid).map_err(state_err)?;
                         removed.push((o.rid, o.rid, &[]));
                         j += 1;
                     }
@@ -750,14 +894,14 @@ fn execute(
                     let m_end = m + merged[m..].partition_point(in_bucket);
                     let b_end = b + base_old[b..].partition_point(in_bucket);
                     if merged[m..m_end] != base_old[b..b_end] {
-                        snapshot::write_bucket(&tx, bucket, &merged[m..m_end], &mut bucket_buf)
+                        snapshot::write_bucket(tx, bucket, &merged[m..m_end], &mut bucket_buf)
                             .map_err(state_err)?;
                     }
                     (m, b) = (m_end, b_end);
                 }
             } else {
                 delta_writer
-                    .push_range(&tx, lo, &base_old, &merged)
+                    .push_range(tx, lo, &base_old, &merged)
                     .map_err(state_err)?;
             }
             added.sort_unstable_by_key(|a| a.0);
@@ -772,12 +916,10 @@ fn execute(
                 // The pending delta stays empty: the delta is cleared.
                 0
             } else {
-                delta_writer.finish(&tx).map_err(state_err)?
+                delta_writer.finish(tx).map_err(state_err)?
             };
         }
     }
-    drop(spill);
-    tracing::debug!(elapsed = ?t0.elapsed(), "pass 2: compared with the snapshot");
     if dup_count > 0 {
         return Err(Error::DuplicateKey {
             columns: key_label(&spec.model.primary_key),
@@ -785,30 +927,42 @@ fn execute(
             keys: dup_keys.join(", "),
         });
     }
+    Ok(Compared {
+        added: added_runs,
+        changed: changed_runs,
+        removed: removed_runs,
+        new_delta_count,
+        source_changed: n_source_changed,
+    })
+}
 
-    // ---- pass 3: the change files, in source order ----
-    let (mut n_added, mut n_changed, n_removed) =
-        (added_runs.count, changed_runs.count, removed_runs.count);
-    if first_run && mode != Mode::All {
-        n_added = queried;
-        n_changed = 0;
-    }
+/// Pass 3: the change files, in source order, merged back from the sorted
+/// runs; the new and changed records go into `pending` on the way.
+fn write_changes(
+    p: &Pass<'_>,
+    ctx: &Ctx<'_>,
+    tx: &rusqlite::Transaction<'_>,
+    files: &mut [OutFile],
+    c: &mut Compared,
+    old_columns: Option<&[String]>,
+) -> Result<()> {
+    let Pass {
+        control, direct, ..
+    } = *p;
+    let state_err = |source| p.state_err(source);
     if !direct {
         let find = |kind: FileKind, files: &[OutFile]| files.iter().position(|f| f.kind == kind);
-        let added_file = find(FileKind::Added, &files);
+        let added_file = find(FileKind::Added, files);
         control.report(Progress::Writing {
             file: added_file
                 .map(|i| files[i].relative.clone())
                 .unwrap_or_default(),
         })?;
-        let changed_file = find(FileKind::Changed, &files);
-        let removed_file = find(FileKind::Removed, &files);
-        for (runs, file) in [
-            (&mut added_runs, added_file),
-            (&mut changed_runs, changed_file),
-        ] {
+        let changed_file = find(FileKind::Changed, files);
+        let removed_file = find(FileKind::Removed, files);
+        for (runs, file) in [(&mut c.added, added_file), (&mut c.changed, changed_file)] {
             runs.merge(|rid, rec| {
-                snapshot::insert_record(&tx, rid, rec).map_err(state_err)?;
+                snapshot::insert_record(tx, rid, rec).map_err(state_err)?;
                 if let Some(i) = file {
                     files[i].write_encoded(rec)?;
                 }
@@ -816,9 +970,9 @@ fn execute(
             })?;
         }
         if let Some(i) = removed_file {
-            let projection = projection(old_columns.as_deref(), &ctx.columns);
-            removed_runs.merge(|rid, _| {
-                let rec = snapshot::read_record(&tx, rid)
+            let projection = projection(old_columns, &ctx.columns);
+            c.removed.merge(|rid, _| {
+                let rec = snapshot::read_record(tx, rid)
                     .map_err(state_err)?
                     .ok_or_else(|| {
                         Error::Internal(format!(
@@ -827,7 +981,7 @@ fn execute(
                     })?;
                 let values = decode(&rec)?;
                 let values = match &projection {
-                    Some(p) => p
+                    Some(proj) => proj
                         .iter()
                         .map(|i| {
                             i.and_then(|i| values.get(i).cloned())
@@ -840,9 +994,13 @@ fn execute(
             })?;
         }
     }
+    Ok(())
+}
 
-    tracing::debug!(elapsed = ?t0.elapsed(), "pass 3: wrote the change files");
-    // ---- finish the files ----
+/// The files finished: each one's report, and those a run delivers
+/// (an empty file is dropped when `skip_empty_files` says so).
+fn finish_files(ctx: &Ctx<'_>, files: Vec<OutFile>) -> Result<(Vec<FileReport>, Vec<StagedFile>)> {
+    let (spec, purpose) = (ctx.spec, ctx.purpose);
     let mut reports = Vec::new();
     let mut staged = Vec::new();
     for f in files {
@@ -852,7 +1010,7 @@ fn execute(
             (None, Some(_)) => (
                 0,
                 Some(render_preview(
-                    &ctx,
+                    ctx,
                     &f.preview_rows,
                     f.rows > f.preview_rows.len() as u64,
                 )?),
@@ -878,62 +1036,25 @@ fn execute(
             overwritten_by: None,
         });
     }
+    Ok((reports, staged))
+}
 
-    let rows = match mode {
-        Mode::All => RowCounts {
-            queried,
-            ..Default::default()
-        },
-        // Insert mode delivers only new keys, so only those are counted.
-        Mode::Insert => RowCounts {
-            queried,
-            added: n_added,
-            ..Default::default()
-        },
-        Mode::Diff => RowCounts {
-            queried,
-            added: n_added,
-            changed: n_changed,
-            removed: n_removed,
-            source_changed: if first_run { 0 } else { n_source_changed },
-        },
-    };
-    let report = RunReport {
-        run_id,
-        sync_id: spec.sync.id.clone(),
-        mode,
-        status: RunStatus::Success,
-        started_at: started,
-        finished_at: None,
-        rows,
-        files: reports,
-        error: None,
-        error_code: None,
-        alerts: Vec::new(),
-    };
-    if purpose != Purpose::Run {
-        // Preview: everything above is rolled back when `tx` drops.
-        return Ok(report);
-    }
-
-    // ---- intent, deliver, commit ----
-    // The read ends here; `pending` keeps the snapshot's changes. Nothing
-    // else writes the snapshot until the commit (the run lock), so what was
-    // read stays current.
-    tx.commit().map_err(state_err)?;
-    let commit = recovery::Commit {
-        fresh: first_run,
-        snapshot: (mode != Mode::All).then(|| recovery::SnapshotMeta {
-            row_count: if first_run {
-                queried
-            } else {
-                (old_count + n_added).saturating_sub(n_removed)
-            },
-            columns: ctx.columns.clone(),
-            delta_count: new_delta_count,
-        }),
-        report,
-    };
+/// The intent, then delivery, then the commit (see recovery.rs): the
+/// read transaction has ended, `pending` holds the snapshot's changes.
+fn deliver_and_commit(
+    p: &Pass<'_>,
+    store: &SyncStore,
+    dest: &dyn destination::Destination,
+    staged: &[StagedFile],
+    commit: recovery::Commit,
+) -> Result<RunReport> {
+    let Pass {
+        spec,
+        staging,
+        control,
+        ..
+    } = *p;
+    let t0 = std::time::Instant::now();
     // The last point where a cancel stops the run: from here on the files
     // may land, and a run whose files landed must commit its snapshot.
     control.report(Progress::Delivering {
@@ -959,7 +1080,7 @@ fn execute(
     recovery::write(staging, &intent)?;
     killed_here_in_tests("intent");
     let mut commit = intent.commit;
-    dest.deliver(&staged, &|bytes, total| {
+    dest.deliver(staged, &|bytes, total| {
         control.notify(Progress::Delivering { bytes, total })
     })
     .map_err(|e| match e {
