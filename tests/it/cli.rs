@@ -2,137 +2,15 @@
 //! `reset`, `check`, `demo`, the state folder (`--state-dir` and
 //! `DROPSYNC_STATE_DIR`) and the errors a user sees for bad input.
 
-use assert_cmd::Command;
+use crate::support::{assert_success, counts, list_files, Workspace};
 use rusqlite::Connection;
 use serde_json::Value as Json;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Output;
-use tempfile::TempDir;
 
 // ---------------------------------------------------------------------------
-// Helpers (local to this file: tests/common did not exist when it was written)
+// Helpers
 // ---------------------------------------------------------------------------
-
-struct Ws {
-    dir: TempDir,
-}
-
-impl Ws {
-    fn new() -> Ws {
-        let ws = Ws {
-            dir: tempfile::tempdir().expect("temp dir"),
-        };
-        std::fs::create_dir_all(ws.out()).unwrap();
-        ws
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn db(&self) -> PathBuf {
-        self.path().join("shop.db")
-    }
-
-    fn out(&self) -> PathBuf {
-        self.path().join("out")
-    }
-
-    fn state(&self) -> PathBuf {
-        self.path().join("state")
-    }
-
-    /// Where the OS data folder points for these tests (`XDG_DATA_HOME`).
-    fn xdg(&self) -> PathBuf {
-        self.path().join("xdg-data")
-    }
-
-    fn sql(&self, sql: &str) {
-        Connection::open(self.db())
-            .unwrap()
-            .execute_batch(sql)
-            .unwrap_or_else(|e| panic!("SQL failed: {e}\n{sql}"));
-    }
-
-    fn sync_file(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.path().join(format!("{name}.toml"));
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-
-    /// The CLI with no state folder chosen and the OS data folder redirected
-    /// into the workspace.
-    fn bare_cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("dropsync").unwrap();
-        c.env_remove("DROPSYNC_STATE_DIR")
-            .env_remove("DROPSYNC_LOG")
-            .env("XDG_DATA_HOME", self.xdg())
-            .current_dir(self.path());
-        c
-    }
-
-    /// The CLI with `--state-dir` set to the workspace's state folder.
-    fn cmd(&self) -> Command {
-        let mut c = self.bare_cmd();
-        c.arg("--state-dir").arg(self.state());
-        c
-    }
-
-    fn exec(&self, args: &[&str]) -> Output {
-        self.cmd().args(args).output().unwrap()
-    }
-
-    /// Runs `args` and asserts exit 0; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.exec(args);
-        assert!(
-            out.status.success(),
-            "dropsync {args:?} failed ({:?})\nstdout:\n{}\nstderr:\n{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn ok_json(&self, args: &[&str]) -> Json {
-        let stdout = self.ok(args);
-        serde_json::from_str(&stdout)
-            .unwrap_or_else(|e| panic!("dropsync {args:?} printed invalid JSON ({e}):\n{stdout}"))
-    }
-
-    fn out_files(&self) -> Vec<String> {
-        files_below(&self.out())
-    }
-}
-
-/// Every file below `root`, as sorted relative paths with '/'.
-fn files_below(root: &Path) -> Vec<String> {
-    fn walk(root: &Path, dir: &Path, acc: &mut Vec<String>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(root, &p, acc);
-            } else {
-                acc.push(
-                    p.strip_prefix(root)
-                        .unwrap()
-                        .components()
-                        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                        .collect::<Vec<_>>()
-                        .join("/"),
-                );
-            }
-        }
-    }
-    let mut v = Vec::new();
-    if root.exists() {
-        walk(root, root, &mut v);
-    }
-    v.sort();
-    v
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -151,7 +29,7 @@ fn set(items: &[&str]) -> BTreeSet<String> {
 }
 
 /// The customers table used by most tests: ids 1..=n.
-fn customers_db(ws: &Ws, n: i64) {
+fn customers_db(ws: &Workspace, n: i64) {
     ws.sql(
         "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT, score REAL);",
     );
@@ -163,13 +41,13 @@ fn customers_db(ws: &Ws, n: i64) {
 }
 
 /// A sync over the customers table.
-fn customers_sync(ws: &Ws, name: &str, mode: &str, filename: &str, extra: &str) -> PathBuf {
-    ws.sync_file(
-        name,
+fn customers_sync(ws: &Workspace, name: &str, mode: &str, filename: &str, extra: &str) -> PathBuf {
+    ws.write_sync(
+        &format!("{name}.toml"),
         &format!(
             r#"[source]
 type = "sqlite"
-path = "shop.db"
+path = "source.db"
 
 [model]
 name = "customers"
@@ -191,10 +69,9 @@ filename = "{filename}"
 }
 
 /// The data rows of a delivered CSV file (header skipped), as text lines.
-fn csv_lines(ws: &Ws, rel: &str) -> Vec<String> {
-    let text = std::fs::read_to_string(ws.out().join(rel))
-        .unwrap_or_else(|e| panic!("{rel} not written: {e}"));
-    text.split("\r\n")
+fn csv_lines(ws: &Workspace, rel: &str) -> Vec<String> {
+    ws.out_text(rel)
+        .split("\r\n")
         .skip(1)
         .filter(|l| !l.is_empty())
         .map(str::to_string)
@@ -260,19 +137,9 @@ fn assert_run_shape(r: &Json) {
     }
 }
 
-fn rows_of(r: &Json) -> (u64, u64, u64, u64) {
-    let c = &r["rows"];
-    (
-        c["queried"].as_u64().unwrap(),
-        c["added"].as_u64().unwrap(),
-        c["changed"].as_u64().unwrap(),
-        c["removed"].as_u64().unwrap(),
-    )
-}
-
 #[test]
 fn run_json_has_the_documented_shape_and_true_numbers() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     customers_db(&ws, 3);
     let sync = customers_sync(
         &ws,
@@ -282,9 +149,9 @@ fn run_json_has_the_documented_shape_and_true_numbers() {
         "",
     );
 
-    let out = ws.exec(&["run", s(&sync), "--json", "--at", "2024-01-19T08:00:00Z"]);
-    assert_eq!(out.status.code(), Some(0));
-    let r: Json = serde_json::from_slice(&out.stdout).unwrap();
+    let out = ws.exec(["run", s(&sync), "--json", "--at", "2024-01-19T08:00:00Z"]);
+    assert_eq!(out.code, 0);
+    let r = out.json();
     assert_run_shape(&r);
     assert_eq!(r["run_id"], 1);
     assert_eq!(r["sync_id"], "cust");
@@ -293,7 +160,7 @@ fn run_json_has_the_documented_shape_and_true_numbers() {
     let started = chrono::DateTime::parse_from_rfc3339(r["started_at"].as_str().unwrap()).unwrap();
     assert_eq!(started.to_rfc3339(), "2024-01-19T08:00:00+00:00");
     assert!(r["finished_at"].is_string());
-    assert_eq!(rows_of(&r), (3, 3, 0, 0));
+    assert_eq!(counts(&r), (3, 3, 0, 0));
 
     let files = r["files"].as_array().unwrap();
     let summary: Vec<(&str, &str, u64)> = files
@@ -315,7 +182,7 @@ fn run_json_has_the_documented_shape_and_true_numbers() {
         ]
     );
     for f in files {
-        let on_disk = ws.out().join(f["path"].as_str().unwrap());
+        let on_disk = ws.out.join(f["path"].as_str().unwrap());
         let len = std::fs::metadata(&on_disk)
             .unwrap_or_else(|e| panic!("{}: {e}", on_disk.display()))
             .len();
@@ -337,10 +204,10 @@ fn run_json_has_the_documented_shape_and_true_numbers() {
          DELETE FROM customers WHERE id = 3;
          INSERT INTO customers VALUES (4, 'name 4', NULL, 4.5);",
     );
-    let r = ws.ok_json(&["run", s(&sync), "--json", "--at", "2024-01-20T08:00:00Z"]);
+    let r = ws.exec_json(["run", s(&sync), "--json", "--at", "2024-01-20T08:00:00Z"]);
     assert_run_shape(&r);
     assert_eq!(r["run_id"], 2);
-    assert_eq!(rows_of(&r), (3, 1, 1, 1));
+    assert_eq!(counts(&r), (3, 1, 1, 1));
     let d = "exports/2024-01-20/customers";
     assert_eq!(
         csv_lines(&ws, &format!("{d}_added.csv")),
@@ -358,15 +225,15 @@ fn run_json_has_the_documented_shape_and_true_numbers() {
 
 #[test]
 fn a_failed_run_prints_failed_json_exits_1_and_writes_nothing() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     ws.sql(
         "CREATE TABLE customers (id INTEGER, name TEXT NOT NULL, email TEXT, score REAL);
          INSERT INTO customers VALUES (1, 'a', NULL, 1.0), (7, 'b', NULL, 2.0), (7, 'c', NULL, 3.0);",
     );
     let sync = customers_sync(&ws, "dup", "diff", "dup.csv", "");
-    let out = ws.exec(&["run", s(&sync), "--json"]);
-    assert_eq!(out.status.code(), Some(1), "a failed run exits 1");
-    let r: Json = serde_json::from_slice(&out.stdout).unwrap();
+    let out = ws.exec(["run", s(&sync), "--json"]);
+    assert_eq!(out.code, 1, "a failed run exits 1");
+    let r = out.json();
     assert_run_shape(&r);
     assert_eq!(r["status"], "failed");
     assert_eq!(r["error_code"], "primary_key");
@@ -376,13 +243,13 @@ fn a_failed_run_prints_failed_json_exits_1_and_writes_nothing() {
         "the error names the column and the key: {err}"
     );
     assert_eq!(r["files"], Json::Array(vec![]));
-    assert_eq!(rows_of(&r), (0, 0, 0, 0));
+    assert_eq!(counts(&r), (0, 0, 0, 0));
     assert!(ws.out_files().is_empty(), "{:?}", ws.out_files());
 
     // Without --json the message goes to stderr, still exit 1.
-    let out = ws.exec(&["run", s(&sync)]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = ws.exec(["run", s(&sync)]);
+    assert_eq!(out.code, 1);
+    let stderr = &out.stderr;
     assert!(
         stderr.contains("failed") && stderr.contains("not unique"),
         "{stderr}"
@@ -390,15 +257,15 @@ fn a_failed_run_prints_failed_json_exits_1_and_writes_nothing() {
 
     // Fixed: the next run delivers every row as added (nothing advanced before).
     ws.sql("DELETE FROM customers WHERE name = 'c';");
-    let r = ws.ok_json(&["run", s(&sync), "--json"]);
+    let r = ws.exec_json(["run", s(&sync), "--json"]);
     assert_eq!(r["status"], "success");
     assert_eq!(r["run_id"], 3, "failed runs take run ids too");
-    assert_eq!(rows_of(&r), (2, 2, 0, 0));
+    assert_eq!(counts(&r), (2, 2, 0, 0));
 }
 
 #[test]
 fn skipped_empty_files_are_reported_and_not_written() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     customers_db(&ws, 2);
     let sync = customers_sync(
         &ws,
@@ -407,7 +274,7 @@ fn skipped_empty_files_are_reported_and_not_written() {
         "run{sync.run.id}/c.csv",
         "skip_empty_files = true",
     );
-    let r = ws.ok_json(&["run", s(&sync), "--json"]);
+    let r = ws.exec_json(["run", s(&sync), "--json"]);
     let skipped: Vec<(String, bool, u64)> = r["files"]
         .as_array()
         .unwrap()
@@ -429,7 +296,7 @@ fn skipped_empty_files_are_reported_and_not_written() {
         ]
     );
     assert_eq!(ws.out_files(), vec!["run1/c_added.csv"]);
-    let stdout = ws.ok(&["run", s(&sync)]);
+    let stdout = ws.exec_ok(["run", s(&sync)]);
     assert!(
         stdout.contains("skipped run2/c_added.csv (empty)"),
         "{stdout}"
@@ -443,7 +310,7 @@ fn skipped_empty_files_are_reported_and_not_written() {
 
 #[test]
 fn preview_shows_names_counts_and_first_rows_and_changes_nothing() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     customers_db(&ws, 5);
     let sync = customers_sync(
         &ws,
@@ -460,7 +327,7 @@ fn preview_shows_names_counts_and_first_rows_and_changes_nothing() {
         "--at",
         "2024-03-01T00:00:00Z",
     ];
-    let text = ws.ok(&args);
+    let text = ws.exec_ok(args);
     assert!(
         text.contains(
             "preview of prev (nothing written): 5 rows queried, 5 added, 0 changed, 0 removed"
@@ -487,14 +354,14 @@ fn preview_shows_names_counts_and_first_rows_and_changes_nothing() {
 
     // Nothing written, nothing recorded; a second preview says the same.
     assert!(ws.out_files().is_empty(), "{:?}", ws.out_files());
-    assert_eq!(ws.ok(&args), text);
-    let history = ws.ok_json(&["history", s(&sync), "--json"]);
+    assert_eq!(ws.exec_ok(args), text);
+    let history = ws.exec_json(["history", s(&sync), "--json"]);
     assert_eq!(history, Json::Array(vec![]), "a preview is not a run");
 
     // The snapshot did not advance: the run delivers the previewed rows as added,
     // under the previewed name.
-    let r = ws.ok_json(&["run", s(&sync), "--json", "--at", "2024-03-01T00:00:00Z"]);
-    assert_eq!(rows_of(&r), (5, 5, 0, 0));
+    let r = ws.exec_json(["run", s(&sync), "--json", "--at", "2024-03-01T00:00:00Z"]);
+    assert_eq!(counts(&r), (5, 5, 0, 0));
     assert_eq!(r["files"][0]["path"], "2024-03-01/run1_added.csv");
     assert_eq!(csv_lines(&ws, "2024-03-01/run1_added.csv").len(), 5);
 
@@ -502,7 +369,7 @@ fn preview_shows_names_counts_and_first_rows_and_changes_nothing() {
     ws.sql("UPDATE customers SET name = 'renamed' WHERE id = 4;");
     let out_before = ws.out_files();
     for _ in 0..2 {
-        let text = ws.ok(&["preview", s(&sync), "--at", "2024-03-02T00:00:00Z"]);
+        let text = ws.exec_ok(["preview", s(&sync), "--at", "2024-03-02T00:00:00Z"]);
         assert!(
             text.contains("5 rows queried, 0 added, 1 changed, 0 removed"),
             "{text}"
@@ -514,8 +381,8 @@ fn preview_shows_names_counts_and_first_rows_and_changes_nothing() {
         assert!(text.contains("4,renamed,c4@example.com,4.5"), "{text}");
     }
     assert_eq!(ws.out_files(), out_before);
-    let r = ws.ok_json(&["run", s(&sync), "--json", "--at", "2024-03-02T00:00:00Z"]);
-    assert_eq!(rows_of(&r), (5, 0, 1, 0));
+    let r = ws.exec_json(["run", s(&sync), "--json", "--at", "2024-03-02T00:00:00Z"]);
+    assert_eq!(counts(&r), (5, 0, 1, 0));
     assert_eq!(
         csv_lines(&ws, "2024-03-02/run2_changed.csv"),
         vec!["4,renamed,c4@example.com,4.5"]
@@ -524,10 +391,10 @@ fn preview_shows_names_counts_and_first_rows_and_changes_nothing() {
 
 #[test]
 fn preview_json_includes_each_files_preview_rows() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     customers_db(&ws, 4);
     let sync = customers_sync(&ws, "pj", "insert", "new-{sync.run.id}.csv", "");
-    let p = ws.ok_json(&[
+    let p = ws.exec_json([
         "preview",
         s(&sync),
         "--rows",
@@ -538,7 +405,7 @@ fn preview_json_includes_each_files_preview_rows() {
     ]);
     assert_eq!(p["sync_id"], "pj");
     assert_eq!(p["run_id"], 1, "the id the next run will get");
-    assert_eq!(rows_of(&p), (4, 4, 0, 0));
+    assert_eq!(counts(&p), (4, 4, 0, 0));
     let files = p["files"].as_array().unwrap();
     assert_eq!(files.len(), 1);
     let f = &files[0];
@@ -566,9 +433,9 @@ fn preview_json_includes_each_files_preview_rows() {
     assert!(ws.out_files().is_empty());
 
     // The run that follows delivers all four rows under the previewed name.
-    let r = ws.ok_json(&["run", s(&sync), "--json", "--at", "2024-01-01T00:00:00Z"]);
+    let r = ws.exec_json(["run", s(&sync), "--json", "--at", "2024-01-01T00:00:00Z"]);
     assert_eq!(r["files"][0]["path"], "new-1.csv");
-    assert_eq!(rows_of(&r), (4, 4, 0, 0));
+    assert_eq!(counts(&r), (4, 4, 0, 0));
     assert_eq!(csv_lines(&ws, "new-1.csv").len(), 4);
 }
 
@@ -578,20 +445,20 @@ fn preview_json_includes_each_files_preview_rows() {
 
 #[test]
 fn history_lists_runs_newest_first_with_counts() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     customers_db(&ws, 3);
     let sync = customers_sync(&ws, "hist", "diff", "h-{sync.run.id}.csv", "");
 
-    let text = ws.ok(&["history", s(&sync)]);
+    let text = ws.exec_ok(["history", s(&sync)]);
     assert!(text.contains("sync hist has not run yet"), "{text}");
 
-    ws.ok(&["run", s(&sync), "--at", "2024-01-01T00:00:00Z"]); // 3 added
+    ws.exec_ok(["run", s(&sync), "--at", "2024-01-01T00:00:00Z"]); // 3 added
     ws.sql("INSERT INTO customers VALUES (4, 'd', NULL, 0.0); DELETE FROM customers WHERE id = 1;");
-    ws.ok(&["run", s(&sync), "--at", "2024-01-02T00:00:00Z"]); // 1 added, 1 removed
+    ws.exec_ok(["run", s(&sync), "--at", "2024-01-02T00:00:00Z"]); // 1 added, 1 removed
     ws.sql("UPDATE customers SET name = 'B' WHERE id = 2;");
-    ws.ok(&["run", s(&sync), "--at", "2024-01-03T00:00:00Z"]); // 1 changed
+    ws.exec_ok(["run", s(&sync), "--at", "2024-01-03T00:00:00Z"]); // 1 changed
 
-    let list = ws.ok_json(&["history", s(&sync), "--json"]);
+    let list = ws.exec_json(["history", s(&sync), "--json"]);
     let runs = list.as_array().unwrap();
     assert_eq!(runs.len(), 3);
     for r in runs {
@@ -601,7 +468,7 @@ fn history_lists_runs_newest_first_with_counts() {
     }
     let ids: Vec<i64> = runs.iter().map(|r| r["run_id"].as_i64().unwrap()).collect();
     assert_eq!(ids, vec![3, 2, 1], "newest first");
-    let counts: Vec<_> = runs.iter().map(rows_of).collect();
+    let counts: Vec<_> = runs.iter().map(counts).collect();
     assert_eq!(counts, vec![(3, 0, 1, 0), (3, 1, 0, 1), (3, 3, 0, 0)]);
     let started: Vec<&str> = runs
         .iter()
@@ -613,7 +480,7 @@ fn history_lists_runs_newest_first_with_counts() {
     assert_eq!(runs[0]["files"][1]["rows"], 1);
 
     // The text table: one line per run, newest first, with the same counts.
-    let text = ws.ok(&["history", s(&sync)]);
+    let text = ws.exec_ok(["history", s(&sync)]);
     let lines: Vec<Vec<&str>> = text
         .lines()
         .skip(1)
@@ -636,22 +503,22 @@ fn history_lists_runs_newest_first_with_counts() {
     }
 
     // --limit keeps the newest.
-    let limited = ws.ok_json(&["history", s(&sync), "--json", "--limit", "1"]);
+    let limited = ws.exec_json(["history", s(&sync), "--json", "--limit", "1"]);
     assert_eq!(limited.as_array().unwrap().len(), 1);
     assert_eq!(limited[0]["run_id"], 3);
 }
 
 #[test]
 fn history_shows_failed_runs_with_their_error() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     customers_db(&ws, 2);
     let sync = customers_sync(&ws, "hfail", "all", "f.csv", "");
-    ws.ok(&["run", s(&sync)]);
+    ws.exec_ok(["run", s(&sync)]);
     ws.sql("ALTER TABLE customers RENAME COLUMN email TO mail;");
-    let out = ws.exec(&["run", s(&sync)]);
-    assert_eq!(out.status.code(), Some(1));
+    let out = ws.exec(["run", s(&sync)]);
+    assert_eq!(out.code, 1);
 
-    let list = ws.ok_json(&["history", s(&sync), "--json"]);
+    let list = ws.exec_json(["history", s(&sync), "--json"]);
     assert_eq!(list[0]["run_id"], 2);
     assert_eq!(list[0]["status"], "failed");
     assert_eq!(list[0]["error_code"], "query");
@@ -661,7 +528,7 @@ fn history_shows_failed_runs_with_their_error() {
     );
     assert_eq!(list[1]["status"], "success");
 
-    let text = ws.ok(&["history", s(&sync)]);
+    let text = ws.exec_ok(["history", s(&sync)]);
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[1].split_whitespace().next() == Some("2") && lines[1].contains("failed"));
     assert!(
@@ -677,21 +544,21 @@ fn history_shows_failed_runs_with_their_error() {
 
 #[test]
 fn reset_makes_the_next_run_deliver_every_row() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     customers_db(&ws, 3);
     let sync = customers_sync(&ws, "rst", "diff", "r{sync.run.id}.csv", "");
-    let r = ws.ok_json(&["run", s(&sync), "--json"]);
-    assert_eq!(rows_of(&r), (3, 3, 0, 0));
-    let r = ws.ok_json(&["run", s(&sync), "--json"]);
-    assert_eq!(rows_of(&r), (3, 0, 0, 0), "nothing new");
+    let r = ws.exec_json(["run", s(&sync), "--json"]);
+    assert_eq!(counts(&r), (3, 3, 0, 0));
+    let r = ws.exec_json(["run", s(&sync), "--json"]);
+    assert_eq!(counts(&r), (3, 0, 0, 0), "nothing new");
 
-    let text = ws.ok(&["reset", s(&sync)]);
+    let text = ws.exec_ok(["reset", s(&sync)]);
     assert!(
         text.contains("sync rst: forgot the snapshot of 3 row(s)"),
         "{text}"
     );
-    let r = ws.ok_json(&["run", s(&sync), "--json"]);
-    assert_eq!(rows_of(&r), (3, 3, 0, 0), "every row again");
+    let r = ws.exec_json(["run", s(&sync), "--json"]);
+    assert_eq!(counts(&r), (3, 3, 0, 0), "every row again");
     assert_eq!(
         csv_lines(&ws, "r3_added.csv"),
         vec![
@@ -703,12 +570,12 @@ fn reset_makes_the_next_run_deliver_every_row() {
     assert!(csv_lines(&ws, "r3_removed.csv").is_empty());
 
     // History is kept across a reset.
-    let list = ws.ok_json(&["history", s(&sync), "--json"]);
+    let list = ws.exec_json(["history", s(&sync), "--json"]);
     assert_eq!(list.as_array().unwrap().len(), 3);
 
     // A reset right after a reset has nothing left to forget.
-    ws.ok(&["reset", s(&sync)]);
-    let text = ws.ok(&["reset", s(&sync)]);
+    ws.exec_ok(["reset", s(&sync)]);
+    let text = ws.exec_ok(["reset", s(&sync)]);
     assert!(text.contains("forgot the snapshot of 0 row(s)"), "{text}");
 }
 
@@ -718,11 +585,11 @@ fn reset_makes_the_next_run_deliver_every_row() {
 
 #[test]
 fn check_lists_columns_types_and_the_key() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     customers_db(&ws, 3);
     ws.sql("UPDATE customers SET email = NULL;");
     let sync = customers_sync(&ws, "chk", "diff", "c-{YYYY}.csv", "");
-    let text = ws.ok(&["check", s(&sync)]);
+    let text = ws.exec_ok(["check", s(&sync)]);
     assert!(text.contains("sync chk: OK"), "{text}");
     assert!(text.contains("source       sqlite"), "{text}");
     assert!(text.contains("destination  folder"), "{text}");
@@ -757,7 +624,7 @@ fn check_lists_columns_types_and_the_key() {
         );
     }
 
-    let j = ws.ok_json(&["check", s(&sync), "--json"]);
+    let j = ws.exec_json(["check", s(&sync), "--json"]);
     assert_eq!(j["sync_id"], "chk");
     assert_eq!(j["primary_key"], serde_json::json!(["id"]));
     assert_eq!(
@@ -789,25 +656,25 @@ fn check_lists_columns_types_and_the_key() {
     // check writes nothing and is not a run: the first run still delivers every row.
     assert!(ws.out_files().is_empty());
     assert_eq!(
-        ws.ok_json(&["history", s(&sync), "--json"]),
+        ws.exec_json(["history", s(&sync), "--json"]),
         Json::Array(vec![])
     );
-    let r = ws.ok_json(&["run", s(&sync), "--json"]);
-    assert_eq!(rows_of(&r), (3, 3, 0, 0));
+    let r = ws.exec_json(["run", s(&sync), "--json"]);
+    assert_eq!(counts(&r), (3, 3, 0, 0));
 }
 
 #[test]
 fn check_shows_the_mapped_output_columns_and_a_composite_key() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     ws.sql(
         "CREATE TABLE lines (order_id INTEGER, line INTEGER, sku TEXT, qty INTEGER);
          INSERT INTO lines VALUES (1, 1, 'a', 2), (1, 2, 'b', 1), (2, 1, 'a', 5);",
     );
-    let sync = ws.sync_file(
-        "lines",
+    let sync = ws.write_sync(
+        "lines.toml",
         r#"[source]
 type = "sqlite"
-path = "shop.db"
+path = "source.db"
 
 [model]
 name = "lines"
@@ -831,12 +698,12 @@ template = "{{ order_id }}-{{ line }}"
 to = "ref"
 "#,
     );
-    let j = ws.ok_json(&["check", s(&sync), "--json"]);
+    let j = ws.exec_json(["check", s(&sync), "--json"]);
     assert_eq!(j["primary_key"], serde_json::json!(["order_id", "line"]));
     assert_eq!(j["output_columns"], serde_json::json!(["SKU", "ref"]));
     assert_eq!(j["rows"], 3);
     assert_eq!(j["files"], serde_json::json!(["lines.json"]));
-    let text = ws.ok(&["check", s(&sync)]);
+    let text = ws.exec_ok(["check", s(&sync)]);
     for k in ["order_id", "line"] {
         let l = text
             .lines()
@@ -853,15 +720,15 @@ to = "ref"
 
 #[test]
 fn check_fails_clearly_on_a_duplicate_key() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     ws.sql(
         "CREATE TABLE customers (id INTEGER, name TEXT, email TEXT, score REAL);
          INSERT INTO customers VALUES (5, 'a', NULL, 1), (5, 'b', NULL, 2);",
     );
     let sync = customers_sync(&ws, "chkdup", "diff", "x.csv", "");
-    let out = ws.exec(&["check", s(&sync)]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = ws.exec(["check", s(&sync)]);
+    assert_eq!(out.code, 1);
+    let stderr = &out.stderr;
     assert!(
         stderr.starts_with("error: ") && stderr.contains("not unique") && stderr.contains('5'),
         "{stderr}"
@@ -874,18 +741,13 @@ fn check_fails_clearly_on_a_duplicate_key() {
 
 #[test]
 fn demo_creates_a_workspace_and_runs_it() {
-    let ws = Ws::new();
-    let dir = ws.path().join("demo");
-    let out = ws.exec(&["demo", s(&dir)]);
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stdout:\n{stdout}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let ws = Workspace::new();
+    let dir = ws.path("demo");
+    let out = ws.exec(["demo", s(&dir)]);
+    let stdout = &out.stdout;
+    assert_eq!(out.code, 0, "stdout:\n{stdout}\nstderr:\n{}", out.stderr);
     assert!(dir.join("shop.db").is_file());
-    let tomls: Vec<String> = files_below(&dir)
+    let tomls: Vec<String> = list_files(&dir)
         .into_iter()
         .filter(|f| f.ends_with(".toml"))
         .collect();
@@ -903,7 +765,7 @@ fn demo_creates_a_workspace_and_runs_it() {
         .unwrap();
     assert_eq!(customers, 2500 - 11 + 3, "the demo churns its data once");
 
-    let files = files_below(&dir.join("out"));
+    let files = list_files(&dir.join("out"));
     assert!(!files.is_empty());
     // All mode: every customer, as they are after the churn (both runs write
     // today's name, so the second overwrites the first; across midnight the
@@ -958,10 +820,7 @@ fn demo_creates_a_workspace_and_runs_it() {
     assert!(stdout.contains("demo workspace in"), "{stdout}");
     assert!(!stdout.contains("failed"), "{stdout}");
     // The demo used the given state folder, not the OS data folder.
-    assert!(ws
-        .state()
-        .join("syncs/demo-customers-diff.sqlite")
-        .is_file());
+    assert!(ws.state.join("syncs/demo-customers-diff.sqlite").is_file());
     assert!(!ws.xdg().exists());
 }
 
@@ -971,54 +830,50 @@ fn demo_creates_a_workspace_and_runs_it() {
 
 #[test]
 fn state_dir_flag_and_env_var_both_work() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     customers_db(&ws, 2);
     let sync = customers_sync(&ws, "st", "diff", "st-{sync.run.id}.csv", "");
-    let a = ws.path().join("state-a");
-    let b = ws.path().join("state-b");
+    let a = ws.path("state-a");
+    let b = ws.path("state-b");
 
     // The environment variable.
     let out = ws
-        .bare_cmd()
+        .bare_cli()
         .env("DROPSYNC_STATE_DIR", &a)
         .args(["run", s(&sync), "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(a.join("syncs/st.sqlite").is_file(), "{:?}", files_below(&a));
+    assert_success(&out);
+    assert!(a.join("syncs/st.sqlite").is_file(), "{:?}", list_files(&a));
 
     // The flag, pointing at the same folder: the snapshot is there (nothing new).
     let out = ws
-        .bare_cmd()
+        .bare_cli()
         .args(["--state-dir", s(&a), "run", s(&sync), "--json"])
         .output()
         .unwrap();
     let r: Json = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
-        (r["run_id"].clone(), rows_of(&r)),
+        (r["run_id"].clone(), counts(&r)),
         (Json::from(2), (2, 0, 0, 0))
     );
 
     // Another folder is another history: a first run again.
     let out = ws
-        .bare_cmd()
+        .bare_cli()
         .args(["--state-dir", s(&b), "run", s(&sync), "--json"])
         .output()
         .unwrap();
     let r: Json = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
-        (r["run_id"].clone(), rows_of(&r)),
+        (r["run_id"].clone(), counts(&r)),
         (Json::from(1), (2, 2, 0, 0))
     );
     assert!(b.join("syncs/st.sqlite").is_file());
 
     // The flag wins over the variable.
     let out = ws
-        .bare_cmd()
+        .bare_cli()
         .env("DROPSYNC_STATE_DIR", &a)
         .args(["--state-dir", s(&b), "history", s(&sync), "--json"])
         .output()
@@ -1028,7 +883,7 @@ fn state_dir_flag_and_env_var_both_work() {
 
     // The variable works for every command, e.g. history and reset.
     let out = ws
-        .bare_cmd()
+        .bare_cli()
         .env("DROPSYNC_STATE_DIR", &a)
         .args(["history", s(&sync), "--json"])
         .output()
@@ -1036,7 +891,7 @@ fn state_dir_flag_and_env_var_both_work() {
     let list: Json = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 2, "{list:#}");
     let out = ws
-        .bare_cmd()
+        .bare_cli()
         .env("DROPSYNC_STATE_DIR", &a)
         .args(["reset", s(&sync)])
         .output()
@@ -1044,21 +899,17 @@ fn state_dir_flag_and_env_var_both_work() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("forgot the snapshot of 2 row(s)"));
 
     // Neither touched the OS data folder.
-    assert!(!ws.xdg().exists(), "{:?}", files_below(&ws.xdg()));
+    assert!(!ws.xdg().exists(), "{:?}", list_files(&ws.xdg()));
 }
 
 #[cfg(target_os = "linux")]
 #[test]
 fn without_a_state_dir_the_os_data_folder_is_used() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     customers_db(&ws, 1);
     let sync = customers_sync(&ws, "dflt", "insert", "d.csv", "");
-    let out = ws.bare_cmd().args(["run", s(&sync)]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = ws.bare_cli().args(["run", s(&sync)]).output().unwrap();
+    assert_success(&out);
     assert!(ws.xdg().join("dropsync/syncs/dflt.sqlite").is_file());
 }
 
@@ -1068,7 +919,7 @@ fn without_a_state_dir_the_os_data_folder_is_used() {
 
 #[test]
 fn a_bad_at_value_is_a_clear_error() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     customers_db(&ws, 2);
     let sync = customers_sync(&ws, "at", "diff", "at.csv", "");
     for bad in [
@@ -1077,40 +928,40 @@ fn a_bad_at_value_is_a_clear_error() {
         "2024-01-19",
         "2024-01-19 08:00",
     ] {
-        let out = ws.exec(&["run", s(&sync), "--at", bad]);
-        assert_eq!(out.status.code(), Some(1), "--at {bad}");
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let out = ws.exec(["run", s(&sync), "--at", bad]);
+        assert_eq!(out.code, 1, "--at {bad}");
+        let stderr = &out.stderr;
         assert!(
             stderr.contains(&format!("--at {bad:?} is not an RFC 3339 instant"))
                 && stderr.contains("2024-01-19T08:00:00Z"),
             "--at {bad}: {stderr}"
         );
         assert!(out.stdout.is_empty(), "--at {bad}");
-        let out = ws.exec(&["preview", s(&sync), "--at", bad]);
-        assert_eq!(out.status.code(), Some(1), "preview --at {bad}");
-        assert!(String::from_utf8_lossy(&out.stderr).contains("RFC 3339"));
+        let out = ws.exec(["preview", s(&sync), "--at", bad]);
+        assert_eq!(out.code, 1, "preview --at {bad}");
+        assert!(out.stderr.contains("RFC 3339"));
     }
     // Nothing ran: no files, no history, and the next run is a first run.
     assert!(ws.out_files().is_empty());
     assert_eq!(
-        ws.ok_json(&["history", s(&sync), "--json"]),
+        ws.exec_json(["history", s(&sync), "--json"]),
         Json::Array(vec![])
     );
-    let r = ws.ok_json(&["run", s(&sync), "--json"]);
+    let r = ws.exec_json(["run", s(&sync), "--json"]);
     assert_eq!(
-        (r["run_id"].clone(), rows_of(&r)),
+        (r["run_id"].clone(), counts(&r)),
         (Json::from(1), (2, 2, 0, 0))
     );
 }
 
 #[test]
 fn a_missing_sync_file_is_a_clear_error() {
-    let ws = Ws::new();
-    let missing = ws.path().join("nope").join("missing.toml");
+    let ws = Workspace::new();
+    let missing = ws.path("nope").join("missing.toml");
     for cmd in ["run", "preview", "history", "reset", "check"] {
-        let out = ws.exec(&[cmd, s(&missing)]);
-        assert_eq!(out.status.code(), Some(1), "{cmd}");
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let out = ws.exec([cmd, s(&missing)]);
+        assert_eq!(out.code, 1, "{cmd}");
+        let stderr = &out.stderr;
         assert!(
             stderr.contains("cannot read sync file") && stderr.contains(s(&missing)),
             "{cmd}: {stderr}"
@@ -1121,17 +972,17 @@ fn a_missing_sync_file_is_a_clear_error() {
         );
         assert!(out.stdout.is_empty(), "{cmd}");
     }
-    assert!(!ws.state().join("syncs").exists() || files_below(&ws.state()).is_empty());
+    assert!(!ws.state.join("syncs").exists() || list_files(&ws.state).is_empty());
 }
 
 #[test]
 fn an_invalid_sync_file_names_the_file_and_key() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     customers_db(&ws, 1);
     let sync = customers_sync(&ws, "badmode", "upsert", "x.csv", "");
-    let out = ws.exec(&["run", s(&sync)]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = ws.exec(["run", s(&sync)]);
+    assert_eq!(out.code, 1);
+    let stderr = &out.stderr;
     assert!(
         stderr.contains("badmode.toml")
             && stderr.contains("[sync] mode")

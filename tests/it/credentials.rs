@@ -12,6 +12,8 @@
 //! - The app key: none anywhere, given once and remembered, refused by
 //!   Dropbox, and a redirect address the app does not list.
 
+use crate::support::emulator;
+use crate::support::free_port;
 use crate::support::keyring;
 
 use dropbox_emulator::{Config, Running, DEFAULT_APP_KEY};
@@ -131,11 +133,8 @@ impl Env {
         ] {
             c.env_remove(name);
         }
-        c.env("DROPSYNC_DROPBOX_API_URL", &self.emu.base_url)
-            .env("DROPSYNC_DROPBOX_CONTENT_URL", &self.emu.base_url)
-            .env("DROPSYNC_DROPBOX_OAUTH_URL", &self.emu.base_url)
-            .env("DROPSYNC_DROPBOX_APP_KEY", DEFAULT_APP_KEY)
-            .env("DROPSYNC_DROPBOX_RETRY_BASE_MS", "5");
+        c.envs(emulator::cli_env(&self.emu))
+            .env("DROPSYNC_DROPBOX_APP_KEY", DEFAULT_APP_KEY);
         for (k, v) in &self.vars {
             c.env(k, v);
         }
@@ -244,39 +243,16 @@ impl Env {
 
     /// A sync of the customers table into Dropbox folder `folder`.
     fn sync(&self, folder: &str) -> PathBuf {
-        let path = self.dir.path().join("sync.toml");
-        std::fs::write(
-            &path,
-            format!(
-                "[source]\ntype = \"sqlite\"\npath = \"shop.db\"\n[model]\nname = \"customers\"\nsql = \"SELECT * FROM customers ORDER BY id\"\nprimary_key = \"id\"\n[destination]\ntype = \"dropbox\"\npath = \"{folder}\"\n[sync]\nid = \"creds\"\nmode = \"all\"\nfilename = \"customers.csv\"\n"
-            ),
-        )
-        .expect("write the sync");
-        path
+        emulator::customers_sync(self.dir.path(), "creds", folder, "all", "customers.csv")
     }
 
     fn remote(&self, path: &str) -> String {
-        std::fs::read_to_string(self.root.join(path.trim_start_matches('/')))
-            .unwrap_or_else(|e| panic!("{path} is not in the emulator: {e}"))
+        emulator::remote(&self.root, path)
     }
 
     /// Routes the emulator answered, with their status and (RPC) grant type.
     fn log(&self) -> Vec<(String, u16, Option<String>)> {
-        let v: Value = reqwest::blocking::get(format!("{}/__emulator/log", self.emu.base_url))
-            .expect("log")
-            .json()
-            .expect("json");
-        v.as_array()
-            .expect("array")
-            .iter()
-            .map(|e| {
-                (
-                    e["route"].as_str().unwrap_or_default().to_string(),
-                    e["status"].as_u64().unwrap_or(0) as u16,
-                    e["arg"].as_str().map(str::to_string),
-                )
-            })
-            .collect()
+        emulator::routes(&self.emu)
     }
 
     /// Whether a refresh token still works at the emulator (a headless run
@@ -430,14 +406,6 @@ impl AuthRun {
             stderr: self.seen.join("\n"),
         }
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 fn no_redirects() -> reqwest::blocking::Client {

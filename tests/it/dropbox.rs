@@ -1,6 +1,8 @@
 //! The Dropbox destination end to end: the real CLI and engine against the
 //! Dropbox API emulator, a real HTTP server on 127.0.0.1.
 
+use crate::support::emulator;
+use crate::support::free_port;
 use assert_cmd::Command;
 use dropbox_emulator::{faults::Fault, Config, Running};
 use serde_json::{json, Value};
@@ -44,12 +46,8 @@ fn start(tweak: impl FnOnce(&mut Config)) -> Env {
 impl Env {
     fn cli(&self) -> Command {
         let mut c = Command::cargo_bin("dropsync").expect("binary");
-        c.arg("--state-dir")
-            .arg(&self.state)
-            .env("DROPSYNC_DROPBOX_API_URL", &self.emu.base_url)
-            .env("DROPSYNC_DROPBOX_CONTENT_URL", &self.emu.base_url)
-            .env("DROPSYNC_DROPBOX_OAUTH_URL", &self.emu.base_url)
-            .env("DROPSYNC_DROPBOX_RETRY_BASE_MS", "5")
+        c.arg("--state-dir").arg(&self.state);
+        c.envs(emulator::cli_env(&self.emu))
             .env("DROPSYNC_CREDENTIAL_STORE", "file")
             .env_remove("DROPSYNC_DROPBOX_REFRESH_TOKEN")
             .env_remove("DROPSYNC_DROPBOX_APP_KEY");
@@ -71,53 +69,26 @@ impl Env {
     }
 
     fn sync(&self, folder: &str, mode: &str, filename: &str) -> PathBuf {
-        let path = self.dir.path().join("sync.toml");
-        std::fs::write(
-            &path,
-            format!(
-                "[source]\ntype = \"sqlite\"\npath = \"shop.db\"\n[model]\nname = \"customers\"\nsql = \"SELECT * FROM customers ORDER BY id\"\nprimary_key = \"id\"\n[destination]\ntype = \"dropbox\"\npath = \"{folder}\"\n[sync]\nid = \"dbx\"\nmode = \"{mode}\"\nfilename = \"{filename}\"\n"
-            ),
-        )
-        .expect("write sync");
-        path
+        emulator::customers_sync(self.dir.path(), "dbx", folder, mode, filename)
     }
 
     fn fault(&self, faults: Value) {
-        let resp = reqwest::blocking::Client::new()
-            .post(format!("{}/__emulator/faults", self.emu.base_url))
-            .body(faults.to_string())
-            .send()
-            .expect("add faults");
-        assert!(resp.status().is_success());
+        emulator::add_faults(&self.emu, &faults);
     }
 
     fn clear_faults(&self) {
-        reqwest::blocking::Client::new()
-            .delete(format!("{}/__emulator/faults", self.emu.base_url))
-            .send()
-            .expect("clear faults");
+        emulator::clear_faults(&self.emu);
     }
 
     fn log(&self) -> Vec<(String, u16)> {
-        let v: Value = reqwest::blocking::get(format!("{}/__emulator/log", self.emu.base_url))
-            .expect("log")
-            .json()
-            .expect("json");
-        v.as_array()
-            .expect("array")
-            .iter()
-            .map(|e| {
-                (
-                    e["route"].as_str().unwrap_or_default().to_string(),
-                    e["status"].as_u64().unwrap_or(0) as u16,
-                )
-            })
+        emulator::routes(&self.emu)
+            .into_iter()
+            .map(|(route, status, _)| (route, status))
             .collect()
     }
 
     fn remote(&self, path: &str) -> String {
-        std::fs::read_to_string(self.root.join(path.trim_start_matches('/')))
-            .unwrap_or_else(|e| panic!("{path} is not in the emulator: {e}"))
+        emulator::remote(&self.root, path)
     }
 
     fn run_json(&self, sync: &Path) -> (bool, Value) {
@@ -243,12 +214,7 @@ fn assert_big_file_delivered(env: &Env, remote: &str) {
 
 /// The session type of each upload session started, in order.
 fn session_types(env: &Env) -> Vec<String> {
-    let log: Value = reqwest::blocking::get(format!("{}/__emulator/log", env.emu.base_url))
-        .expect("log")
-        .json()
-        .expect("json");
-    log.as_array()
-        .expect("array")
+    emulator::log(&env.emu)
         .iter()
         .filter(|e| e["route"] == "files/upload_session/start" && e["status"] == 200)
         .map(|e| {
@@ -480,14 +446,6 @@ fn folder_listing_follows_every_page() {
             .count()
             >= 2
     );
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 #[test]

@@ -16,9 +16,10 @@
 //! faults injected, rows checked, rows lost, rows duplicated.
 
 use crate::support as common;
+use crate::support::emulator;
 use crate::support::servers;
 
-use common::{list_files, read_csv_table, toml_str, SyncFile, Workspace};
+use common::{assert_success, list_files, read_csv_table, toml_str, SyncFile, Workspace};
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -127,11 +128,7 @@ impl Bench {
                 .args(["dropbox", "mkdir", "/out"])
                 .output()
                 .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            assert_success(&out);
         }
         bench
     }
@@ -150,10 +147,7 @@ impl Bench {
             c.env_remove(var);
         }
         if let Some(emu) = &self.emu {
-            c.env("DROPSYNC_DROPBOX_API_URL", &emu.base_url)
-                .env("DROPSYNC_DROPBOX_CONTENT_URL", &emu.base_url)
-                .env("DROPSYNC_DROPBOX_OAUTH_URL", &emu.base_url)
-                .env("DROPSYNC_DROPBOX_RETRY_BASE_MS", "5")
+            c.envs(emulator::cli_env(emu))
                 .env("DROPSYNC_DROPBOX_TIMEOUT_SECS", "1")
                 .env("DROPSYNC_CREDENTIAL_STORE", "file")
                 .env(
@@ -206,20 +200,12 @@ impl Bench {
 
     fn fault(&self, faults: Json) {
         let emu = self.emu.as_ref().expect("faults are for Dropbox");
-        let resp = reqwest::blocking::Client::new()
-            .post(format!("{}/__emulator/faults", emu.base_url))
-            .body(faults.to_string())
-            .send()
-            .expect("add faults");
-        assert!(resp.status().is_success());
+        emulator::add_faults(emu, &faults);
     }
 
     fn clear_faults(&self) {
         if let Some(emu) = &self.emu {
-            reqwest::blocking::Client::new()
-                .delete(format!("{}/__emulator/faults", emu.base_url))
-                .send()
-                .expect("clear faults");
+            emulator::clear_faults(emu);
         }
     }
 
@@ -230,11 +216,7 @@ impl Bench {
             .arg(&self.sync)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out);
         let mut runs: Vec<Json> = serde_json::from_slice::<Json>(&out.stdout)
             .unwrap()
             .as_array()

@@ -4,136 +4,16 @@
 //! independent readers (`csv`, `serde_json`) and compared value by value.
 //! Filename templates are resolved at fixed instants given with `--at`.
 
-use assert_cmd::Command;
-use rusqlite::{params, Connection};
+use crate::support::{toml_str, Workspace};
+use rusqlite::params;
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
-use tempfile::TempDir;
 
 // ---------------------------------------------------------------------------
-// Helpers (local to this file: tests/common did not exist when it was written)
+// Helpers
 // ---------------------------------------------------------------------------
 
-/// A temporary workspace: a SQLite database, an output folder, a state folder
-/// and the sync files.
-struct Ws {
-    dir: TempDir,
-}
-
-impl Ws {
-    fn new() -> Ws {
-        let ws = Ws {
-            dir: tempfile::tempdir().expect("temp dir"),
-        };
-        std::fs::create_dir_all(ws.out()).unwrap();
-        std::fs::create_dir_all(ws.state()).unwrap();
-        ws
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn db(&self) -> PathBuf {
-        self.path().join("model.db")
-    }
-
-    fn out(&self) -> PathBuf {
-        self.path().join("out")
-    }
-
-    fn state(&self) -> PathBuf {
-        self.path().join("state")
-    }
-
-    fn conn(&self) -> Connection {
-        Connection::open(self.db()).unwrap()
-    }
-
-    /// Writes `<name>.toml`; the sync id defaults to `name` (the file stem).
-    fn sync_file(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.path().join(format!("{name}.toml"));
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-
-    /// The CLI with this workspace's state folder; never touches the user's data folder.
-    fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("dropsync").unwrap();
-        c.env_remove("DROPSYNC_STATE_DIR")
-            .env_remove("DROPSYNC_LOG")
-            .env("XDG_DATA_HOME", self.path().join("xdg-data"))
-            .arg("--state-dir")
-            .arg(self.state());
-        c
-    }
-
-    /// `dropsync run FILE --json [--at AT]`, asserting success; returns the report.
-    fn run_ok(&self, sync: &Path, at: Option<&str>) -> Json {
-        let mut c = self.cmd();
-        c.arg("run").arg(sync).arg("--json");
-        if let Some(at) = at {
-            c.arg("--at").arg(at);
-        }
-        let out = c.output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(
-            out.status.success(),
-            "run {} failed ({:?})\nstdout:\n{stdout}\nstderr:\n{stderr}",
-            sync.display(),
-            out.status.code()
-        );
-        let report: Json = serde_json::from_str(&stdout)
-            .unwrap_or_else(|e| panic!("run --json printed invalid JSON ({e}):\n{stdout}"));
-        assert_eq!(report["status"], "success", "{report:#}");
-        report
-    }
-
-    /// Every file below the output folder, as sorted relative paths with '/'.
-    fn out_files(&self) -> Vec<String> {
-        let mut v = Vec::new();
-        walk(&self.out(), &self.out(), &mut v);
-        v.sort();
-        v
-    }
-}
-
-fn walk(root: &Path, dir: &Path, acc: &mut Vec<String>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            walk(root, &p, acc);
-        } else {
-            let rel = p.strip_prefix(root).unwrap();
-            acc.push(
-                rel.components()
-                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                    .collect::<Vec<_>>()
-                    .join("/"),
-            );
-        }
-    }
-}
-
-/// A TOML basic string holding `s`.
-fn toml_str(s: &str) -> String {
-    let mut o = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            '\t' => o.push_str("\\t"),
-            '\n' => o.push_str("\\n"),
-            '\r' => o.push_str("\\r"),
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
-}
-
-/// A sync file over `model.db` and `out/`; `sync_extra` goes at the end of `[sync]`.
+/// A sync file over the workspace database and `out/`; `sync_extra` goes at the end of `[sync]`.
 fn sync_toml(
     sql: &str,
     key: &str,
@@ -143,7 +23,7 @@ fn sync_toml(
     extra: &str,
 ) -> String {
     format!(
-        "[source]\ntype = \"sqlite\"\npath = \"model.db\"\n\n\
+        "[source]\ntype = \"sqlite\"\npath = \"source.db\"\n\n\
          [model]\nid = \"m-1\"\nname = \"tricky\"\nsql = {sql}\nprimary_key = {key}\n\n\
          [destination]\ntype = \"folder\"\npath = \"out\"\n\n\
          [sync]\nmode = \"{mode}\"\nformat = \"{format}\"\nfilename = {filename}\n{extra}\n",
@@ -292,9 +172,9 @@ fn csv_fields(r: &Row) -> Vec<String> {
     ]
 }
 
-/// Creates `model.db` with the tricky rows. `flt` has no declared type: a REAL
+/// Fills the workspace database with the tricky rows. `flt` has no declared type: a REAL
 /// column would let SQLite store -0.0 as the integer 0 and lose its sign.
-fn tricky_db(ws: &Ws) {
+fn tricky_db(ws: &Workspace) {
     let conn = ws.conn();
     conn.execute_batch(
         "CREATE TABLE t (id INTEGER PRIMARY KEY, txt TEXT, num INTEGER, flt, blob BLOB);",
@@ -358,7 +238,7 @@ fn assert_crlf_records(body: &[u8], expected_records: usize, what: &str) {
     assert_eq!(records, expected_records, "{what}: record count");
 }
 
-fn csv_case(ws: &Ws, delimiter: &str, delim_byte: u8, header: bool, bom: bool) {
+fn csv_case(ws: &Workspace, delimiter: &str, delim_byte: u8, header: bool, bom: bool) {
     let tag = match delim_byte {
         b',' => "comma",
         b';' => "semicolon",
@@ -372,8 +252,8 @@ fn csv_case(ws: &Ws, delimiter: &str, delim_byte: u8, header: bool, bom: bool) {
         "\n[sync.csv]\ndelimiter = {}\nheader = {header}\nbom = {bom}\n",
         toml_str(delimiter)
     );
-    let sync = ws.sync_file(
-        &name,
+    let sync = ws.write_sync(
+        &format!("{name}.toml"),
         &sync_toml(
             &tricky_sql(),
             "id",
@@ -383,13 +263,13 @@ fn csv_case(ws: &Ws, delimiter: &str, delim_byte: u8, header: bool, bom: bool) {
             &extra,
         ),
     );
-    let report = ws.run_ok(&sync, Some("2024-05-06T07:08:09Z"));
+    let report = ws.run_ok(&sync, "2024-05-06T07:08:09Z");
     let rows = tricky_rows();
     let (path, nrows, bytes, skipped) = report_file(&report, 0);
     assert_eq!(path, format!("{name}/tricky.csv"));
     assert_eq!(nrows, rows.len() as u64, "{name}");
     assert!(!skipped);
-    let raw = std::fs::read(ws.out().join(&path)).unwrap();
+    let raw = ws.out_bytes(&path);
     assert_eq!(raw.len() as u64, bytes, "{name}: reported bytes");
 
     // The BOM is there exactly when asked for, once, at the very start.
@@ -435,7 +315,7 @@ fn csv_case(ws: &Ws, delimiter: &str, delim_byte: u8, header: bool, bom: bool) {
 }
 
 fn csv_round_trip(delimiter: &str, delim_byte: u8) {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     tricky_db(&ws);
     for header in [true, false] {
         for bom in [true, false] {
@@ -473,7 +353,7 @@ fn csv_round_trips_with_tab() {
 fn csv_quotes_exactly_as_rfc_4180_requires() {
     // A byte-exact check of a small file: quotes doubled, fields with the
     // delimiter, quotes, CR or LF quoted, NULL and "" both empty, CRLF endings.
-    let ws = Ws::new();
+    let ws = Workspace::new();
     let conn = ws.conn();
     conn.execute_batch(
         "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
@@ -481,8 +361,8 @@ fn csv_quotes_exactly_as_rfc_4180_requires() {
                               (4, NULL), (5, ''), (6, 'plain, with comma');",
     )
     .unwrap();
-    let sync = ws.sync_file(
-        "exact",
+    let sync = ws.write_sync(
+        "exact.toml",
         &sync_toml(
             "SELECT id, v FROM t ORDER BY id",
             "id",
@@ -492,8 +372,8 @@ fn csv_quotes_exactly_as_rfc_4180_requires() {
             "\n[sync.csv]\ndelimiter = \";\"\nheader = true\nbom = true\n",
         ),
     );
-    ws.run_ok(&sync, None);
-    let text = std::fs::read_to_string(ws.out().join("exact.csv")).unwrap();
+    ws.run_now_ok(&sync);
+    let text = ws.out_text("exact.csv");
     assert_eq!(
         text,
         "\u{feff}id;v\r\n1;\"a;b\"\r\n2;\"x\"\"y\"\r\n3;\"l1\nl2\"\r\n4;\r\n5;\r\n6;plain, with comma\r\n"
@@ -502,11 +382,11 @@ fn csv_quotes_exactly_as_rfc_4180_requires() {
 
 #[test]
 fn empty_csv_has_just_its_header_and_bom() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     tricky_db(&ws);
     let sql = "SELECT id, txt FROM t WHERE id < 0";
-    let sync = ws.sync_file(
-        "empty-csv",
+    let sync = ws.write_sync(
+        "empty-csv.toml",
         &sync_toml(
             sql,
             "id",
@@ -516,13 +396,13 @@ fn empty_csv_has_just_its_header_and_bom() {
             "\n[sync.csv]\ndelimiter = \"|\"\nbom = true\n",
         ),
     );
-    let report = ws.run_ok(&sync, None);
+    let report = ws.run_now_ok(&sync);
     assert_eq!(report_file(&report, 0).1, 0);
-    let text = std::fs::read_to_string(ws.out().join("empty.csv")).unwrap();
+    let text = ws.out_text("empty.csv");
     assert_eq!(text, "\u{feff}id|txt\r\n");
 
-    let sync = ws.sync_file(
-        "empty-csv-nohead",
+    let sync = ws.write_sync(
+        "empty-csv-nohead.toml",
         &sync_toml(
             sql,
             "id",
@@ -532,11 +412,8 @@ fn empty_csv_has_just_its_header_and_bom() {
             "\n[sync.csv]\nheader = false\n",
         ),
     );
-    ws.run_ok(&sync, None);
-    assert_eq!(
-        std::fs::read(ws.out().join("empty-nohead.csv")).unwrap(),
-        b""
-    );
+    ws.run_now_ok(&sync);
+    assert_eq!(ws.out_bytes("empty-nohead.csv"), b"");
 }
 
 // ---------------------------------------------------------------------------
@@ -596,18 +473,18 @@ fn assert_json_row(obj: &Json, r: &Row, what: &str) {
 
 #[test]
 fn json_keeps_types_order_and_values() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     tricky_db(&ws);
-    let sync = ws.sync_file(
-        "json",
+    let sync = ws.write_sync(
+        "json.toml",
         &sync_toml(&tricky_sql(), "id", "all", "json", "tricky.json", ""),
     );
-    let report = ws.run_ok(&sync, None);
+    let report = ws.run_now_ok(&sync);
     let rows = tricky_rows();
     let (path, n, bytes, _) = report_file(&report, 0);
     assert_eq!(path, "tricky.json");
     assert_eq!(n, rows.len() as u64);
-    let raw = std::fs::read(ws.out().join(&path)).unwrap();
+    let raw = ws.out_bytes(&path);
     assert_eq!(raw.len() as u64, bytes);
     assert!(
         !raw.starts_with("\u{feff}".as_bytes()),
@@ -635,18 +512,18 @@ fn json_keeps_types_order_and_values() {
 
 #[test]
 fn ndjson_is_one_typed_object_per_line() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     tricky_db(&ws);
-    let sync = ws.sync_file(
-        "ndjson",
+    let sync = ws.write_sync(
+        "ndjson.toml",
         &sync_toml(&tricky_sql(), "id", "all", "ndjson", "tricky.ndjson", ""),
     );
-    let report = ws.run_ok(&sync, None);
+    let report = ws.run_now_ok(&sync);
     let rows = tricky_rows();
     let (path, n, bytes, _) = report_file(&report, 0);
     assert_eq!(path, "tricky.ndjson");
     assert_eq!(n, rows.len() as u64);
-    let text = std::fs::read_to_string(ws.out().join(&path)).unwrap();
+    let text = ws.out_text(&path);
     assert_eq!(text.len() as u64, bytes);
     assert!(text.ends_with('\n'));
     let lines: Vec<&str> = text.lines().collect();
@@ -660,17 +537,17 @@ fn ndjson_is_one_typed_object_per_line() {
 
 #[test]
 fn empty_results_give_an_empty_array_and_an_empty_file() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     tricky_db(&ws);
     let sql = "SELECT id, txt FROM t WHERE id < 0";
-    let json = ws.sync_file(
-        "empty-json",
+    let json = ws.write_sync(
+        "empty-json.toml",
         &sync_toml(sql, "id", "all", "json", "empty.json", ""),
     );
-    let report = ws.run_ok(&json, None);
+    let report = ws.run_now_ok(&json);
     let (_, n, bytes, skipped) = report_file(&report, 0);
     assert_eq!((n, skipped), (0, false));
-    let text = std::fs::read_to_string(ws.out().join("empty.json")).unwrap();
+    let text = ws.out_text("empty.json");
     assert_eq!(text.len() as u64, bytes);
     assert_eq!(text.trim(), "[]");
     assert_eq!(
@@ -678,13 +555,13 @@ fn empty_results_give_an_empty_array_and_an_empty_file() {
         Json::Array(vec![])
     );
 
-    let nd = ws.sync_file(
-        "empty-ndjson",
+    let nd = ws.write_sync(
+        "empty-ndjson.toml",
         &sync_toml(sql, "id", "all", "ndjson", "empty.ndjson", ""),
     );
-    let report = ws.run_ok(&nd, None);
+    let report = ws.run_now_ok(&nd);
     assert_eq!(report_file(&report, 0).1, 0);
-    let meta = std::fs::metadata(ws.out().join("empty.ndjson")).expect("written");
+    let meta = std::fs::metadata(ws.out.join("empty.ndjson")).expect("written");
     assert_eq!(meta.len(), 0);
 }
 
@@ -692,10 +569,10 @@ fn empty_results_give_an_empty_array_and_an_empty_file() {
 fn json_diff_files_keep_types_in_every_file() {
     // The changed and removed files are written from the snapshot's records:
     // they must keep types just like the first run's file.
-    let ws = Ws::new();
+    let ws = Workspace::new();
     tricky_db(&ws);
-    let sync = ws.sync_file(
-        "json-diff",
+    let sync = ws.write_sync(
+        "json-diff.toml",
         &sync_toml(
             &tricky_sql(),
             "id",
@@ -705,20 +582,18 @@ fn json_diff_files_keep_types_in_every_file() {
             "",
         ),
     );
-    ws.run_ok(&sync, None);
+    ws.run_now_ok(&sync);
     let conn = ws.conn();
     conn.execute("UPDATE t SET txt = 'changed' WHERE id = 1", [])
         .unwrap();
     conn.execute("DELETE FROM t WHERE id IN (2, 3)", [])
         .unwrap();
-    let report = ws.run_ok(&sync, None);
+    let report = ws.run_now_ok(&sync);
     assert_eq!(report["rows"]["changed"], 1);
     assert_eq!(report["rows"]["removed"], 2);
     let rows = tricky_rows();
 
-    let changed: Json =
-        serde_json::from_slice(&std::fs::read(ws.out().join("run2/tricky_changed.json")).unwrap())
-            .unwrap();
+    let changed: Json = serde_json::from_slice(&ws.out_bytes("run2/tricky_changed.json")).unwrap();
     let changed_row = Row {
         txt: Some("changed"),
         ..rows.into_iter().next().unwrap()
@@ -726,18 +601,14 @@ fn json_diff_files_keep_types_in_every_file() {
     assert_eq!(changed.as_array().unwrap().len(), 1);
     assert_json_row(&changed[0], &changed_row, "changed");
 
-    let removed: Json =
-        serde_json::from_slice(&std::fs::read(ws.out().join("run2/tricky_removed.json")).unwrap())
-            .unwrap();
+    let removed: Json = serde_json::from_slice(&ws.out_bytes("run2/tricky_removed.json")).unwrap();
     let removed = removed.as_array().unwrap();
     assert_eq!(removed.len(), 2);
     let rows = tricky_rows();
     for (obj, r) in removed.iter().zip(&rows[1..3]) {
         assert_json_row(obj, r, &format!("removed id {}", r.id));
     }
-    let added: Json =
-        serde_json::from_slice(&std::fs::read(ws.out().join("run2/tricky_added.json")).unwrap())
-            .unwrap();
+    let added: Json = serde_json::from_slice(&ws.out_bytes("run2/tricky_added.json")).unwrap();
     assert_eq!(added, Json::Array(vec![]));
 }
 
@@ -745,7 +616,7 @@ fn json_diff_files_keep_types_in_every_file() {
 // Filename templates
 // ---------------------------------------------------------------------------
 
-fn simple_db(ws: &Ws) {
+fn simple_db(ws: &Workspace) {
     ws.conn()
         .execute_batch(
             "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
@@ -755,32 +626,37 @@ fn simple_db(ws: &Ws) {
 }
 
 /// A sync with the given filename template and offset, in `all` mode.
-fn template_sync(ws: &Ws, name: &str, filename: &str, offset: i64, sync_id: &str) -> PathBuf {
+fn template_sync(
+    ws: &Workspace,
+    name: &str,
+    filename: &str,
+    offset: i64,
+    sync_id: &str,
+) -> PathBuf {
     let text = format!(
-        "[source]\ntype = \"sqlite\"\npath = \"model.db\"\n\n\
+        "[source]\ntype = \"sqlite\"\npath = \"source.db\"\n\n\
          [model]\nid = \"m-1\"\nname = \"people\"\nsql = \"SELECT id, v FROM t ORDER BY id\"\nprimary_key = \"id\"\n\n\
          [destination]\ntype = \"folder\"\npath = \"out\"\n\n\
          [sync]\nid = \"{sync_id}\"\nmode = \"all\"\nformat = \"csv\"\nfilename = {}\nfilename_offset = {offset}\n",
         toml_str(filename)
     );
-    ws.sync_file(name, &text)
+    ws.write_sync(&format!("{name}.toml"), &text)
 }
 
 /// Runs at `at` and asserts the single file landed at `expected` with the model's rows.
-fn assert_resolves(ws: &Ws, sync: &Path, at: &str, expected: &str) -> Json {
-    let report = ws.run_ok(sync, Some(at));
+fn assert_resolves(ws: &Workspace, sync: &Path, at: &str, expected: &str) -> Json {
+    let report = ws.run_ok(sync, at);
     let (path, rows, _, _) = report_file(&report, 0);
     assert_eq!(path, expected, "--at {at}");
     assert_eq!(rows, 2);
-    let text = std::fs::read_to_string(ws.out().join(expected))
-        .unwrap_or_else(|e| panic!("{expected} not written: {e}"));
+    let text = ws.out_text(expected);
     assert_eq!(text, "id,v\r\n1,one\r\n2,two\r\n");
     report
 }
 
 #[test]
 fn every_template_variable_resolves() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     simple_db(&ws);
     let sync = template_sync(
         &ws,
@@ -807,7 +683,7 @@ fn every_template_variable_resolves() {
 
 #[test]
 fn at_with_a_zone_offset_resolves_in_utc() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     simple_db(&ws);
     let sync = template_sync(&ws, "utc", "{YYYY}-{MM}-{DD}T{HH}{mm}.csv", 0, "utc");
     // 01:30 at +02:00 is 23:30 UTC the day (and year) before.
@@ -827,7 +703,7 @@ fn at_with_a_zone_offset_resolves_in_utc() {
 
 #[test]
 fn negative_offset_crosses_the_year() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     simple_db(&ws);
     let sync = template_sync(
         &ws,
@@ -847,7 +723,7 @@ fn negative_offset_crosses_the_year() {
 
 #[test]
 fn negative_offset_crosses_the_day_into_a_leap_day() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     simple_db(&ws);
     let sync = template_sync(
         &ws,
@@ -864,7 +740,7 @@ fn negative_offset_crosses_the_day_into_a_leap_day() {
 
 #[test]
 fn positive_offset_crosses_the_year_and_keeps_milliseconds() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     simple_db(&ws);
     let sync = template_sync(
         &ws,
@@ -884,7 +760,7 @@ fn positive_offset_crosses_the_year_and_keeps_milliseconds() {
 
 #[test]
 fn positive_offset_crosses_the_day_and_month() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     simple_db(&ws);
     let sync = template_sync(
         &ws,
@@ -904,7 +780,7 @@ fn positive_offset_crosses_the_day_and_month() {
 
 #[test]
 fn run_id_counts_up_per_run() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     simple_db(&ws);
     let sync = template_sync(&ws, "runs", "run-{sync.run.id}.csv", 0, "runs");
     for i in 1..=3 {
@@ -919,7 +795,7 @@ fn run_id_counts_up_per_run() {
 
 #[test]
 fn folders_in_the_template_are_created() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     simple_db(&ws);
     let sync = template_sync(
         &ws,
@@ -928,14 +804,14 @@ fn folders_in_the_template_are_created() {
         0,
         "nested",
     );
-    assert!(!ws.out().join("exports").exists());
+    assert!(!ws.out.join("exports").exists());
     assert_resolves(
         &ws,
         &sync,
         "2024-07-04T10:00:00Z",
         "exports/people/2024/07/deep er/04.csv",
     );
-    assert!(ws.out().join("exports/people/2024/07/deep er").is_dir());
+    assert!(ws.out.join("exports/people/2024/07/deep er").is_dir());
     // Nothing else (no temporary files) is left behind.
     assert_eq!(
         ws.out_files(),
@@ -945,7 +821,7 @@ fn folders_in_the_template_are_created() {
 
 #[test]
 fn an_existing_file_is_overwritten() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     let conn = ws.conn();
     conn.execute_batch(
         "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
@@ -953,8 +829,8 @@ fn an_existing_file_is_overwritten() {
     )
     .unwrap();
     let sync = template_sync(&ws, "same", "same/{YYYY}-{MM}-{DD}.csv", 0, "same");
-    ws.run_ok(&sync, Some("2024-01-19T08:00:00Z"));
-    let first = std::fs::read_to_string(ws.out().join("same/2024-01-19.csv")).unwrap();
+    ws.run_ok(&sync, "2024-01-19T08:00:00Z");
+    let first = ws.out_text("same/2024-01-19.csv");
     assert_eq!(
         first,
         "id,v\r\n1,\"first run, a long value\"\r\n2,b\r\n3,c\r\n"
@@ -963,10 +839,10 @@ fn an_existing_file_is_overwritten() {
     conn.execute_batch("DELETE FROM t WHERE id > 1; UPDATE t SET v = 'second' WHERE id = 1;")
         .unwrap();
     // Later the same day: the same name.
-    let report = ws.run_ok(&sync, Some("2024-01-19T20:00:00Z"));
+    let report = ws.run_ok(&sync, "2024-01-19T20:00:00Z");
     let (path, rows, bytes, _) = report_file(&report, 0);
     assert_eq!((path.as_str(), rows), ("same/2024-01-19.csv", 1));
-    let second = std::fs::read_to_string(ws.out().join("same/2024-01-19.csv")).unwrap();
+    let second = ws.out_text("same/2024-01-19.csv");
     assert_eq!(second, "id,v\r\n1,second\r\n");
     assert_eq!(second.len() as u64, bytes);
     assert_eq!(ws.out_files(), vec!["same/2024-01-19.csv"]);
@@ -974,7 +850,7 @@ fn an_existing_file_is_overwritten() {
 
 #[test]
 fn x_and_ms_before_the_epoch() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     simple_db(&ws);
     let sync = template_sync(
         &ws,
@@ -1010,10 +886,10 @@ fn a_leap_second_at_still_gives_three_digit_ms_consistent_with_x() {
     // RFC 3339 allows a leap second (ss = 60). Whatever second it is filed
     // under, {ms} must stay a 3-digit millisecond (000-999) and {x} must be
     // the same instant as {X} and {ms}: {x} = {X} * 1000 + {ms}.
-    let ws = Ws::new();
+    let ws = Workspace::new();
     simple_db(&ws);
     let sync = template_sync(&ws, "leap", "{ss}.{ms}_{X}_{x}.csv", 0, "leap");
-    let report = ws.run_ok(&sync, Some("2016-12-31T23:59:60.500Z"));
+    let report = ws.run_ok(&sync, "2016-12-31T23:59:60.500Z");
     let (path, ..) = report_file(&report, 0);
     let (ss, ms, x_s, x_ms) = split_time_name(&path);
     assert!(ss == "59" || ss == "60" || ss == "00", "{{ss}} in {path}");
@@ -1024,12 +900,12 @@ fn a_leap_second_at_still_gives_three_digit_ms_consistent_with_x() {
         x_s * 1000 + ms,
         "{{x}} disagrees with {{X}} and {{ms}}: {path}"
     );
-    assert!(ws.out().join(&path).is_file());
+    assert!(ws.out.join(&path).is_file());
 }
 
 #[test]
 fn an_offset_beyond_ten_years_is_a_clear_setup_error() {
-    let ws = Ws::new();
+    let ws = Workspace::new();
     simple_db(&ws);
     // One second more than the limit either way, and the extremes of a TOML integer.
     for offset in [
@@ -1040,11 +916,10 @@ fn an_offset_beyond_ten_years_is_a_clear_setup_error() {
     ] {
         let sync = template_sync(&ws, "far", "{YYYY}.csv", offset, "far");
         for cmd in ["check", "run"] {
-            let out = ws.cmd().arg(cmd).arg(&sync).output().unwrap();
-            let stderr = String::from_utf8_lossy(&out.stderr);
+            let out = ws.exec([cmd.as_ref(), sync.as_os_str()]);
+            let stderr = &out.stderr;
             assert_eq!(
-                out.status.code(),
-                Some(1),
+                out.code, 1,
                 "{cmd} with filename_offset = {offset} must fail cleanly (not panic): {stderr}"
             );
             assert!(

@@ -7,28 +7,13 @@
 use crate::support as common;
 use crate::support::servers;
 
-use common::{assert_check_columns, counts, toml_str, SyncFile, Workspace};
-use serde_json::{json, Value as Json};
+use common::databases::{
+    assert_check_fails, assert_every_mode_across_runs, assert_every_type_round_trips,
+    assert_tls_modes, assert_tls_trusts_only_sslrootcert, source, sync_with_source, Server,
+};
+use common::{assert_check_columns, Workspace};
+use serde_json::json;
 use servers::{mariadb, ADMIN_PASSWORD};
-use std::path::{Path, PathBuf};
-
-fn admin_url(db: &str) -> String {
-    format!(
-        "mysql://admin:{ADMIN_PASSWORD}@127.0.0.1:{}/{db}",
-        mariadb().port
-    )
-}
-
-/// A sync of `sql` on `db`, as the admin user with the password in the url.
-fn my_sync(ws: &Workspace, db: &str, sql: &str, key: &str) -> SyncFile {
-    SyncFile {
-        source: vec![
-            "type = \"mysql\"".into(),
-            format!("url = {}", toml_str(&admin_url(db))),
-        ],
-        ..SyncFile::sqlite(ws, sql, key)
-    }
-}
 
 const EVERY_TYPE: &str = r#"
     CREATE TABLE every_type (
@@ -58,24 +43,15 @@ fn every_type_round_trips_into_csv_and_json() {
     let db = m.create_database();
     m.sql(&db, EVERY_TYPE);
     let ws = Workspace::new();
-    let sql = "SELECT * FROM every_type ORDER BY id";
-
-    let csv = my_sync(&ws, &db, sql, "id")
-        .mode("all")
-        .filename("types.csv")
-        .write(&ws, "csv.toml");
-    ws.run_ok(&csv, "2026-01-01T00:00:00Z");
-    let (header, rows) = ws.csv_table("types.csv");
-    assert_eq!(
-        header,
-        [
+    assert_every_type_round_trips(
+        m,
+        &ws,
+        &db,
+        &[
             "id", "ti", "si", "bi", "ubi", "num", "f", "d", "b", "t", "vc", "dt", "dtm", "ts",
-            "tm", "u", "j", "bin", "vb", "e", "st", "y", "bits"
-        ]
-    );
-    assert_eq!(
-        rows[0],
-        [
+            "tm", "u", "j", "bin", "vb", "e", "st", "y", "bits",
+        ],
+        &[
             "1",
             "-128",
             "-32768",
@@ -99,40 +75,19 @@ fn every_type_round_trips_into_csv_and_json() {
             "a,b",
             "2024",
             "10",
-        ]
-    );
-    assert_eq!(rows[1][0], "2");
-    assert!(rows[1][1..].iter().all(String::is_empty), "{:?}", rows[1]);
-
-    let json_sync = my_sync(&ws, &db, sql, "id")
-        .mode("all")
-        .filename("types.json")
-        .sync_line("format = \"json\"")
-        .write(&ws, "json.toml");
-    ws.run_ok(&json_sync, "2026-01-01T00:00:00Z");
-    let text = ws.out_text("types.json");
-    assert!(
-        text.contains(r#""num":12345678901234567890.1234567890,"#)
-            && text.contains(r#""ubi":18446744073709551615,"#),
-        "{text}"
-    );
-    let parsed: Json = serde_json::from_str(&text).expect("the JSON file parses");
-    let row = &parsed[0];
-    let expect = json!({
-        "id": 1, "ti": -128, "bi": -9223372036854775808i64, "f": 0.1, "d": 1.5e300,
-        "b": true, "t": "héllo, \"wörld\"\nline two", "dt": "2024-02-29",
-        "dtm": "2024-03-05T12:34:56.5", "ts": "2024-03-05T10:34:56.789Z",
-        "tm": "100:05:06.5", "u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
-        "j": {"a": [1, 2.5, "x"], "b": null}, "bin": "AP8Q", "e": "happy", "st": "a,b",
-        "y": 2024, "bits": 10,
-    });
-    for (k, v) in expect.as_object().expect("an object") {
-        assert_eq!(&row[k], v, "column {k}");
-    }
-    let nulls = parsed[1].as_object().expect("an object");
-    assert!(
-        nulls.iter().all(|(k, v)| k == "id" || v.is_null()),
-        "{nulls:?}"
+        ],
+        &[
+            r#""num":12345678901234567890.1234567890,"#,
+            r#""ubi":18446744073709551615,"#,
+        ],
+        json!({
+            "id": 1, "ti": -128, "bi": -9223372036854775808i64, "f": 0.1, "d": 1.5e300,
+            "b": true, "t": "héllo, \"wörld\"\nline two", "dt": "2024-02-29",
+            "dtm": "2024-03-05T12:34:56.5", "ts": "2024-03-05T10:34:56.789Z",
+            "tm": "100:05:06.5", "u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+            "j": {"a": [1, 2.5, "x"], "b": null}, "bin": "AP8Q", "e": "happy", "st": "a,b",
+            "y": 2024, "bits": 10,
+        }),
     );
 }
 
@@ -142,13 +97,14 @@ fn check_lists_columns_with_their_types() {
     let db = m.create_database();
     m.sql(&db, EVERY_TYPE);
     let ws = Workspace::new();
-    let sync = my_sync(
-        &ws,
-        &db,
-        "SELECT id, num, ts, b, bin FROM every_type ORDER BY id",
-        "id",
-    )
-    .write(&ws, "types.toml");
+    let sync = m
+        .admin_sync(
+            &ws,
+            &db,
+            "SELECT id, num, ts, b, bin FROM every_type ORDER BY id",
+            "id",
+        )
+        .write(&ws, "types.toml");
     let r = ws.check(&sync);
     assert_eq!(r.code, 0, "{}", r.all_output());
     assert_check_columns(
@@ -167,14 +123,6 @@ fn check_lists_columns_with_their_types() {
     assert!(!r.all_output().contains(ADMIN_PASSWORD));
 }
 
-fn strings(row: &[&str]) -> Vec<String> {
-    row.iter().map(|s| s.to_string()).collect()
-}
-
-fn table<const N: usize>(rows: &[[&str; N]]) -> Vec<Vec<String>> {
-    rows.iter().map(|r| strings(r)).collect()
-}
-
 #[test]
 fn every_mode_across_runs_with_rows_changed_by_sql() {
     let m = mariadb();
@@ -185,79 +133,7 @@ fn every_mode_across_runs_with_rows_changed_by_sql() {
          INSERT INTO people VALUES (1, 'Ada', 10), (2, 'Bob', 20), (3, 'Cy', 30);",
     );
     let ws = Workspace::new();
-    let sql = "SELECT id, name, score FROM people ORDER BY id";
-    let sync = |mode: &str| {
-        my_sync(&ws, &db, sql, "id")
-            .mode(mode)
-            .filename(&format!("{mode}/{{sync.run.id}}.csv"))
-            .write(&ws, &format!("{mode}.toml"))
-    };
-    let (all, insert, diff) = (sync("all"), sync("insert"), sync("diff"));
-    for s in [&all, &insert, &diff] {
-        ws.run_ok(s, "2026-01-01T00:00:00Z");
-    }
-    let first = [
-        ["1", "Ada", "10.00"],
-        ["2", "Bob", "20.00"],
-        ["3", "Cy", "30.00"],
-    ];
-    assert_eq!(ws.csv_rows("all/1.csv"), table(&first));
-    assert_eq!(ws.csv_rows("insert/1.csv"), table(&first));
-    assert_eq!(ws.csv_rows("diff/1_added.csv"), table(&first));
-
-    m.sql(
-        &db,
-        "UPDATE people SET score = 21.5 WHERE id = 2;
-         DELETE FROM people WHERE id = 3;
-         INSERT INTO people VALUES (4, 'Di', 40);",
-    );
-    let reports: Vec<Json> = [&all, &insert, &diff]
-        .iter()
-        .map(|s| ws.run_ok(s, "2026-01-02T00:00:00Z"))
-        .collect();
-    assert_eq!(
-        ws.csv_rows("all/2.csv"),
-        table(&[
-            ["1", "Ada", "10.00"],
-            ["2", "Bob", "21.50"],
-            ["4", "Di", "40.00"]
-        ])
-    );
-    assert_eq!(ws.csv_rows("insert/2.csv"), table(&[["4", "Di", "40.00"]]));
-    assert_eq!(counts(&reports[1]), (3, 1, 0, 0));
-    assert_eq!(
-        ws.csv_rows("diff/2_added.csv"),
-        table(&[["4", "Di", "40.00"]])
-    );
-    assert_eq!(
-        ws.csv_rows("diff/2_changed.csv"),
-        table(&[["2", "Bob", "21.50"]])
-    );
-    assert_eq!(
-        ws.csv_rows("diff/2_removed.csv"),
-        table(&[["3", "Cy", "30.00"]])
-    );
-    assert_eq!(counts(&reports[2]), (3, 1, 1, 1));
-    let r = ws.run_ok(&diff, "2026-01-03T00:00:00Z");
-    assert_eq!(counts(&r), (3, 0, 0, 0));
-}
-
-fn sync_with_source(ws: &Workspace, lines: &[String], sql: &str) -> PathBuf {
-    SyncFile {
-        source: lines.to_vec(),
-        ..SyncFile::sqlite(ws, sql, "id")
-    }
-    .write(ws, "broken.toml")
-}
-
-fn assert_check_fails(ws: &Workspace, sync: &Path, needles: &[&str]) {
-    let r = ws.check(sync);
-    let out = r.all_output();
-    assert_ne!(r.code, 0, "check should fail:\n{out}");
-    for n in needles {
-        assert!(out.contains(n), "expected {n:?} in:\n{out}");
-    }
-    assert!(!out.contains(ADMIN_PASSWORD), "the password leaked:\n{out}");
+    assert_every_mode_across_runs(m, &ws, &db);
 }
 
 #[test]
@@ -278,14 +154,7 @@ fn errors_name_the_source_and_the_fix() {
     let ws = Workspace::new();
     let port = m.port;
     let name = format!("mysql admin@127.0.0.1:{port}/{db}");
-    let source = |url: &str, extra: &[&str]| -> Vec<String> {
-        let mut v = vec![
-            "type = \"mysql\"".to_string(),
-            format!("url = {}", toml_str(url)),
-        ];
-        v.extend(extra.iter().map(|s| s.to_string()));
-        v
-    };
+    let source = |url: &str, extra: &[&str]| source("mysql", url, extra);
 
     let s = sync_with_source(&ws, &source("mysql://127.0.0.1/x", &[]), "SELECT 1 AS id");
     assert_check_fails(&ws, &s, &["[source] url", "names no user"]);
@@ -307,10 +176,7 @@ fn errors_name_the_source_and_the_fix() {
     );
     assert_check_fails(&ws, &s, &[&name, "DROPSYNC_TEST_UNSET_PW", "not set"]);
 
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
+    let closed = common::free_port();
     let s = sync_with_source(
         &ws,
         &source(&format!("mysql://admin@127.0.0.1:{closed}/{db}"), &[]),
@@ -325,12 +191,12 @@ fn errors_name_the_source_and_the_fix() {
         ],
     );
 
-    let s = sync_with_source(&ws, &source(&admin_url("nope"), &[]), "SELECT 1 AS id");
+    let s = sync_with_source(&ws, &source(&m.admin_url("nope"), &[]), "SELECT 1 AS id");
     assert_check_fails(&ws, &s, &["database \"nope\" does not exist"]);
 
     let s = sync_with_source(
         &ws,
-        &source(&admin_url(&db), &[]),
+        &source(&m.admin_url(&db), &[]),
         "SELECT * FROM missing_table",
     );
     assert_check_fails(
@@ -354,12 +220,12 @@ fn errors_name_the_source_and_the_fix() {
         ],
     );
 
-    let s = sync_with_source(&ws, &source(&admin_url(&db), &[]), "DELETE FROM open");
+    let s = sync_with_source(&ws, &source(&m.admin_url(&db), &[]), "DELETE FROM open");
     assert_check_fails(&ws, &s, &["a model must be a SELECT"]);
 
     let s = sync_with_source(
         &ws,
-        &source(&admin_url(&db), &["statement_timeout = \"1s\""]),
+        &source(&m.admin_url(&db), &["statement_timeout = \"1s\""]),
         "SELECT SLEEP(3) AS id FROM open",
     );
     assert_check_fails(&ws, &s, &[&name, "statement_timeout"]);
@@ -374,13 +240,7 @@ fn a_probe_stops_after_the_first_rows_of_a_large_result() {
         "CREATE TABLE big AS SELECT seq AS id, REPEAT('x', 100) AS pad FROM seq_1_to_1000000",
     );
     let ws = Workspace::new();
-    let spec = dropsync::config::SourceDraft {
-        kind: "mysql".into(),
-        url: Some(admin_url(&db)),
-        ..Default::default()
-    }
-    .resolve(&ws.path("probe.toml"))
-    .expect("a valid source");
+    let spec = m.admin_source(&ws, &db);
     // Reading the million rows would take longer than the limit below.
     let started = std::time::Instant::now();
     let probe =
@@ -413,66 +273,20 @@ fn tls_modes_encrypt_and_check_the_server() {
     // The server's own view of this session: its TLS cipher, empty without TLS.
     let sql = "SELECT 1 AS id, VARIABLE_VALUE <> '' AS tls FROM information_schema.SESSION_STATUS \
                WHERE VARIABLE_NAME = 'Ssl_cipher'";
-    let url = |host: &str, params: &str| {
-        format!(
-            "mysql://admin:{ADMIN_PASSWORD}@{host}:{}/{db}?{params}",
-            m.port
-        )
-    };
-    let ca = m.ca.display().to_string();
-    let cases = [
-        (url("127.0.0.1", "sslmode=disable"), "0"),
-        (url("127.0.0.1", "sslmode=require"), "1"),
-        (
-            url("127.0.0.1", &format!("sslmode=verify-ca&sslrootcert={ca}")),
-            "1",
-        ),
-        (
-            url(
-                "127.0.0.1",
-                &format!("sslmode=verify-full&sslrootcert={ca}"),
-            ),
-            "1",
-        ),
-        (
-            url(
-                "localhost",
-                &format!("sslmode=verify-full&sslrootcert={ca}"),
-            ),
-            "1",
-        ),
-    ];
-    for (i, (u, tls)) in cases.iter().enumerate() {
-        let sync = SyncFile {
-            source: vec!["type = \"mysql\"".into(), format!("url = {}", toml_str(u))],
-            ..SyncFile::sqlite(&ws, sql, "id")
-        }
-        .mode("all")
-        .filename(&format!("tls-{i}.csv"))
-        .write(&ws, &format!("tls-{i}.toml"));
-        ws.run_ok(&sync, "2026-01-01T00:00:00Z");
-        assert_eq!(
-            ws.csv_rows(&format!("tls-{i}.csv")),
-            vec![vec!["1".to_string(), tls.to_string()]],
-            "{u}"
-        );
-    }
-    let other = m.other_ca.display().to_string();
-    let s = sync_with_source(
+    let ca = format!("sslrootcert={}", m.ca.display());
+    assert_tls_modes(
+        m,
         &ws,
-        &[
-            "type = \"mysql\"".into(),
-            format!(
-                "url = {}",
-                toml_str(&url(
-                    "127.0.0.1",
-                    &format!("sslmode=verify-full&sslrootcert={other}")
-                ))
-            ),
-        ],
+        &db,
         sql,
+        &[
+            ("127.0.0.1", "sslmode=disable".into(), "0"),
+            ("127.0.0.1", "sslmode=require".into(), "1"),
+            ("127.0.0.1", format!("sslmode=verify-ca&{ca}"), "1"),
+            ("127.0.0.1", format!("sslmode=verify-full&{ca}"), "1"),
+            ("localhost", format!("sslmode=verify-full&{ca}"), "1"),
+        ],
     );
-    assert_check_fails(&ws, &s, &["TLS failed", "sslrootcert"]);
 }
 
 #[test]
@@ -484,13 +298,7 @@ fn inspect_names_the_server_and_its_tables() {
         "CREATE TABLE customers (id INT); CREATE VIEW orders AS SELECT 1 AS id;",
     );
     let ws = Workspace::new();
-    let spec = dropsync::config::SourceDraft {
-        kind: "mysql".into(),
-        url: Some(admin_url(&db)),
-        ..Default::default()
-    }
-    .resolve(&ws.path("inspect.toml"))
-    .expect("a valid source");
+    let spec = m.admin_source(&ws, &db);
     let (message, tables) = dropsync::source::inspect(&spec).expect("inspect");
     assert!(message.starts_with("MariaDB 10."), "{message}");
     assert!(message.ends_with("2 tables and views"), "{message}");
@@ -506,8 +314,6 @@ fn a_server_that_accepts_and_never_answers_fails_the_run_in_bounded_time() {
 
 // ---------- TLS trust: only sslrootcert, and host names (issue "Databases and secrets") ----------
 
-use crate::support::forward;
-
 /// A certificate signed by CA A is refused when sslrootcert names CA B, in
 /// verify-ca as in verify-full, naming what was trusted; verify-ca accepts
 /// a host name the certificate does not hold, verify-full refuses it. (The
@@ -518,62 +324,11 @@ fn tls_trusts_only_sslrootcert_and_only_verify_full_checks_the_host_name() {
     let m = mariadb();
     let db = m.create_database();
     let ws = Workspace::new();
-    let source = |host: &str, port: u16, params: &str| {
-        vec![
-            "type = \"mysql\"".to_string(),
-            format!(
-                "url = {}",
-                toml_str(&format!(
-                    "mysql://admin:{ADMIN_PASSWORD}@{host}:{port}/{db}?{params}"
-                ))
-            ),
-        ]
-    };
-    let ca = m.ca.display().to_string();
-    let other = m.other_ca.display().to_string();
-    for mode in ["verify-ca", "verify-full"] {
-        let s = sync_with_source(
-            &ws,
-            &source(
-                "127.0.0.1",
-                m.port,
-                &format!("sslmode={mode}&sslrootcert={other}"),
-            ),
-            "SELECT 1 AS id",
-        );
-        assert_check_fails(
-            &ws,
-            &s,
-            &["TLS failed", &format!("trusted: sslrootcert {other}")],
-        );
-    }
-
-    // The same server as 127.0.0.2, a name its certificate does not hold.
-    let port = forward::from_127_0_0_2(m.port);
-    let s = sync_with_source(
+    assert_tls_trusts_only_sslrootcert(
+        m,
         &ws,
-        &source(
-            "127.0.0.2",
-            port,
-            &format!("sslmode=verify-ca&sslrootcert={ca}"),
-        ),
-        "SELECT 1 AS id",
+        &db,
+        &format!("trusted: sslrootcert {}", m.other_ca.display()),
+        &["TLS failed", "certificate naming \"127.0.0.2\""],
     );
-    let r = ws.check(&s);
-    assert_eq!(
-        r.code,
-        0,
-        "verify-ca does not check the name:\n{}",
-        r.all_output()
-    );
-    let s = sync_with_source(
-        &ws,
-        &source(
-            "127.0.0.2",
-            port,
-            &format!("sslmode=verify-full&sslrootcert={ca}"),
-        ),
-        "SELECT 1 AS id",
-    );
-    assert_check_fails(&ws, &s, &["TLS failed", "certificate naming \"127.0.0.2\""]);
 }

@@ -8,49 +8,15 @@ use crate::support as common;
 use crate::support::keyring;
 use crate::support::servers;
 
-use common::{assert_check_columns, counts, file_of_kind, toml_str, SyncFile, Workspace};
-use serde_json::{json, Value as Json};
+use common::databases::{
+    assert_check_fails, assert_every_mode_across_runs, assert_every_type_round_trips,
+    assert_tls_modes, assert_tls_trusts_only_sslrootcert, source, sync_with_source, Server,
+};
+use common::{
+    assert_check_columns, assert_success, counts, file_of_kind, strings, table, SyncFile, Workspace,
+};
+use serde_json::json;
 use servers::{postgres, ADMIN_PASSWORD};
-use std::path::PathBuf;
-
-/// A sync of `sql` on `db`, as the superuser with the password in the url.
-fn pg_sync(ws: &Workspace, db: &str, sql: &str, key: &str) -> SyncFile {
-    let pg = postgres();
-    let url = format!(
-        "postgres://postgres:{ADMIN_PASSWORD}@127.0.0.1:{}/{db}",
-        pg.port
-    );
-    SyncFile {
-        source: vec![
-            "type = \"postgres\"".into(),
-            format!("url = {}", toml_str(&url)),
-        ],
-        ..SyncFile::sqlite(ws, sql, key)
-    }
-}
-
-/// The superuser's source on `db` (password in the url), for the library calls.
-fn admin_source(ws: &Workspace, db: &str) -> dropsync::config::SourceSpec {
-    dropsync::config::SourceDraft {
-        kind: "postgres".into(),
-        url: Some(format!(
-            "postgres://postgres:{ADMIN_PASSWORD}@127.0.0.1:{}/{db}",
-            postgres().port
-        )),
-        ..Default::default()
-    }
-    .resolve(&ws.path("source.toml"))
-    .expect("a valid source")
-}
-
-/// A sync whose `[source]` is exactly `lines`.
-fn sync_with_source(ws: &Workspace, lines: &[String], sql: &str) -> PathBuf {
-    SyncFile {
-        source: lines.to_vec(),
-        ..SyncFile::sqlite(ws, sql, "id")
-    }
-    .write(ws, "broken.toml")
-}
 
 const EVERY_TYPE: &str = r#"
     CREATE TYPE mood AS ENUM ('sad', 'happy');
@@ -85,24 +51,15 @@ fn every_type_round_trips_into_csv_and_json() {
     let db = pg.create_database();
     pg.sql(&db, EVERY_TYPE);
     let ws = Workspace::new();
-    let sql = "SELECT * FROM every_type ORDER BY id";
-
-    let csv = pg_sync(&ws, &db, sql, "id")
-        .mode("all")
-        .filename("types.csv")
-        .write(&ws, "csv.toml");
-    ws.run_ok(&csv, "2026-01-01T00:00:00Z");
-    let (header, rows) = ws.csv_table("types.csv");
-    assert_eq!(
-        header,
-        [
+    assert_every_type_round_trips(
+        pg,
+        &ws,
+        &db,
+        &[
             "id", "i2", "i4", "i8", "num", "num_big", "f4", "f8", "b", "t", "vc", "ch", "d", "ts",
-            "tstz", "tm", "iv", "u", "j", "jb", "ai", "at", "bin", "m"
-        ]
-    );
-    assert_eq!(
-        rows[0],
-        [
+            "tstz", "tm", "iv", "u", "j", "jb", "ai", "at", "bin", "m",
+        ],
+        &[
             "1",
             "-32768",
             "2147483647",
@@ -127,43 +84,20 @@ fn every_type_round_trips_into_csv_and_json() {
             r#"["a b","c\"d"]"#,
             "AP8Q",
             "happy",
-        ]
-    );
-    // NULL is the empty field, whatever the type.
-    assert_eq!(rows[1][0], "2");
-    assert!(rows[1][1..].iter().all(String::is_empty), "{:?}", rows[1]);
-
-    let json_sync = pg_sync(&ws, &db, sql, "id")
-        .mode("all")
-        .filename("types.json")
-        .sync_line("format = \"json\"")
-        .write(&ws, "json.toml");
-    ws.run_ok(&json_sync, "2026-01-01T00:00:00Z");
-    let text = ws.out_text("types.json");
-    // Numerics are JSON numbers written with every digit the server sent.
-    assert!(
-        text.contains(r#""num":12345678901234567890.1234567890,"#)
-            && text.contains(r#""num_big":0.000000000000000000000000000001,"#),
-        "{text}"
-    );
-    let parsed: Json = serde_json::from_str(&text).expect("the JSON file parses");
-    let row = &parsed[0];
-    let expect = json!({
-        "id": 1, "i2": -32768, "i4": 2147483647, "i8": 9223372036854775807i64,
-        "f4": 0.1, "f8": 1.5e300, "b": true, "t": "héllo, \"wörld\"\nline two",
-        "vc": "plain", "ch": "ab ", "d": "2024-02-29", "ts": "2024-03-05T12:34:56.5",
-        "tstz": "2024-03-05T10:34:56.789Z", "tm": "23:59:59.999999",
-        "iv": "P1Y2M3DT4H5M6.5S", "u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
-        "j": {"a": [1, 2.5, "x"], "b": null}, "jb": {"a": 1, "b": {"c": true}},
-        "ai": [1, null, 3], "at": ["a b", "c\"d"], "bin": "AP8Q", "m": "happy",
-    });
-    for (k, v) in expect.as_object().expect("an object") {
-        assert_eq!(&row[k], v, "column {k}");
-    }
-    let nulls = parsed[1].as_object().expect("an object");
-    assert!(
-        nulls.iter().all(|(k, v)| k == "id" || v.is_null()),
-        "{nulls:?}"
+        ],
+        &[
+            r#""num":12345678901234567890.1234567890,"#,
+            r#""num_big":0.000000000000000000000000000001,"#,
+        ],
+        json!({
+            "id": 1, "i2": -32768, "i4": 2147483647, "i8": 9223372036854775807i64,
+            "f4": 0.1, "f8": 1.5e300, "b": true, "t": "héllo, \"wörld\"\nline two",
+            "vc": "plain", "ch": "ab ", "d": "2024-02-29", "ts": "2024-03-05T12:34:56.5",
+            "tstz": "2024-03-05T10:34:56.789Z", "tm": "23:59:59.999999",
+            "iv": "P1Y2M3DT4H5M6.5S", "u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+            "j": {"a": [1, 2.5, "x"], "b": null}, "jb": {"a": 1, "b": {"c": true}},
+            "ai": [1, null, 3], "at": ["a b", "c\"d"], "bin": "AP8Q", "m": "happy",
+        }),
     );
 }
 
@@ -173,13 +107,14 @@ fn check_lists_columns_with_their_types() {
     let db = pg.create_database();
     pg.sql(&db, EVERY_TYPE);
     let ws = Workspace::new();
-    let sync = pg_sync(
-        &ws,
-        &db,
-        "SELECT id, num, tstz, jb, ai, m FROM every_type ORDER BY id",
-        "id",
-    )
-    .write(&ws, "types.toml");
+    let sync = pg
+        .admin_sync(
+            &ws,
+            &db,
+            "SELECT id, num, tstz, jb, ai, m FROM every_type ORDER BY id",
+            "id",
+        )
+        .write(&ws, "types.toml");
     let r = ws.check(&sync);
     assert_eq!(r.code, 0, "{}", r.all_output());
     assert_check_columns(
@@ -209,68 +144,13 @@ fn every_mode_across_runs_with_rows_changed_by_sql() {
          INSERT INTO people VALUES (1, 'Ada', 10), (2, 'Bob', 20), (3, 'Cy', 30);",
     );
     let ws = Workspace::new();
-    let sql = "SELECT id, name, score FROM people ORDER BY id";
-    let sync = |mode: &str| {
-        pg_sync(&ws, &db, sql, "id")
-            .mode(mode)
-            .filename(&format!("{mode}/{{sync.run.id}}.csv"))
-            .write(&ws, &format!("{mode}.toml"))
-    };
-    let (all, insert, diff) = (sync("all"), sync("insert"), sync("diff"));
-    let header = ["id", "name", "score"];
-    let t1 = "2026-01-01T00:00:00Z";
-    let t2 = "2026-01-02T00:00:00Z";
-    let t3 = "2026-01-03T00:00:00Z";
+    let diff = assert_every_mode_across_runs(pg, &ws, &db);
+    assert_eq!(
+        ws.csv_table("all/1.csv").0,
+        strings(&["id", "name", "score"])
+    );
 
-    for s in [&all, &insert, &diff] {
-        ws.run_ok(s, t1);
-    }
-    let first = [
-        ["1", "Ada", "10.00"],
-        ["2", "Bob", "20.00"],
-        ["3", "Cy", "30.00"],
-    ];
-    assert_eq!(ws.csv_table("all/1.csv"), (strings(&header), table(&first)));
-    assert_eq!(ws.csv_rows("insert/1.csv"), table(&first));
-    assert_eq!(ws.csv_rows("diff/1_added.csv"), table(&first));
-
-    pg.sql(
-        &db,
-        "UPDATE people SET score = 21.5 WHERE id = 2;
-         DELETE FROM people WHERE id = 3;
-         INSERT INTO people VALUES (4, 'Di', 40);",
-    );
-    let reports: Vec<Json> = [&all, &insert, &diff]
-        .iter()
-        .map(|s| ws.run_ok(s, t2))
-        .collect();
-    assert_eq!(
-        ws.csv_rows("all/2.csv"),
-        table(&[
-            ["1", "Ada", "10.00"],
-            ["2", "Bob", "21.50"],
-            ["4", "Di", "40.00"]
-        ])
-    );
-    assert_eq!(ws.csv_rows("insert/2.csv"), table(&[["4", "Di", "40.00"]]));
-    assert_eq!(counts(&reports[1]), (3, 1, 0, 0));
-    assert_eq!(
-        ws.csv_rows("diff/2_added.csv"),
-        table(&[["4", "Di", "40.00"]])
-    );
-    assert_eq!(
-        ws.csv_rows("diff/2_changed.csv"),
-        table(&[["2", "Bob", "21.50"]])
-    );
-    assert_eq!(
-        ws.csv_rows("diff/2_removed.csv"),
-        table(&[["3", "Cy", "30.00"]])
-    );
-    assert_eq!(counts(&reports[2]), (3, 1, 1, 1));
-
-    // Nothing changed: an empty diff; then a key comes back.
-    let r = ws.run_ok(&diff, t3);
-    assert_eq!(counts(&r), (3, 0, 0, 0));
+    // Then a key comes back.
     pg.sql(&db, "INSERT INTO people VALUES (3, 'Cy', 31)");
     let r = ws.run_ok(&diff, "2026-01-04T00:00:00Z");
     assert_eq!(counts(&r), (4, 1, 0, 0));
@@ -278,25 +158,6 @@ fn every_mode_across_runs_with_rows_changed_by_sql() {
         ws.csv_rows(&file_of_kind(&r, "added")),
         table(&[["3", "Cy", "31.00"]])
     );
-}
-
-fn strings(row: &[&str]) -> Vec<String> {
-    row.iter().map(|s| s.to_string()).collect()
-}
-
-fn table<const N: usize>(rows: &[[&str; N]]) -> Vec<Vec<String>> {
-    rows.iter().map(|r| strings(r)).collect()
-}
-
-/// `check` fails, naming `needles` and never the password.
-fn assert_check_fails(ws: &Workspace, sync: &std::path::Path, needles: &[&str]) {
-    let r = ws.check(sync);
-    let out = r.all_output();
-    assert_ne!(r.code, 0, "check should fail:\n{out}");
-    for n in needles {
-        assert!(out.contains(n), "expected {n:?} in:\n{out}");
-    }
-    assert!(!out.contains(ADMIN_PASSWORD), "the password leaked:\n{out}");
 }
 
 #[test]
@@ -316,14 +177,7 @@ fn errors_name_the_source_and_the_fix() {
     );
     let ws = Workspace::new();
     let name = format!("postgres postgres@127.0.0.1:{}/{db}", pg.port);
-    let source = |url: &str, extra: &[&str]| -> Vec<String> {
-        let mut v = vec![
-            "type = \"postgres\"".to_string(),
-            format!("url = {}", toml_str(url)),
-        ];
-        v.extend(extra.iter().map(|s| s.to_string()));
-        v
-    };
+    let source = |url: &str, extra: &[&str]| source("postgres", url, extra);
     let with_pw = format!(
         "postgres://postgres:{ADMIN_PASSWORD}@127.0.0.1:{}/{db}",
         pg.port
@@ -374,10 +228,7 @@ fn errors_name_the_source_and_the_fix() {
     assert_check_fails(&ws, &s, &[&name, "DROPSYNC_TEST_UNSET_PW", "not set"]);
 
     // Nothing listens on the port.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
+    let closed = common::free_port();
     let s = sync_with_source(
         &ws,
         &source(&format!("postgres://postgres@127.0.0.1:{closed}/{db}"), &[]),
@@ -473,15 +324,19 @@ fn the_password_comes_from_the_environment() {
         "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (7);",
     );
     let ws = Workspace::new();
-    let sync = SyncFile {
-        source: vec![
-            "type = \"postgres\"".into(),
-            format!("url = {}", toml_str(&pg.url("postgres", &db))),
-            "password = \"env:DROPSYNC_TEST_PG_PASSWORD\"".into(),
-            "connect_timeout = \"5s\"".into(),
-        ],
-        ..SyncFile::sqlite(&ws, "SELECT id FROM t", "id")
-    }
+    let sync = SyncFile::with_source(
+        &ws,
+        source(
+            "postgres",
+            &pg.url("postgres", &db),
+            &[
+                "password = \"env:DROPSYNC_TEST_PG_PASSWORD\"",
+                "connect_timeout = \"5s\"",
+            ],
+        ),
+        "SELECT id FROM t",
+        "id",
+    )
     .mode("all")
     .filename("t.csv")
     .write(&ws, "t.toml");
@@ -492,11 +347,7 @@ fn the_password_comes_from_the_environment() {
         .arg(&sync)
         .output()
         .expect("run dropsync");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert_eq!(ws.csv_rows("t.csv"), vec![vec!["7".to_string()]]);
 }
 
@@ -513,15 +364,16 @@ fn the_password_comes_from_the_os_credential_store() {
     );
     let ws = Workspace::new();
     let url = pg.url("postgres", &db);
-    let sync = SyncFile {
-        source: vec![
-            "type = \"postgres\"".into(),
-            format!("url = {}", toml_str(&url)),
-            "password = \"keyring\"".into(),
-            "connect_timeout = \"5s\"".into(),
-        ],
-        ..SyncFile::sqlite(&ws, "SELECT id FROM t", "id")
-    }
+    let sync = SyncFile::with_source(
+        &ws,
+        source(
+            "postgres",
+            &url,
+            &["password = \"keyring\"", "connect_timeout = \"5s\""],
+        ),
+        "SELECT id FROM t",
+        "id",
+    )
     .mode("all")
     .filename("t.csv")
     .write(&ws, "t.toml");
@@ -550,11 +402,7 @@ fn the_password_comes_from_the_os_credential_store() {
     // Stored as a user would (service dropsync-source, account = the url's parts).
     bus.store("dropsync-source", &account, ADMIN_PASSWORD);
     let out = run(&bus);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert_eq!(ws.csv_rows("t.csv"), vec![vec!["8".to_string()]]);
     assert!(!String::from_utf8_lossy(&out.stderr).contains(ADMIN_PASSWORD));
 }
@@ -568,7 +416,7 @@ fn a_probe_stops_after_the_first_rows_of_a_large_result() {
         "CREATE TABLE big AS SELECT g AS id, repeat('x', 100) AS pad FROM generate_series(1, 2000000) g;",
     );
     let ws = Workspace::new();
-    let spec = admin_source(&ws, &db);
+    let spec = pg.admin_source(&ws, &db);
     let started = std::time::Instant::now();
     let probe =
         dropsync::probe::probe(&spec, Some("SELECT id, pad FROM big"), 10).expect("the probe runs");
@@ -588,71 +436,21 @@ fn tls_modes_encrypt_and_check_the_server() {
     let ws = Workspace::new();
     // The server's own view of this session: encrypted or not.
     let sql = "SELECT 1 AS id, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
-    let url = |host: &str, params: &str| {
-        format!(
-            "postgres://postgres:{ADMIN_PASSWORD}@{host}:{}/{db}?{params}",
-            pg.port
-        )
-    };
-    let ca = pg.ca.display().to_string();
-    let cases = [
-        (url("127.0.0.1", "sslmode=disable"), "false"),
-        (url("127.0.0.1", "sslmode=prefer"), "true"),
-        (url("127.0.0.1", "sslmode=require"), "true"),
-        (
-            url("127.0.0.1", &format!("sslmode=verify-ca&sslrootcert={ca}")),
-            "true",
-        ),
-        (
-            url(
-                "127.0.0.1",
-                &format!("sslmode=verify-full&sslrootcert={ca}"),
-            ),
-            "true",
-        ),
-        (
-            url(
-                "localhost",
-                &format!("sslmode=verify-full&sslrootcert={ca}"),
-            ),
-            "true",
-        ),
-    ];
-    for (i, (u, ssl)) in cases.iter().enumerate() {
-        let sync = SyncFile {
-            source: vec![
-                "type = \"postgres\"".into(),
-                format!("url = {}", toml_str(u)),
-            ],
-            ..SyncFile::sqlite(&ws, sql, "id")
-        }
-        .mode("all")
-        .filename(&format!("tls-{i}.csv"))
-        .write(&ws, &format!("tls-{i}.toml"));
-        ws.run_ok(&sync, "2026-01-01T00:00:00Z");
-        assert_eq!(
-            ws.csv_rows(&format!("tls-{i}.csv")),
-            vec![vec!["1".to_string(), ssl.to_string()]],
-            "{u}"
-        );
-    }
-    // A certificate from a CA the sync does not trust.
-    let other = pg.other_ca.display().to_string();
-    let s = sync_with_source(
+    let ca = format!("sslrootcert={}", pg.ca.display());
+    assert_tls_modes(
+        pg,
         &ws,
-        &[
-            "type = \"postgres\"".into(),
-            format!(
-                "url = {}",
-                toml_str(&url(
-                    "127.0.0.1",
-                    &format!("sslmode=verify-full&sslrootcert={other}")
-                ))
-            ),
-        ],
+        &db,
         sql,
+        &[
+            ("127.0.0.1", "sslmode=disable".into(), "false"),
+            ("127.0.0.1", "sslmode=prefer".into(), "true"),
+            ("127.0.0.1", "sslmode=require".into(), "true"),
+            ("127.0.0.1", format!("sslmode=verify-ca&{ca}"), "true"),
+            ("127.0.0.1", format!("sslmode=verify-full&{ca}"), "true"),
+            ("localhost", format!("sslmode=verify-full&{ca}"), "true"),
+        ],
     );
-    assert_check_fails(&ws, &s, &["TLS failed", "sslrootcert"]);
 }
 
 #[test]
@@ -664,7 +462,7 @@ fn inspect_names_the_server_and_its_tables() {
         "CREATE TABLE customers (id int); CREATE SCHEMA sales; CREATE VIEW sales.orders AS SELECT 1 AS id;",
     );
     let ws = Workspace::new();
-    let spec = admin_source(&ws, &db);
+    let spec = pg.admin_source(&ws, &db);
     let (message, tables) = dropsync::source::inspect(&spec).expect("inspect");
     assert!(message.starts_with("PostgreSQL 1"), "{message}");
     assert!(message.ends_with("2 tables and views"), "{message}");
@@ -680,8 +478,6 @@ fn a_server_that_accepts_and_never_answers_fails_the_run_in_bounded_time() {
 
 // ---------- TLS trust: only sslrootcert, and host names (issue "Databases and secrets") ----------
 
-use crate::support::forward;
-
 /// A certificate signed by CA A is refused when sslrootcert names CA B, in
 /// verify-ca as in verify-full, naming sslrootcert; verify-ca accepts a
 /// host name the certificate does not hold, verify-full refuses it.
@@ -690,69 +486,14 @@ fn tls_trusts_only_sslrootcert_and_only_verify_full_checks_the_host_name() {
     let pg = postgres();
     let db = pg.create_database();
     let ws = Workspace::new();
-    let source = |host: &str, port: u16, params: &str| {
-        vec![
-            "type = \"postgres\"".to_string(),
-            format!(
-                "url = {}",
-                toml_str(&format!(
-                    "postgres://postgres:{ADMIN_PASSWORD}@{host}:{port}/{db}?{params}"
-                ))
-            ),
-        ]
-    };
-    let ca = pg.ca.display().to_string();
-    let other = pg.other_ca.display().to_string();
-    for mode in ["verify-ca", "verify-full"] {
-        let s = sync_with_source(
-            &ws,
-            &source(
-                "127.0.0.1",
-                pg.port,
-                &format!("sslmode={mode}&sslrootcert={other}"),
-            ),
-            "SELECT 1 AS id",
-        );
-        assert_check_fails(
-            &ws,
-            &s,
-            &[
-                "TLS failed",
-                &format!("not signed by a CA in sslrootcert {other}"),
-            ],
-        );
-    }
-
-    // The same server as 127.0.0.2, a name its certificate does not hold.
-    let port = forward::from_127_0_0_2(pg.port);
-    let s = sync_with_source(
+    assert_tls_trusts_only_sslrootcert(
+        pg,
         &ws,
-        &source(
-            "127.0.0.2",
-            port,
-            &format!("sslmode=verify-ca&sslrootcert={ca}"),
+        &db,
+        &format!(
+            "not signed by a CA in sslrootcert {}",
+            pg.other_ca.display()
         ),
-        "SELECT 1 AS id",
-    );
-    let r = ws.check(&s);
-    assert_eq!(
-        r.code,
-        0,
-        "verify-ca does not check the name:\n{}",
-        r.all_output()
-    );
-    let s = sync_with_source(
-        &ws,
-        &source(
-            "127.0.0.2",
-            port,
-            &format!("sslmode=verify-full&sslrootcert={ca}"),
-        ),
-        "SELECT 1 AS id",
-    );
-    assert_check_fails(
-        &ws,
-        &s,
         &["TLS failed", "does not name 127.0.0.2", "verify-full"],
     );
 }

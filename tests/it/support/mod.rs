@@ -5,6 +5,8 @@
 //! Every integration test module uses some of these helpers.
 #![allow(dead_code)]
 
+pub mod databases;
+pub mod emulator;
 pub mod forward;
 pub mod keyring;
 pub mod servers;
@@ -13,6 +15,7 @@ pub mod silent;
 use assert_cmd::Command;
 use serde_json::Value as Json;
 use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 /// A temporary folder holding everything one test touches.
@@ -54,17 +57,28 @@ impl Workspace {
         self.dir.path().join(relative)
     }
 
+    /// Where the OS data folder points for the CLI (`XDG_DATA_HOME`); not
+    /// created: it exists only if something wrote there.
+    pub fn xdg(&self) -> PathBuf {
+        self.path("xdg-data")
+    }
+
+    /// A connection to the workspace database.
+    pub fn conn(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(&self.db).expect("open the SQLite database")
+    }
+
     /// Runs SQL statements against the workspace database.
     pub fn sql(&self, sql: &str) {
-        let conn = rusqlite::Connection::open(&self.db).expect("open the SQLite database");
-        conn.execute_batch(sql)
+        self.conn()
+            .execute_batch(sql)
             .unwrap_or_else(|e| panic!("SQL failed: {e}\n{sql}"));
     }
 
     /// One integer from a query against the workspace database.
     pub fn sql_count(&self, sql: &str) -> i64 {
-        let conn = rusqlite::Connection::open(&self.db).expect("open the SQLite database");
-        conn.query_row(sql, [], |r| r.get(0))
+        self.conn()
+            .query_row(sql, [], |r| r.get(0))
             .unwrap_or_else(|e| panic!("SQL failed: {e}\n{sql}"))
     }
 
@@ -85,32 +99,74 @@ impl Workspace {
         path
     }
 
-    /// The `dropsync` binary with `--state-dir` set to this workspace's state folder.
-    pub fn cli(&self) -> Command {
+    /// The `dropsync` binary with no state folder chosen (neither flag nor
+    /// `DROPSYNC_STATE_DIR`), the OS data folder redirected to
+    /// [`Workspace::xdg`] and the workspace as its current folder.
+    pub fn bare_cli(&self) -> Command {
         let mut cmd = Command::cargo_bin("dropsync").expect("the dropsync binary is built");
-        cmd.arg("--state-dir").arg(&self.state);
-        cmd.env_remove("DROPSYNC_STATE_DIR");
-        cmd.env_remove("DROPSYNC_LOG");
+        cmd.env_remove("DROPSYNC_STATE_DIR")
+            .env_remove("DROPSYNC_LOG")
+            .env("XDG_DATA_HOME", self.xdg())
+            .current_dir(self.dir.path());
         cmd
+    }
+
+    /// [`Workspace::bare_cli`] with `--state-dir` set to this workspace's state folder.
+    pub fn cli(&self) -> Command {
+        let mut cmd = self.bare_cli();
+        cmd.arg("--state-dir").arg(&self.state);
+        cmd
+    }
+
+    /// `dropsync ARGS` (with the workspace's state folder), whatever its outcome.
+    pub fn exec<S: AsRef<OsStr>>(&self, args: impl IntoIterator<Item = S>) -> CliRun {
+        CliRun::from_output(self.cli().args(args).output().expect("start dropsync"))
+    }
+
+    /// `dropsync ARGS`, which must exit 0: its stdout.
+    pub fn exec_ok<S: AsRef<OsStr>>(&self, args: impl IntoIterator<Item = S>) -> String {
+        let args: Vec<S> = args.into_iter().collect();
+        let r = self.exec(&args);
+        assert_eq!(
+            r.code,
+            0,
+            "dropsync {:?} failed\nstdout:\n{}\nstderr:\n{}",
+            args.iter().map(|a| a.as_ref()).collect::<Vec<_>>(),
+            r.stdout,
+            r.stderr
+        );
+        r.stdout
+    }
+
+    /// `dropsync ARGS`, which must exit 0: its stdout parsed as JSON.
+    pub fn exec_json<S: AsRef<OsStr>>(&self, args: impl IntoIterator<Item = S>) -> Json {
+        let stdout = self.exec_ok(args);
+        serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("dropsync printed invalid JSON ({e}):\n{stdout}"))
     }
 
     /// `dropsync run FILE --at AT --json`, whatever its outcome.
     pub fn run(&self, sync: &Path, at: &str) -> CliRun {
-        let output = self
-            .cli()
-            .arg("run")
-            .arg(sync)
-            .arg("--at")
-            .arg(at)
-            .arg("--json")
-            .output()
-            .expect("start dropsync run");
-        CliRun::from_output(output)
+        self.exec([
+            OsStr::new("run"),
+            sync.as_os_str(),
+            OsStr::new("--at"),
+            OsStr::new(at),
+            OsStr::new("--json"),
+        ])
     }
 
     /// A run that must succeed: returns its `--json` report.
     pub fn run_ok(&self, sync: &Path, at: &str) -> Json {
-        let r = self.run(sync, at);
+        Self::succeeded(self.run(sync, at))
+    }
+
+    /// A run without `--at` (now) that must succeed: returns its `--json` report.
+    pub fn run_now_ok(&self, sync: &Path) -> Json {
+        Self::succeeded(self.exec([OsStr::new("run"), sync.as_os_str(), OsStr::new("--json")]))
+    }
+
+    fn succeeded(r: CliRun) -> Json {
         assert_eq!(
             r.code, 0,
             "dropsync run should succeed\nstdout: {}\nstderr: {}",
@@ -134,25 +190,16 @@ impl Workspace {
 
     /// `dropsync check FILE`, whatever its outcome.
     pub fn check(&self, sync: &Path) -> CliRun {
-        let output = self
-            .cli()
-            .arg("check")
-            .arg(sync)
-            .output()
-            .expect("start dropsync check");
-        CliRun::from_output(output)
+        self.exec([OsStr::new("check"), sync.as_os_str()])
     }
 
     /// `dropsync history FILE --json`: the runs, newest first.
     pub fn history(&self, sync: &Path) -> Vec<Json> {
-        let r = CliRun::from_output(
-            self.cli()
-                .arg("history")
-                .arg(sync)
-                .arg("--json")
-                .output()
-                .expect("start dropsync history"),
-        );
+        let r = self.exec([
+            OsStr::new("history"),
+            sync.as_os_str(),
+            OsStr::new("--json"),
+        ]);
         assert_eq!(r.code, 0, "history failed: {}", r.stderr);
         match r.json() {
             Json::Array(runs) => runs,
@@ -162,13 +209,7 @@ impl Workspace {
 
     /// `dropsync reset FILE`; returns its stdout.
     pub fn reset(&self, sync: &Path) -> String {
-        let r = CliRun::from_output(
-            self.cli()
-                .arg("reset")
-                .arg(sync)
-                .output()
-                .expect("start dropsync reset"),
-        );
+        let r = self.exec([OsStr::new("reset"), sync.as_os_str()]);
         assert_eq!(r.code, 0, "reset failed: {}", r.stderr);
         r.stdout
     }
@@ -197,6 +238,12 @@ impl Workspace {
     pub fn out_text(&self, relative: &str) -> String {
         let p = self.out.join(relative);
         std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
+    }
+
+    /// The raw bytes of a file in `out/`.
+    pub fn out_bytes(&self, relative: &str) -> Vec<u8> {
+        let p = self.out.join(relative);
+        std::fs::read(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
     }
 }
 
@@ -232,6 +279,24 @@ impl CliRun {
     pub fn all_output(&self) -> String {
         format!("{}\n{}", self.stdout, self.stderr)
     }
+}
+
+/// A port on 127.0.0.1 that nothing listens on (free when asked).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("find a free port on 127.0.0.1")
+}
+
+/// Asserts that a finished command exited 0, showing its stderr if not.
+#[track_caller]
+pub fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Every file below `root`, relative and `/`-separated, sorted.
@@ -335,6 +400,14 @@ impl SyncFile {
             skip_empty_files: None,
             sync_extra: Vec::new(),
             columns: Vec::new(),
+        }
+    }
+
+    /// A sync whose `[source]` is exactly `source`, otherwise as [`SyncFile::sqlite`].
+    pub fn with_source(ws: &Workspace, source: Vec<String>, sql: &str, key: &str) -> SyncFile {
+        SyncFile {
+            source,
+            ..SyncFile::sqlite(ws, sql, key)
         }
     }
 
@@ -516,6 +589,16 @@ pub fn file_of_kind(report: &Json, kind: &str) -> String {
         .to_string()
 }
 
+/// One row of strings from literals.
+pub fn strings(row: &[&str]) -> Vec<String> {
+    row.iter().map(|s| s.to_string()).collect()
+}
+
+/// Rows of strings from fixed-width literal rows, for comparing with CSV contents.
+pub fn table<const N: usize>(rows: &[[&str; N]]) -> Vec<Vec<String>> {
+    rows.iter().map(|r| strings(r)).collect()
+}
+
 /// Builds rows of strings from literals, for comparing with CSV contents.
 pub fn rows(rows: &[&[&str]]) -> Vec<Vec<String>> {
     rows.iter()
@@ -541,13 +624,13 @@ pub fn assert_check_columns(stdout: &str, expected: &[(&str, &str, &str)]) {
 pub fn assert_a_silent_server_fails_the_run(kind: &str, url_for_port: impl Fn(u16) -> String) {
     let ws = Workspace::new();
     let port = silent::silent_port();
-    let mut file = SyncFile::sqlite(&ws, "SELECT 1 AS id", "id");
-    file.source = vec![
-        format!("type = \"{kind}\""),
-        format!("url = {}", toml_str(&url_for_port(port))),
-        "connect_timeout = \"2s\"".into(),
-    ];
-    let s = file.write(&ws, "silent.toml");
+    let s = SyncFile::with_source(
+        &ws,
+        databases::source(kind, &url_for_port(port), &["connect_timeout = \"2s\""]),
+        "SELECT 1 AS id",
+        "id",
+    )
+    .write(&ws, "silent.toml");
     let started = std::time::Instant::now();
     let r = ws.run_failing(&s, "2024-01-01T00:00:00Z");
     let took = started.elapsed();

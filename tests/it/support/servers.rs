@@ -10,7 +10,7 @@
 //! parallel against one server.
 #![allow(dead_code)]
 
-use std::net::TcpListener;
+use super::free_port;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -23,13 +23,6 @@ pub const ADMIN_PASSWORD: &str = "admin-secret";
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("find a free port on 127.0.0.1")
 }
 
 /// A command run as `user` when the tests run as root, else as ourselves.
