@@ -281,13 +281,7 @@ impl CliRun {
     }
 }
 
-/// A port on 127.0.0.1 that nothing listens on (free when asked).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("find a free port on 127.0.0.1")
-}
+pub use servers::free_port;
 
 /// Asserts that a finished command exited 0, showing its stderr if not.
 #[track_caller]

@@ -10,7 +10,6 @@
 //! parallel against one server.
 #![allow(dead_code)]
 
-use super::free_port;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -214,6 +213,14 @@ fn postgres_bin() -> PathBuf {
             "the PostgreSQL server (initdb, postgres under /usr/lib/postgresql/*/bin) is not installed; run scripts/setup.sh"
         )
     })
+}
+
+/// A port on 127.0.0.1 that nothing listens on (free when asked).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("find a free port on 127.0.0.1")
 }
 
 /// The test binary's PostgreSQL server, started on first use.
