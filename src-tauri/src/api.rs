@@ -3,55 +3,26 @@
 use dropsync::ErrorCode;
 use serde::Serialize;
 
-/// Every code the UI may receive. Mirrors `dropsync::Error::code()` plus the
-/// few the app itself produces; the UI switches on these.
+/// Every code the UI may receive: the core's (`dropsync::ErrorCode`, the
+/// same names on the wire) and the few the app itself produces. The UI
+/// switches on these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(untagged)]
 pub enum Code {
-    Config,
-    Source,
-    Query,
-    PrimaryKey,
-    Mapping,
-    Filename,
-    Destination,
-    Io,
-    State,
-    Busy,
-    Cancelled,
-    ReconnectNeeded,
-    Dropbox,
-    Internal,
-    /// The app's own: a sync file that is not in the workspace.
-    NotFound,
-    /// The app's own: an argument the UI should never send.
-    InvalidArgument,
-    /// The app's own: connecting Dropbox needs an app key first; the
-    /// Connections screen shows its setup guide.
-    NoAppKey,
+    Core(ErrorCode),
+    App(AppCode),
 }
 
-impl Code {
-    /// The app's code for the core's (the same name on the wire).
-    pub fn from_core(code: ErrorCode) -> Code {
-        match code {
-            ErrorCode::Config => Code::Config,
-            ErrorCode::Source => Code::Source,
-            ErrorCode::Query => Code::Query,
-            ErrorCode::PrimaryKey => Code::PrimaryKey,
-            ErrorCode::Mapping => Code::Mapping,
-            ErrorCode::Filename => Code::Filename,
-            ErrorCode::Destination => Code::Destination,
-            ErrorCode::Io => Code::Io,
-            ErrorCode::State => Code::State,
-            ErrorCode::Busy => Code::Busy,
-            ErrorCode::Cancelled => Code::Cancelled,
-            ErrorCode::ReconnectNeeded => Code::ReconnectNeeded,
-            ErrorCode::Dropbox => Code::Dropbox,
-            // A run record's code, never an error's.
-            ErrorCode::Internal | ErrorCode::Interrupted => Code::Internal,
-        }
-    }
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppCode {
+    /// A sync file that is not in the workspace.
+    NotFound,
+    /// An argument the UI should never send.
+    InvalidArgument,
+    /// Connecting Dropbox needs an app key first; the Connections screen
+    /// shows its setup guide.
+    NoAppKey,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -74,7 +45,7 @@ impl From<dropsync::Error> for ApiError {
     /// words (a screen or a field, never a command to run).
     fn from(e: dropsync::Error) -> Self {
         ApiError::new(
-            Code::from_core(e.code()),
+            Code::Core(e.code()),
             dropsync::hints::for_app(&e.to_string()),
         )
     }
@@ -95,29 +66,29 @@ mod tests {
     #[test]
     fn core_errors_keep_their_code_and_message() {
         let e: ApiError = dropsync::Error::config("a.toml", "[sync] mode: bad").into();
-        assert_eq!(e.code, Code::Config);
+        assert_eq!(e.code, Code::Core(ErrorCode::Config));
         assert_eq!(e.message, "a.toml: [sync] mode: bad");
         let e: ApiError = dropsync::Error::from(dropsync::dropbox::DropboxError::ReconnectNeeded(
             "invalid_grant".into(),
         ))
         .into();
-        assert_eq!(e.code, Code::ReconnectNeeded);
+        assert_eq!(e.code, Code::Core(ErrorCode::ReconnectNeeded));
         assert!(e.message.contains("under Connections"), "{}", e.message);
         assert!(!e.message.contains("dropsync auth"), "{}", e.message);
         let e: ApiError = dropsync::Error::Cancelled.into();
-        assert_eq!(e.code, Code::Cancelled);
+        assert_eq!(e.code, Code::Core(ErrorCode::Cancelled));
         let json = serde_json::to_value(&e).unwrap();
         assert_eq!(json["code"], "cancelled");
     }
 
     #[test]
-    fn every_core_code_has_its_own_code() {
-        for c in dropsync::ErrorCode::ALL {
-            if c == dropsync::ErrorCode::Interrupted {
-                continue;
-            }
-            let code = Code::from_core(c);
-            assert_eq!(serde_json::to_value(code).unwrap(), c.as_str(), "{c}");
+    fn codes_keep_their_names_on_the_wire() {
+        for c in ErrorCode::ALL {
+            assert_eq!(serde_json::to_value(Code::Core(c)).unwrap(), c.as_str());
         }
+        assert_eq!(
+            serde_json::to_value(Code::App(AppCode::NoAppKey)).unwrap(),
+            "no_app_key"
+        );
     }
 }

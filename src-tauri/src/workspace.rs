@@ -1,6 +1,7 @@
 //! Where the app keeps its sync files and state, and the first-start demo.
 
-use crate::api::{ApiError, ApiResult, Code};
+use crate::api::{ApiError, ApiResult, AppCode, Code};
+use dropsync::ErrorCode;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -31,7 +32,7 @@ impl Paths {
         let path = self.sync_path(name)?;
         if !path.is_file() {
             return Err(ApiError::new(
-                Code::NotFound,
+                Code::App(AppCode::NotFound),
                 format!(
                     "{name} is not in the workspace {} any more",
                     self.workspace.display()
@@ -51,7 +52,7 @@ impl Paths {
             && !name.contains(['/', '\\', '\0']);
         if !ok {
             return Err(ApiError::new(
-                Code::InvalidArgument,
+                Code::App(AppCode::InvalidArgument),
                 format!("{name:?} is not a sync file name"),
             ));
         }
@@ -84,7 +85,7 @@ const SETTINGS: &str = "settings.json";
 pub fn choose_workspace(config_dir: &Path, dir: &Path) -> ApiResult<()> {
     if !dir.is_absolute() || !dir.is_dir() {
         return Err(ApiError::new(
-            Code::InvalidArgument,
+            Code::App(AppCode::InvalidArgument),
             format!(
                 "{} is not a folder; choose an existing folder",
                 dir.display()
@@ -93,7 +94,7 @@ pub fn choose_workspace(config_dir: &Path, dir: &Path) -> ApiResult<()> {
     }
     let io = |e: std::io::Error| {
         ApiError::new(
-            Code::Io,
+            Code::Core(ErrorCode::Io),
             format!(
                 "cannot save the workspace choice in {}: {e}",
                 config_dir.display()
@@ -156,13 +157,13 @@ mod tests {
         let ws = tmp.path().join("my syncs");
         assert_eq!(
             choose_workspace(&config, &ws).unwrap_err().code,
-            Code::InvalidArgument
+            Code::App(AppCode::InvalidArgument)
         );
         assert_eq!(
             choose_workspace(&config, Path::new("relative"))
                 .unwrap_err()
                 .code,
-            Code::InvalidArgument
+            Code::App(AppCode::InvalidArgument)
         );
         std::fs::create_dir_all(&ws).unwrap();
         choose_workspace(&config, &ws).unwrap();
@@ -188,10 +189,13 @@ mod tests {
         ] {
             assert_eq!(
                 paths.sync_file(bad).unwrap_err().code,
-                Code::InvalidArgument,
+                Code::App(AppCode::InvalidArgument),
                 "{bad}"
             );
         }
-        assert_eq!(paths.sync_file("b.toml").unwrap_err().code, Code::NotFound);
+        assert_eq!(
+            paths.sync_file("b.toml").unwrap_err().code,
+            Code::App(AppCode::NotFound)
+        );
     }
 }

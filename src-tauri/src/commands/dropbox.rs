@@ -1,12 +1,13 @@
 //! Commands of the Connections screen and the Dropbox folder browser.
 
 use super::blocking;
-use crate::api::{ApiError, ApiResult, Code};
+use crate::api::{ApiError, ApiResult, AppCode, Code};
 use crate::AppState;
 use dropsync::dropbox::accounts::{self, AccountState, AccountStatus};
 use dropsync::dropbox::app_key::{self, KeySource};
 use dropsync::dropbox::tokens::TokenStore;
 use dropsync::dropbox::{oauth, Endpoints, EntryKind};
+use dropsync::ErrorCode;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -150,7 +151,7 @@ pub async fn dropbox_connect(
         let mut slot = connecting();
         if slot.is_some() {
             return Err(ApiError::new(
-                Code::Busy,
+                Code::Core(ErrorCode::Busy),
                 "a Dropbox connection is already waiting for the browser; finish or cancel it",
             ));
         }
@@ -168,7 +169,7 @@ pub async fn dropbox_connect(
         .map_err(|e| match e {
             // The Connections screen shows its setup guide for this.
             dropsync::dropbox::DropboxError::NoAppKey(_) => ApiError::new(
-                Code::NoAppKey,
+                Code::App(AppCode::NoAppKey),
                 "Dropsync needs your Dropbox app's key to connect: follow \"Set up Dropbox access\" above",
             ),
             e => core(e),
@@ -199,12 +200,12 @@ pub async fn dropbox_connect(
         )
         .map_err(|e| {
             if cancel.load(Ordering::Relaxed) {
-                ApiError::new(Code::Cancelled, "connecting was cancelled; nothing was stored")
+                ApiError::new(Code::Core(ErrorCode::Cancelled), "connecting was cancelled; nothing was stored")
             } else if port_taken.load(Ordering::Relaxed)
                 && matches!(e, dropsync::dropbox::DropboxError::NotConfigured(_))
             {
                 ApiError::new(
-                    Code::Dropbox,
+                    Code::Core(ErrorCode::Dropbox),
                     "no code was entered; connect again and paste the code Dropbox shows after you allow access",
                 )
             } else {
@@ -245,20 +246,20 @@ pub fn dropbox_submit_code(code: String) -> ApiResult<()> {
     let code = code.trim().to_string();
     if code.is_empty() {
         return Err(ApiError::new(
-            Code::InvalidArgument,
+            Code::App(AppCode::InvalidArgument),
             "paste the code Dropbox shows after you allow access",
         ));
     }
     let mut slot = connecting();
     let sender = slot.as_mut().and_then(|c| c.code.take()).ok_or_else(|| {
         ApiError::new(
-            Code::NotFound,
+            Code::App(AppCode::NotFound),
             "no Dropbox connection is waiting for a code; connect again",
         )
     })?;
     sender.send(code).map_err(|_| {
         ApiError::new(
-            Code::NotFound,
+            Code::App(AppCode::NotFound),
             "the connection stopped waiting; connect again",
         )
     })
@@ -298,13 +299,17 @@ fn folder_path(path: &str) -> ApiResult<String> {
     let trimmed = path.trim_end_matches('/');
     if !path.starts_with('/') {
         return Err(ApiError::new(
-            Code::InvalidArgument,
+            Code::App(AppCode::InvalidArgument),
             format!("{path:?} is not a Dropbox path; it starts with '/'"),
         ));
     }
     if !trimmed.is_empty() {
-        dropsync::filename::check_relative_path(&trimmed[1..])
-            .map_err(|m| ApiError::new(Code::Destination, format!("{trimmed:?} {m}")))?;
+        dropsync::filename::check_relative_path(&trimmed[1..]).map_err(|m| {
+            ApiError::new(
+                Code::Core(ErrorCode::Destination),
+                format!("{trimmed:?} {m}"),
+            )
+        })?;
     }
     Ok(if trimmed.is_empty() {
         "/".into()
@@ -357,7 +362,10 @@ pub async fn dropbox_create_folder(
     blocking(move || {
         let path = folder_path(&path)?;
         if path == "/" {
-            return Err(ApiError::new(Code::InvalidArgument, "name the new folder"));
+            return Err(ApiError::new(
+                Code::App(AppCode::InvalidArgument),
+                "name the new folder",
+            ));
         }
         let client =
             dropsync::dropbox::connect(&state.paths.state_dir, account.as_deref()).map_err(core)?;
@@ -386,8 +394,11 @@ mod tests {
         assert_eq!(folder_path("/Exports/").unwrap(), "/Exports");
         assert_eq!(
             folder_path("Exports").unwrap_err().code,
-            Code::InvalidArgument
+            Code::App(AppCode::InvalidArgument)
         );
-        assert_eq!(folder_path("/a/../b").unwrap_err().code, Code::Destination);
+        assert_eq!(
+            folder_path("/a/../b").unwrap_err().code,
+            Code::Core(ErrorCode::Destination)
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! Everything is decided by the core; these only find files and adapt types.
 
 use super::blocking;
-use crate::api::{ApiError, ApiResult, Code};
+use crate::api::{ApiError, ApiResult, AppCode, Code};
 use crate::AppState;
 use dropsync::config::{
     DestinationDraft, KeyDraft, ModelDraft, SourceDraft, SyncDraft, SyncSettingsDraft,
@@ -11,6 +11,7 @@ use dropsync::config::{
 use dropsync::history::AlertDelivery;
 use dropsync::inspect::{DraftInspection, FieldError};
 use dropsync::probe::{KeyCheck, ModelProbe, SourceTest};
+use dropsync::ErrorCode;
 use dropsync::SyncSpec;
 use serde::Serialize;
 use std::path::{Component, Path, PathBuf};
@@ -42,7 +43,7 @@ fn invalid(e: FieldError) -> ApiError {
     } else {
         format!("{}: {}", e.field, e.message)
     };
-    ApiError::new(Code::Config, message)
+    ApiError::new(Code::Core(ErrorCode::Config), message)
 }
 
 /// The file a draft is validated as: the file being edited, else the one
@@ -197,14 +198,14 @@ pub async fn save_draft(
                     .filter(|id| !id.trim().is_empty())
                     .ok_or_else(|| {
                         ApiError::new(
-                            Code::Config,
+                            Code::Core(ErrorCode::Config),
                             "[sync] id: give the sync an id; its file is named after it",
                         )
                     })?;
                 let name = format!("{id}.toml");
                 if state.paths.sync_path(&name)?.exists() {
                     return Err(ApiError::new(
-                        Code::Config,
+                        Code::Core(ErrorCode::Config),
                         format!("[sync] id: a sync file {name} already exists; choose another id"),
                     ));
                 }
@@ -234,12 +235,16 @@ pub async fn delete_sync(
     let path = state.paths.sync_file(&file)?;
     if state.ws.running().contains(&file) {
         return Err(ApiError::new(
-            Code::Busy,
+            Code::Core(ErrorCode::Busy),
             format!("{file} is running; cancel the run or wait for it to end, then delete"),
         ));
     }
-    std::fs::remove_file(&path)
-        .map_err(|e| ApiError::new(Code::Io, format!("cannot delete {}: {e}", path.display())))?;
+    std::fs::remove_file(&path).map_err(|e| {
+        ApiError::new(
+            Code::Core(ErrorCode::Io),
+            format!("cannot delete {}: {e}", path.display()),
+        )
+    })?;
     tracing::info!(file = %file, "sync deleted");
     let _ = app.emit("syncs-changed", ());
     Ok(())
@@ -254,14 +259,14 @@ pub async fn create_local_folder(state: State<'_, AppState>, path: String) -> Ap
     blocking(move || {
         if path.trim().is_empty() {
             return Err(ApiError::new(
-                Code::InvalidArgument,
+                Code::App(AppCode::InvalidArgument),
                 "name the folder to create",
             ));
         }
         let dir = state.paths.workspace.join(path.trim());
         std::fs::create_dir_all(&dir).map_err(|e| {
             ApiError::new(
-                Code::Io,
+                Code::Core(ErrorCode::Io),
                 format!("cannot create the folder {}: {e}", dir.display()),
             )
         })?;
@@ -283,7 +288,7 @@ pub async fn test_alert(
         let mut draft = draft_from_json(draft).map_err(invalid)?;
         if index >= draft.alerts.len() {
             return Err(ApiError::new(
-                Code::InvalidArgument,
+                Code::App(AppCode::InvalidArgument),
                 format!("there is no alert #{}", index + 1),
             ));
         }
@@ -322,7 +327,7 @@ fn outside_state_dir(spec: &dropsync::config::SourceSpec, state_dir: &Path) -> A
     for file in files {
         if real_path(file).starts_with(&state) {
             return Err(ApiError::new(
-                Code::InvalidArgument,
+                Code::App(AppCode::InvalidArgument),
                 format!(
                     "{} is inside Dropsync's state folder ({}), which holds credentials, snapshots and history; a source cannot read it. Choose a database or CSV file elsewhere",
                     file.display(),
@@ -437,7 +442,7 @@ pub async fn workspace_models(state: State<'_, AppState>) -> ApiResult<Vec<Works
     blocking(move || {
         let files = state.ws.sync_files().map_err(|e| {
             ApiError::new(
-                Code::Io,
+                Code::Core(ErrorCode::Io),
                 format!(
                     "cannot read the workspace {}: {e}",
                     state.paths.workspace.display()

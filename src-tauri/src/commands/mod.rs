@@ -4,13 +4,14 @@
 mod dropbox;
 mod editor;
 
-use crate::api::{ApiError, ApiResult, Code};
+use crate::api::{ApiError, ApiResult, AppCode, Code};
 use crate::AppState;
 use chrono::Utc;
 use dropsync::check::CheckReport;
 use dropsync::history::RunReport;
 use dropsync::run::RunOptions;
 use dropsync::workspace::SyncSummary;
+use dropsync::ErrorCode;
 use dropsync::SyncSpec;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -62,9 +63,12 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {
-    tauri::async_runtime::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::new(Code::Internal, format!("the task failed: {e}")))?
+    tauri::async_runtime::spawn_blocking(f).await.map_err(|e| {
+        ApiError::new(
+            Code::Core(ErrorCode::Internal),
+            format!("the task failed: {e}"),
+        )
+    })?
 }
 
 #[derive(Debug, Serialize)]
@@ -87,7 +91,7 @@ pub fn open_workspace_folder(app: AppHandle, state: State<'_, AppState>) -> ApiR
         .open_path(state.paths.workspace.to_string_lossy(), None::<&str>)
         .map_err(|e| {
             ApiError::new(
-                Code::Io,
+                Code::Core(ErrorCode::Io),
                 format!(
                     "cannot open {} in the file manager: {e}",
                     state.paths.workspace.display()
@@ -102,14 +106,16 @@ pub fn open_workspace_folder(app: AppHandle, state: State<'_, AppState>) -> ApiR
 pub fn choose_workspace(app: AppHandle, path: PathBuf) -> ApiResult<()> {
     if std::env::var_os(dropsync::env_vars::WORKSPACE).is_some_and(|v| !v.is_empty()) {
         return Err(ApiError::new(
-            Code::InvalidArgument,
+            Code::App(AppCode::InvalidArgument),
             "DROPSYNC_WORKSPACE is set for this app, so it decides the workspace; unset it to choose one here",
         ));
     }
-    let config = app
-        .path()
-        .app_config_dir()
-        .map_err(|e| ApiError::new(Code::Io, format!("no config folder for the app: {e}")))?;
+    let config = app.path().app_config_dir().map_err(|e| {
+        ApiError::new(
+            Code::Core(ErrorCode::Io),
+            format!("no config folder for the app: {e}"),
+        )
+    })?;
     crate::workspace::choose_workspace(&config, &path)?;
     tracing::info!(workspace = %path.display(), "workspace chosen; restarting");
     app.restart()
@@ -128,7 +134,7 @@ pub fn workspace_info(state: State<'_, AppState>) -> WorkspaceInfo {
 pub fn list(state: &AppState) -> ApiResult<Vec<SyncSummary>> {
     state.ws.summaries(Utc::now()).map_err(|e| {
         ApiError::new(
-            Code::Io,
+            Code::Core(ErrorCode::Io),
             format!(
                 "cannot read the workspace {}: {e}",
                 state.paths.workspace.display()
