@@ -10,16 +10,17 @@ use reqwest::{StatusCode, Url};
 
 use super::error::AlertError;
 use super::retry::{self, Failure, RetryPolicy};
-use super::CA_CERT_ENV;
 
 /// Enough of an error body to explain a refusal; receivers' errors are short.
 const BODY_EXCERPT_CHARS: usize = 300;
 const BODY_READ_LIMIT: u64 = 64 * 1024;
 
-/// The extra trusted certificate named by `DROPSYNC_ALERT_CA_CERT`, if set:
-/// its path (for messages) and PEM bytes.
-pub(super) fn extra_ca_pem() -> Result<Option<(String, Vec<u8>)>, AlertError> {
-    let Some(path) = std::env::var_os(CA_CERT_ENV).filter(|p| !p.is_empty()) else {
+/// The extra trusted certificate at `path`, if any: its path (for
+/// messages) and PEM bytes.
+pub(super) fn extra_ca_pem(
+    path: Option<&std::path::Path>,
+) -> Result<Option<(String, Vec<u8>)>, AlertError> {
+    let Some(path) = path else {
         return Ok(None);
     };
     let shown = path.to_string_lossy().into_owned();
@@ -32,9 +33,9 @@ pub(super) fn extra_ca_pem() -> Result<Option<(String, Vec<u8>)>, AlertError> {
     }
 }
 
-/// Whether `DROPSYNC_ALERT_CA_CERT`, if set, names a usable certificate.
-pub(super) fn check_extra_ca() -> Result<(), AlertError> {
-    match extra_ca_pem()? {
+/// Whether the extra CA certificate, if any, is a usable certificate.
+pub(super) fn check_extra_ca(path: Option<&std::path::Path>) -> Result<(), AlertError> {
+    match extra_ca_pem(path)? {
         Some((path, pem)) => parse_ca(&path, &pem).map(drop),
         None => Ok(()),
     }

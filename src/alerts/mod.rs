@@ -23,12 +23,31 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::secret::{SecretError, SecretRef};
 pub use error::AlertError;
-pub use send::send_all;
+pub use send::{send_all, send_all_with};
 pub use validate::validate;
 
 /// Extra trusted root certificate (PEM file) for alert receivers, e.g. a
 /// corporate proxy or a test server with a self-signed certificate.
 pub const CA_CERT_ENV: &str = crate::env_vars::ALERT_CA_CERT;
+
+/// What alert delivery reads from the environment, read once and passed
+/// down (tests give their own instead of setting variables).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The first retry backoff (`DROPSYNC_ALERT_RETRY_BASE_MS`, default 500 ms).
+    pub retry_base: std::time::Duration,
+    /// An extra trusted CA for receivers (`DROPSYNC_ALERT_CA_CERT`).
+    pub extra_ca: Option<std::path::PathBuf>,
+}
+
+impl Settings {
+    pub fn from_env() -> Settings {
+        Settings {
+            retry_base: retry::base_from_env(),
+            extra_ca: crate::env_vars::get(CA_CERT_ENV).map(std::path::PathBuf::from),
+        }
+    }
+}
 /// Base of the retry backoff in milliseconds (default 500).
 pub const RETRY_BASE_ENV: &str = retry::BASE_ENV;
 

@@ -21,23 +21,27 @@ pub(super) const BASE_ENV: &str = crate::env_vars::ALERT_RETRY_BASE_MS;
 /// A failed delivery attempt, and whether another may succeed.
 pub(super) type Failure = crate::http::Failed<AlertError>;
 
+/// The first backoff delay: `DROPSYNC_ALERT_RETRY_BASE_MS`, so that tests
+/// need not wait, else 500 ms.
+pub(super) fn base_from_env() -> Duration {
+    match std::env::var(BASE_ENV) {
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(ms) => Duration::from_millis(ms),
+            Err(_) => {
+                tracing::warn!(value = %v, "{BASE_ENV} is not a number of milliseconds; using 500");
+                DEFAULT_BASE
+            }
+        },
+        Err(_) => DEFAULT_BASE,
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(super) struct RetryPolicy(crate::http::Policy);
 
 impl RetryPolicy {
-    /// The policy for a `send_all` that started at `start`; the backoff base
-    /// comes from `DROPSYNC_ALERT_RETRY_BASE_MS` so tests need not wait.
-    pub(super) fn from_env(start: Instant) -> Self {
-        let base = match std::env::var(BASE_ENV) {
-            Ok(v) => match v.trim().parse::<u64>() {
-                Ok(ms) => Duration::from_millis(ms),
-                Err(_) => {
-                    tracing::warn!(value = %v, "{BASE_ENV} is not a number of milliseconds; using 500");
-                    DEFAULT_BASE
-                }
-            },
-            Err(_) => DEFAULT_BASE,
-        };
+    /// The policy for a `send_all` that started at `start`.
+    pub(super) fn new(start: Instant, base: Duration) -> Self {
         RetryPolicy(crate::http::Policy {
             attempts: ATTEMPTS,
             timeout_attempts: ATTEMPTS,
@@ -74,9 +78,7 @@ mod tests {
     use super::*;
 
     fn policy(base_ms: u64) -> RetryPolicy {
-        let mut p = RetryPolicy::from_env(Instant::now());
-        p.0.base = Duration::from_millis(base_ms);
-        p
+        RetryPolicy::new(Instant::now(), Duration::from_millis(base_ms))
     }
 
     fn failing() -> Failure {

@@ -9,7 +9,7 @@ use reqwest::blocking::Client;
 
 use super::error::AlertError;
 use super::retry::RetryPolicy;
-use super::{email, http, pagerduty, slack, sms, Alert, ChannelSpec, Outcome};
+use super::{email, http, pagerduty, slack, sms, Alert, ChannelSpec, Outcome, Settings};
 
 /// What every delivery of one `send_all` shares.
 pub(super) struct Context {
@@ -22,15 +22,15 @@ pub(super) struct Context {
 }
 
 impl Context {
-    fn new(start: Instant) -> Self {
+    fn new(start: Instant, settings: &Settings) -> Self {
         Context {
-            policy: RetryPolicy::from_env(start),
+            policy: RetryPolicy::new(start, settings.retry_base),
             source_host: hostname::get()
                 .ok()
                 .and_then(|h| h.into_string().ok())
                 .filter(|h| !h.is_empty())
                 .unwrap_or_else(|| "unknown host".to_string()),
-            extra_ca: http::extra_ca_pem(),
+            extra_ca: http::extra_ca_pem(settings.extra_ca.as_deref()),
             http: OnceLock::new(),
         }
     }
@@ -158,6 +158,12 @@ fn outcome(job: &Job, attempts: u32, result: Result<(), String>) -> Outcome {
 /// channel, or per recipient for SMS. It never panics, never returns early,
 /// and takes about 30 s at worst, however the receivers behave.
 pub fn send_all(channels: &[ChannelSpec], alert: &Alert) -> Vec<Outcome> {
+    send_all_with(&Settings::from_env(), channels, alert)
+}
+
+/// [`send_all`] with its settings given rather than read from the
+/// environment.
+pub fn send_all_with(settings: &Settings, channels: &[ChannelSpec], alert: &Alert) -> Vec<Outcome> {
     let start = Instant::now();
     let jobs = plan(channels);
     // Off the caller's thread: reqwest's blocking client must not be built or
@@ -165,10 +171,10 @@ pub fn send_all(channels: &[ChannelSpec], alert: &Alert) -> Vec<Outcome> {
     let delivered = thread::scope(|s| {
         match thread::Builder::new()
             .name("dropsync-alerts".into())
-            .spawn_scoped(s, || deliver_all(channels, &jobs, alert, start))
+            .spawn_scoped(s, || deliver_all(settings, channels, &jobs, alert, start))
         {
             Ok(handle) => handle.join().ok(),
-            Err(_) => Some(deliver_all(channels, &jobs, alert, start)),
+            Err(_) => Some(deliver_all(settings, channels, &jobs, alert, start)),
         }
     });
     delivered.unwrap_or_else(|| {
@@ -185,12 +191,13 @@ pub fn send_all(channels: &[ChannelSpec], alert: &Alert) -> Vec<Outcome> {
 }
 
 fn deliver_all(
+    settings: &Settings,
     channels: &[ChannelSpec],
     jobs: &[Job],
     alert: &Alert,
     start: Instant,
 ) -> Vec<Outcome> {
-    let ctx = Context::new(start);
+    let ctx = Context::new(start, settings);
     let prepared: Vec<Result<Prepared, String>> = channels
         .iter()
         .enumerate()

@@ -15,7 +15,7 @@ pub fn validate(channels: &[ChannelSpec]) -> Vec<String> {
         .map(|e| e.to_string())
         .collect();
     if !channels.is_empty() {
-        if let Err(e) = http::check_extra_ca() {
+        if let Err(e) = http::check_extra_ca(super::Settings::from_env().extra_ca.as_deref()) {
             problems.push(e.to_string());
         }
     }

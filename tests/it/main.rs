@@ -2,12 +2,13 @@
 //! link once instead of once per test file (on two cores that was most of
 //! the build). Each module drives the real CLI and library against real
 //! files, servers and the Dropbox emulator; `support` holds what they share.
-//! (tests/alerts.rs stays a binary of its own: it sets process environment
-//! variables, which other tests' threads would read at the same time.)
+//! No test sets process environment variables: other tests' threads would
+//! read them at the same moment (settings are passed down instead).
 
 mod support;
 
 mod alert_state;
+mod alerts;
 mod cli;
 mod credentials;
 mod destinations;

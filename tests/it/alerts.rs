@@ -1,9 +1,7 @@
 //! Alert delivery against real local receivers: HTTP servers (axum) standing
 //! in for Slack, PagerDuty and Twilio, and an SMTP server (mailin's protocol
 //! engine on a TCP listener) for email. Nothing leaves 127.0.0.1.
-#[path = "it/support/silent.rs"]
-mod silent;
-use silent::silent_port;
+use crate::support::silent::silent_port;
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};
@@ -21,18 +19,21 @@ use dropsync::alerts::{self, Alert, AlertKind, ChannelSpec, Outcome, SecretRef};
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------
-// Environment: set once, before any test reads it.
+// Environment: read, never set (these tests share their process with every
+// other integration test). `env:` secrets name a variable cargo sets for
+// every test process, whose value is known when this file compiles.
 
-const PD_KEY_VAR: &str = "DROPSYNC_TEST_ALERTS_PD_KEY";
-const SMTP_PASSWORD_VAR: &str = "DROPSYNC_TEST_ALERTS_SMTP_PASSWORD";
+const PD_KEY_VAR: &str = "CARGO_MANIFEST_DIR";
+const SMTP_PASSWORD_VAR: &str = "CARGO_MANIFEST_DIR";
 const MISSING_VAR: &str = "DROPSYNC_TEST_ALERTS_NEVER_SET";
-const PD_KEY: &str = "R0UTING0KEY0FROM0ENV000000000000";
-const SMTP_PASSWORD: &str = "smtp-pa55word";
+const PD_KEY: &str = env!("CARGO_MANIFEST_DIR");
+const SMTP_PASSWORD: &str = env!("CARGO_MANIFEST_DIR");
 
 /// An HTTPS server with a self-signed certificate, trusted through
 /// `DROPSYNC_ALERT_CA_CERT`: the Dropbox emulator, which answers any POST.
 struct HttpsReceiver {
     base: String,
+    cert: std::path::PathBuf,
     _server: Mutex<dropbox_emulator::Running>,
     _dir: tempfile::TempDir,
 }
@@ -47,19 +48,27 @@ fn init() {
         let mut config = dropbox_emulator::Config::new(dir.path().join("root"));
         config.tls_cert_out = Some(cert.clone());
         let server = dropbox_emulator::start(config).unwrap();
-        // Tests share one process: setting variables only here, before any
-        // request is made, keeps them from racing readers.
-        std::env::set_var(alerts::RETRY_BASE_ENV, "5");
-        std::env::set_var(PD_KEY_VAR, PD_KEY);
-        std::env::set_var(SMTP_PASSWORD_VAR, SMTP_PASSWORD);
-        std::env::remove_var(MISSING_VAR);
-        std::env::set_var(alerts::CA_CERT_ENV, &cert);
         let _ = HTTPS.set(HttpsReceiver {
             base: server.base_url.clone(),
+            cert,
             _server: Mutex::new(server),
             _dir: dir,
         });
     });
+}
+
+/// What delivery would read from the environment, given instead: short
+/// retries, and the HTTPS receiver's self-signed certificate trusted.
+fn settings() -> alerts::Settings {
+    init();
+    alerts::Settings {
+        retry_base: Duration::from_millis(5),
+        extra_ca: HTTPS.get().map(|h| h.cert.clone()),
+    }
+}
+
+fn send_all(channels: &[ChannelSpec], alert: &Alert) -> Vec<Outcome> {
+    alerts::send_all_with(&settings(), channels, alert)
 }
 
 fn alert(kind: AlertKind, message: &str) -> Alert {
@@ -441,7 +450,7 @@ fn one(outcomes: Vec<Outcome>) -> Outcome {
 fn slack_gets_a_json_text_post() {
     let slack_rx = receiver(vec![reply(200, "ok")]);
     let a = alert(AlertKind::Failure, "column <email> & more");
-    let out = one(alerts::send_all(
+    let out = one(send_all(
         &[slack(&slack_rx.url("/services/T000/B000/XXXX"))],
         &a,
     ));
@@ -481,12 +490,12 @@ fn pagerduty_triggers_then_resolves_the_same_incident() {
         &pd.url("/v2/enqueue"),
         SecretRef::literal("R0UTINGKEY"),
     )];
-    let failed = one(alerts::send_all(&channels, &failure()));
+    let failed = one(send_all(&channels, &failure()));
     assert!(failed.ok, "{failed:?}");
     assert_eq!(failed.channel, "pagerduty");
     let mut recovered = alert(AlertKind::Recovery, "");
     recovered.run_id = Some(13);
-    assert!(one(alerts::send_all(&channels, &recovered)).ok);
+    assert!(one(send_all(&channels, &recovered)).ok);
 
     let reqs = pd.requests();
     assert_eq!(reqs.len(), 2);
@@ -535,9 +544,9 @@ fn pagerduty_warnings_and_tests_have_their_own_keys() {
         events_url: Some(pd.url("/v2/enqueue")),
         severity: Some("critical".into()),
     }];
-    alerts::send_all(&channels, &alert(AlertKind::Warning, "3 rows skipped"));
-    alerts::send_all(&channels, &alert(AlertKind::Test, ""));
-    alerts::send_all(&channels, &failure());
+    send_all(&channels, &alert(AlertKind::Warning, "3 rows skipped"));
+    send_all(&channels, &alert(AlertKind::Test, ""));
+    send_all(&channels, &failure());
     let events: Vec<Value> = pd.requests().iter().map(Recorded::json).collect();
     let keys: Vec<&str> = events
         .iter()
@@ -567,7 +576,7 @@ fn pagerduty_warnings_and_tests_have_their_own_keys() {
 fn pagerduty_summary_is_cut_to_1024_characters() {
     let pd = receiver(vec![reply(202, "{}")]);
     let long = "é".repeat(3000);
-    let out = one(alerts::send_all(
+    let out = one(send_all(
         &[pagerduty(&pd.url("/v2/enqueue"), SecretRef::literal("K3Y"))],
         &alert(AlertKind::Failure, &long),
     ));
@@ -589,7 +598,7 @@ fn twilio_gets_one_form_post_per_recipient() {
         201,
         r#"{"sid":"SM123","status":"queued","error_code":null,"error_message":null}"#,
     )]);
-    let out = alerts::send_all(
+    let out = send_all(
         &[sms(&tw.base, &["+15550002222", "+447700900123"])],
         &failure(),
     );
@@ -633,7 +642,7 @@ fn twilio_gets_one_form_post_per_recipient() {
 fn twilio_body_is_cut_to_1600_characters() {
     let tw = receiver(vec![reply(201, "{}")]);
     let long = "x".repeat(5000);
-    let out = one(alerts::send_all(
+    let out = one(send_all(
         &[sms(&tw.base, &["+15550002222"])],
         &alert(AlertKind::Failure, &long),
     ));
@@ -650,7 +659,7 @@ fn twilio_refusal_is_reported_per_recipient() {
         400,
         r#"{"code":21211,"message":"The 'To' number +15005550001 is not a valid phone number.","status":400}"#,
     )]);
-    let out = alerts::send_all(&[sms(&tw.base, &["+15005550001"])], &failure());
+    let out = send_all(&[sms(&tw.base, &["+15005550001"])], &failure());
     let out = one(out);
     assert!(!out.ok);
     assert_eq!(out.attempts, 1, "a 400 is not retried");
@@ -666,7 +675,7 @@ fn twilio_refusal_is_reported_per_recipient() {
 #[test]
 fn email_reaches_a_real_smtp_server() {
     let server = smtp_server(None, 0);
-    let out = one(alerts::send_all(
+    let out = one(send_all(
         &[email(
             &server.url(None),
             None,
@@ -720,7 +729,7 @@ fn email_reaches_a_real_smtp_server() {
 #[test]
 fn email_logs_in_with_the_password_from_the_environment() {
     let server = smtp_server(Some(("alerts@example.com", SMTP_PASSWORD)), 0);
-    let out = one(alerts::send_all(
+    let out = one(send_all(
         &[email(
             &server.url(Some("alerts%40example.com")),
             Some(SecretRef::env(SMTP_PASSWORD_VAR)),
@@ -743,7 +752,7 @@ fn email_logs_in_with_the_password_from_the_environment() {
 #[test]
 fn email_wrong_password_fails_at_once_without_leaking_it() {
     let server = smtp_server(Some(("alerts", "the-right-one")), 0);
-    let out = one(alerts::send_all(
+    let out = one(send_all(
         &[email(
             &server.url(Some("alerts")),
             Some(SecretRef::env(SMTP_PASSWORD_VAR)),
@@ -762,7 +771,7 @@ fn email_wrong_password_fails_at_once_without_leaking_it() {
 #[test]
 fn email_transient_refusal_is_retried() {
     let server = smtp_server(None, 1);
-    let out = one(alerts::send_all(
+    let out = one(send_all(
         &[email(&server.url(None), None, &["ops@example.com"])],
         &failure(),
     ));
@@ -778,7 +787,7 @@ fn email_transient_refusal_is_retried() {
 #[test]
 fn a_503_then_success_takes_two_attempts() {
     let rx = receiver(vec![reply(503, "busy"), reply(200, "ok")]);
-    let out = one(alerts::send_all(&[slack(&rx.url("/hook"))], &failure()));
+    let out = one(send_all(&[slack(&rx.url("/hook"))], &failure()));
     assert!(out.ok, "{out:?}");
     assert_eq!(out.attempts, 2);
     assert_eq!(rx.requests().len(), 2);
@@ -787,7 +796,7 @@ fn a_503_then_success_takes_two_attempts() {
 #[test]
 fn always_500_gives_up_after_three_attempts() {
     let rx = receiver(vec![reply(500, "boom")]);
-    let out = one(alerts::send_all(
+    let out = one(send_all(
         &[pagerduty(&rx.url("/v2/enqueue"), SecretRef::literal("K3Y"))],
         &failure(),
     ));
@@ -802,7 +811,7 @@ fn always_500_gives_up_after_three_attempts() {
 #[test]
 fn a_400_is_not_retried_and_its_body_is_shown() {
     let rx = receiver(vec![reply(400, "invalid_payload")]);
-    let out = one(alerts::send_all(&[slack(&rx.url("/hook"))], &failure()));
+    let out = one(send_all(&[slack(&rx.url("/hook"))], &failure()));
     assert!(!out.ok);
     assert_eq!(out.attempts, 1);
     assert_eq!(rx.requests().len(), 1);
@@ -824,7 +833,7 @@ fn a_429_waits_for_retry_after() {
         reply(200, "ok"),
     ]);
     let started = Instant::now();
-    let out = one(alerts::send_all(&[slack(&rx.url("/hook"))], &failure()));
+    let out = one(send_all(&[slack(&rx.url("/hook"))], &failure()));
     assert!(out.ok, "{out:?}");
     assert_eq!(out.attempts, 2);
     assert!(
@@ -853,7 +862,7 @@ fn a_channel_that_is_down_does_not_stop_the_others() {
             &["ops@example.com"],
         ),
     ];
-    let out = alerts::send_all(&channels, &failure());
+    let out = send_all(&channels, &failure());
     let summary: Vec<(usize, &str, bool)> = out
         .iter()
         .map(|o| (o.index, o.channel.as_str(), o.ok))
@@ -899,7 +908,7 @@ fn receivers_echoing_secrets_are_scrubbed() {
         403,
         "no such hook: /services/T000/B000/S3CRET-TOKEN",
     )]);
-    let out = one(alerts::send_all(
+    let out = one(send_all(
         &[slack(&rx.url("/services/T000/B000/S3CRET-TOKEN"))],
         &failure(),
     ));
@@ -913,7 +922,7 @@ fn https_receivers_are_trusted_through_the_alert_ca_cert() {
     init();
     let https = &HTTPS.get().unwrap().base;
     assert!(https.starts_with("https://127.0.0.1:"), "{https}");
-    let out = one(alerts::send_all(
+    let out = one(send_all(
         &[slack(&format!("{https}/2/alerts/hook"))],
         &failure(),
     ));
@@ -937,7 +946,7 @@ fn env_secrets_are_read_and_missing_ones_named() {
         pagerduty(&pd.url("/v2/enqueue"), SecretRef::env(PD_KEY_VAR)),
         pagerduty(&pd.url("/v2/enqueue"), SecretRef::env(MISSING_VAR)),
     ];
-    let out = alerts::send_all(&channels, &failure());
+    let out = send_all(&channels, &failure());
     assert_eq!(out.len(), 2);
     assert!(out[0].ok, "{:?}", out[0]);
     assert!(!out[1].ok);
@@ -990,7 +999,7 @@ fn validate_accepts_good_settings() {
     .unwrap();
     assert_eq!(alerts::validate(&channels), Vec::<String>::new());
     assert!(alerts::validate(&[]).is_empty());
-    assert!(alerts::send_all(&[], &failure()).is_empty());
+    assert!(send_all(&[], &failure()).is_empty());
 }
 
 #[test]
@@ -1061,7 +1070,7 @@ fn validate_names_alert_key_and_fix() {
 #[test]
 fn unusable_settings_are_reported_without_sending() {
     init();
-    let out = one(alerts::send_all(
+    let out = one(send_all(
         &[email(
             "smtp://smtp.example.com?tls=ssl",
             None,
@@ -1095,7 +1104,7 @@ fn receivers_that_accept_and_never_answer_fail_in_bounded_time_naming_the_host()
         ),
     ];
     let started = Instant::now();
-    let out = alerts::send_all(&channels, &failure());
+    let out = send_all(&channels, &failure());
     let took = started.elapsed();
     eprintln!("silent receivers gave up after {took:?}");
     assert!(took < Duration::from_secs(40), "{took:?}");
