@@ -24,7 +24,7 @@ pub(super) fn extra_ca_pem(
         return Ok(None);
     };
     let shown = path.to_string_lossy().into_owned();
-    match std::fs::read(&path) {
+    match std::fs::read(path) {
         Ok(pem) => Ok(Some((shown, pem))),
         Err(e) => Err(AlertError::CaCert {
             path: shown,
