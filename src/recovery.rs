@@ -69,16 +69,9 @@ pub struct Intent {
 
 /// XXH3-128 of a file's content, hex.
 pub fn file_xxh3(path: &Path) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
     let mut h = xxhash_rust::xxh3::Xxh3::new();
-    let mut buf = vec![0; 256 * 1024];
-    loop {
-        match file.read(&mut buf)? {
-            0 => return Ok(format!("{:032x}", h.digest128())),
-            n => h.update(&buf[..n]),
-        }
-    }
+    crate::dropbox::content_hash::read_chunks(path, |b| h.update(b))?;
+    Ok(format!("{:032x}", h.digest128()))
 }
 
 fn sync_path(path: &Path) -> std::io::Result<()> {

@@ -63,18 +63,24 @@ pub fn content_hash(data: &[u8]) -> String {
     h.finish()
 }
 
-/// The content hash of a file, read a block at a time.
-pub fn file_content_hash(path: &std::path::Path) -> std::io::Result<String> {
+/// Feeds a file's bytes to `f`, a buffer at a time.
+pub(crate) fn read_chunks(path: &std::path::Path, mut f: impl FnMut(&[u8])) -> std::io::Result<()> {
     use std::io::Read;
     let mut file = std::fs::File::open(path)?;
-    let mut h = BlockDigests::default();
     let mut buf = vec![0; 256 * 1024];
     loop {
         match file.read(&mut buf)? {
-            0 => return Ok(h.finish()),
-            n => h.update(&buf[..n]),
+            0 => return Ok(()),
+            n => f(&buf[..n]),
         }
     }
+}
+
+/// The content hash of a file, read a block at a time.
+pub fn file_content_hash(path: &std::path::Path) -> std::io::Result<String> {
+    let mut h = BlockDigests::default();
+    read_chunks(path, |b| h.update(b))?;
+    Ok(h.finish())
 }
 
 #[cfg(test)]

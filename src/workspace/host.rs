@@ -25,7 +25,7 @@ pub struct WorkspaceHost {
     ws: Workspace,
     pub(super) known: Mutex<BTreeMap<PathBuf, Known>>,
     /// Whether the files were read once (a first read changes nothing).
-    loaded: Mutex<bool>,
+    loaded: std::sync::atomic::AtomicBool,
     /// The daemon logs each file it (re)loads; one-off listings do not.
     log_loads: bool,
 }
@@ -46,7 +46,7 @@ impl WorkspaceHost {
         WorkspaceHost {
             ws,
             known: Mutex::default(),
-            loaded: Mutex::new(false),
+            loaded: Default::default(),
             log_loads: true,
         }
     }
@@ -126,7 +126,7 @@ impl Host for WorkspaceHost {
             known.insert(path, Known { fingerprint, spec });
         }
         drop(known);
-        let first = !std::mem::replace(&mut *super::lock(&self.loaded), true);
+        let first = !self.loaded.swap(true, std::sync::atomic::Ordering::Relaxed);
         if changed && !first {
             self.ws.emit(&Event::SyncsChanged);
         }

@@ -14,7 +14,7 @@ use common::{at, CliRun, SyncFile, Workspace};
 use serde_json::Value as Json;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const PD_KEY: &str = "pd-routing-key-0123456789";
@@ -59,17 +59,6 @@ impl Receiver {
     }
 }
 
-fn runtime() -> &'static tokio::runtime::Runtime {
-    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap()
-    })
-}
-
 async fn record(State(inbox): State<Arc<Inbox>>, uri: Uri, body: Bytes) -> Response {
     let path = uri.path().to_string();
     let json = serde_json::from_slice(&body).unwrap_or(Json::Null);
@@ -92,16 +81,11 @@ async fn record(State(inbox): State<Arc<Inbox>>, uri: Uri, body: Bytes) -> Respo
 
 fn receiver() -> Receiver {
     let inbox = Arc::new(Inbox::default());
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = axum::Router::new()
-        .fallback(record)
-        .with_state(inbox.clone());
-    runtime().spawn(async move {
-        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-        axum::serve(listener, app).await.unwrap();
-    });
+    let base = crate::support::serve_http(
+        axum::Router::new()
+            .fallback(record)
+            .with_state(inbox.clone()),
+    );
     Receiver { base, inbox }
 }
 

@@ -153,17 +153,6 @@ impl Receiver {
     }
 }
 
-fn runtime() -> &'static tokio::runtime::Runtime {
-    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap()
-    })
-}
-
 async fn record(
     State(script): State<Arc<Script>>,
     method: Method,
@@ -209,16 +198,11 @@ fn receiver(replies: Vec<Reply>) -> Receiver {
         replies: Mutex::new(replies.into()),
         requests: Mutex::new(Vec::new()),
     });
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = axum::Router::new()
-        .fallback(record)
-        .with_state(script.clone());
-    runtime().spawn(async move {
-        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-        axum::serve(listener, app).await.unwrap();
-    });
+    let base = crate::support::serve_http(
+        axum::Router::new()
+            .fallback(record)
+            .with_state(script.clone()),
+    );
     Receiver { base, script }
 }
 

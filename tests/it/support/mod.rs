@@ -283,6 +283,27 @@ impl CliRun {
 
 pub use servers::free_port;
 
+/// Serves `app` on a free port of 127.0.0.1 on the tests' shared runtime
+/// (it outlives any one test); returns `http://127.0.0.1:PORT`.
+pub fn serve_http(app: axum::Router) -> String {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    let rt = RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    });
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    rt.spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        axum::serve(listener, app).await.unwrap();
+    });
+    base
+}
+
 /// Asserts that a finished command exited 0, showing its stderr if not.
 #[track_caller]
 pub fn assert_success(out: &std::process::Output) {
