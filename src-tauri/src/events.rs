@@ -116,7 +116,9 @@ pub fn forward(app: &AppHandle, ws: &dropsync::Workspace) {
             throttle.forget(file);
             let _ = app.emit("syncs-changed", ());
             if let (Some(change), Some(report)) = (health, report) {
-                crate::notify::health_changed(&app, *change, report);
+                let mut report = (**report).clone();
+                crate::commands::in_app_words(&mut report);
+                crate::notify::health_changed(&app, *change, &report);
             }
         }
     })

@@ -188,13 +188,7 @@ pub async fn sync_history(
     blocking(move || {
         let spec = load(&state, &file)?;
         let mut runs = state.ws.history(&spec, limit.clamp(1, HISTORY_MAX))?;
-        // A run's error was worded when it ran (by the CLI, the daemon or
-        // the app); History shows its fix in the app's words.
-        for r in &mut runs {
-            if let Some(e) = r.error.as_mut() {
-                *e = dropsync::hints::for_app(e);
-            }
-        }
+        runs.iter_mut().for_each(in_app_words);
         Ok(runs)
     })
     .await
@@ -225,7 +219,21 @@ pub async fn reset_snapshot(state: State<'_, AppState>, file: String) -> ApiResu
 /// run would): its progress and end reach the UI as events (`events.rs`).
 pub async fn run_file(state: AppState, file: String) -> ApiResult<RunReport> {
     let spec = load(&state, &file)?;
-    blocking(move || Ok(state.ws.run(&spec, &RunOptions::default())?)).await
+    blocking(move || {
+        let mut report = state.ws.run(&spec, &RunOptions::default())?;
+        in_app_words(&mut report);
+        Ok(report)
+    })
+    .await
+}
+
+/// A run's error is worded by the core for the command line (by whoever
+/// ran it: the CLI, the daemon or the app); the app shows its fix in the
+/// app's words (a screen, never a command to type).
+pub fn in_app_words(report: &mut RunReport) {
+    if let Some(e) = report.error.as_mut() {
+        *e = dropsync::hints::for_app(e);
+    }
 }
 
 #[tauri::command]
@@ -237,4 +245,34 @@ pub async fn run_sync(state: State<'_, AppState>, file: String) -> ApiResult<Run
 #[tauri::command]
 pub fn cancel_run(state: State<'_, AppState>, file: String) -> bool {
     state.ws.cancel(&file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_runs_fix_is_worded_for_the_app() {
+        let spec_err = dropsync::Error::Query {
+            message: "the model's query failed: no such table: ghosts".into(),
+        };
+        let cli = format!("{spec_err}. {}", dropsync::hints::FIX_SQL.cli);
+        let mut report = RunReport {
+            run_id: 1,
+            sync_id: "s".into(),
+            mode: dropsync::config::Mode::All,
+            status: dropsync::history::RunStatus::Failed,
+            started_at: Utc::now(),
+            finished_at: None,
+            rows: Default::default(),
+            files: Vec::new(),
+            error: Some(cli),
+            error_code: Some(dropsync::ErrorCode::Query),
+            alerts: Vec::new(),
+        };
+        in_app_words(&mut report);
+        let error = report.error.unwrap();
+        assert!(!error.contains("dropsync check"), "{error}");
+        assert!(error.contains(dropsync::hints::FIX_SQL.app), "{error}");
+    }
 }
