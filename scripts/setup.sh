@@ -15,6 +15,9 @@ packages+=(dbus gnome-keyring libsecret-tools)
 # their own server instances (tests/it/support/servers.rs) from these binaries;
 # psql is the benchmark's yardstick.
 packages+=(postgresql postgresql-client mariadb-server mariadb-client openssl)
+# src/format/parquet.rs: Parquet files are read back by an outside reader,
+# pyarrow (tests/parquet_readback.py), in the venv set up at the end.
+packages+=(python3 python3-venv)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -33,4 +36,21 @@ if ! command -v cargo >/dev/null 2>&1; then
   curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
   # shellcheck disable=SC1091
   source "$HOME/.cargo/env"
+fi
+
+# pyarrow, pinned, in a venv at a fixed folder outside the clone (like the
+# build output in .ci/run), so every clone and CI run finds it there; the
+# Parquet read-back test runs tests/parquet_readback.py with its python, and
+# fails under CI when pyarrow cannot be imported. Debian's python3 refuses
+# pip installs outside a venv (PEP 668).
+pyarrow_venv=/var/tmp/dropsync-python
+pyarrow_pin="pyarrow==26.0.1"
+if [[ "$(cat "$pyarrow_venv/.pinned" 2>/dev/null)" != "$pyarrow_pin" ]] ||
+  ! "$pyarrow_venv/bin/python" -c "import pyarrow.parquet" >/dev/null 2>&1; then
+  echo "setup: installing $pyarrow_pin into $pyarrow_venv"
+  python=/usr/bin/python3
+  [[ -x $python ]] || python=python3
+  "$python" -m venv "$pyarrow_venv"
+  "$pyarrow_venv/bin/pip" install -q --disable-pip-version-check "$pyarrow_pin"
+  echo "$pyarrow_pin" >"$pyarrow_venv/.pinned"
 fi

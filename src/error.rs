@@ -47,6 +47,17 @@ pub enum Error {
     #[error("column mapping #{index}: {message}")]
     Mapping { index: usize, message: String },
 
+    /// A value its output column's type cannot hold (a Parquet column typed
+    /// from the source's declared type). `message` names the value, the
+    /// column's type and the fix; `row` is the row's key as
+    /// [`crate::value::display_key`] shows it, when the caller knows it.
+    #[error("{}column {column:?}: {message}", row.as_ref().map(|r| format!("row {r}: ")).unwrap_or_default())]
+    ColumnValue {
+        row: Option<String>,
+        column: String,
+        message: String,
+    },
+
     #[error("filename template {template:?}: {message}")]
     Filename { template: String, message: String },
 
@@ -154,7 +165,7 @@ impl Error {
             Error::MissingKeyColumn { .. } | Error::NullKey { .. } | Error::DuplicateKey { .. } => {
                 ErrorCode::PrimaryKey
             }
-            Error::Mapping { .. } => ErrorCode::Mapping,
+            Error::Mapping { .. } | Error::ColumnValue { .. } => ErrorCode::Mapping,
             Error::Filename { .. } => ErrorCode::Filename,
             Error::Destination { .. } => ErrorCode::Destination,
             Error::Io { .. } => ErrorCode::Io,

@@ -1,4 +1,7 @@
-//! Streaming file writers: CSV (RFC 4180), JSON (one array) and NDJSON.
+//! Streaming file writers: CSV (RFC 4180), JSON (one array) and NDJSON;
+//! Parquet in [`parquet`].
+
+pub mod parquet;
 
 use crate::config::{CsvOptions, Format};
 use crate::error::{Error, Result};
