@@ -11,6 +11,7 @@ use serde::Serialize;
 use std::path::Path;
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ColumnInfo {
     pub name: String,
     /// What the source declares (SQLite declared type), if anything.
@@ -23,6 +24,7 @@ pub struct ColumnInfo {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CheckReport {
     pub sync_id: String,
     pub source: String,

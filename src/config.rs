@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     All,
@@ -20,6 +21,7 @@ pub enum Mode {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     Csv,
@@ -183,6 +185,7 @@ struct RawFile {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(deny_unknown_fields)]
 pub struct AlertWhenDraft {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -192,9 +195,11 @@ pub struct AlertWhenDraft {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(deny_unknown_fields)]
 pub struct SourceDraft {
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "specta", specta(type = draft_types::SourceType))]
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
@@ -221,6 +226,7 @@ pub struct SourceDraft {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(untagged)]
 pub enum KeyDraft {
     One(String),
@@ -228,6 +234,7 @@ pub enum KeyDraft {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(deny_unknown_fields)]
 pub struct ModelDraft {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -239,9 +246,11 @@ pub struct ModelDraft {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(deny_unknown_fields)]
 pub struct DestinationDraft {
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "specta", specta(type = draft_types::DestinationType))]
     pub kind: String,
     pub path: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -249,12 +258,15 @@ pub struct DestinationDraft {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(deny_unknown_fields)]
 pub struct SyncSettingsDraft {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    #[cfg_attr(feature = "specta", specta(type = Mode))]
     pub mode: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(type = Option<Format>))]
     pub format: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
@@ -273,6 +285,7 @@ pub struct SyncSettingsDraft {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(deny_unknown_fields)]
 pub struct CsvDraft {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -284,16 +297,54 @@ pub struct CsvDraft {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(deny_unknown_fields)]
 pub struct ColumnDraft {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(type = Option<draft_types::Constant>))]
     pub value: Option<toml::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
+}
+
+/// The values some draft keys take, for the app's generated types only.
+/// The drafts keep these keys as written (strings, TOML values), so that a
+/// wrong one fails with the file's own message naming the key.
+#[cfg(feature = "specta")]
+pub mod draft_types {
+    use serde::Serialize;
+
+    /// `[source] type`.
+    #[derive(Serialize, specta::Type)]
+    #[serde(rename_all = "lowercase")]
+    pub enum SourceType {
+        Sqlite,
+        Csv,
+        Postgres,
+        Mysql,
+    }
+
+    /// `[destination] type`.
+    #[derive(Serialize, specta::Type)]
+    #[serde(rename_all = "lowercase")]
+    pub enum DestinationType {
+        Folder,
+        Dropbox,
+    }
+
+    /// A constant column's `value`.
+    #[derive(Serialize, specta::Type)]
+    #[serde(untagged)]
+    pub enum Constant {
+        Text(String),
+        Integer(i64),
+        Float(f64),
+        Boolean(bool),
+    }
 }
 
 impl SourceDraft {
@@ -479,6 +530,7 @@ fn is_false(b: &bool) -> bool {
 /// Its validation is the file's own: [`SyncSpec::from_draft`] writes the
 /// TOML and parses it, so a draft that validates is a file that loads.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(deny_unknown_fields)]
 pub struct SyncDraft {
     pub source: SourceDraft,
@@ -487,6 +539,7 @@ pub struct SyncDraft {
     pub sync: SyncSettingsDraft,
     /// `[[alerts]]` tables as written; checked when the draft is validated.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "specta", specta(type = Vec<crate::alerts::ChannelSpec>))]
     pub alerts: Vec<toml::Table>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_when: Option<AlertWhenDraft>,

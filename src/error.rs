@@ -192,6 +192,7 @@ impl Error {
 /// UI, `--json` output and scripts switch on. Serialized in snake_case
 /// (`primary_key`), as stored in run history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     Config,

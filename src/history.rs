@@ -10,6 +10,7 @@ use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
     Running,
@@ -40,6 +41,7 @@ impl RunStatus {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RowCounts {
     pub queried: u64,
     pub added: u64,
@@ -80,6 +82,7 @@ impl RowCounts {
 
 /// The first rows of a file as they will appear, for previews.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct FilePreview {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<String>>,
@@ -88,6 +91,7 @@ pub struct FilePreview {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct FileReport {
     /// Relative to the destination folder.
     pub path: String,
@@ -123,6 +127,7 @@ impl FileReport {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RunReport {
     pub run_id: i64,
     pub sync_id: String,
@@ -141,6 +146,7 @@ pub struct RunReport {
 
 /// One alert message sent (or not) on one channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct AlertDelivery {
     pub kind: crate::alerts::AlertKind,
     /// e.g. `slack`, `sms +15550002222`, `email ops@example.com`

@@ -15,6 +15,7 @@ use serde::Serialize;
 use std::path::Path;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct FieldError {
     /// The key as the file names it, e.g. `[sync] filename`; empty when the
     /// problem is not one key's (a TOML syntax error, say).
@@ -39,13 +40,14 @@ impl From<Error> for FieldError {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ResolvedName {
     pub resolved: Option<String>,
     pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DraftInspection {
     /// The first problem that stops the file from loading.
     pub error: Option<FieldError>,
@@ -77,7 +79,7 @@ pub struct DraftInspection {
 
 /// A filename template that fixes a warning, and what it adds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct FilenameFix {
     /// What is added before the extension, e.g. `{HH}{mm}`.
     pub adds: String,

@@ -18,6 +18,7 @@ use serde::Serialize;
 pub const PROBE_ROWS_MAX: usize = 1000;
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ModelProbe {
     pub columns: Vec<ColumnInfo>,
     /// The first rows as display text; `None` for NULL.
@@ -27,6 +28,7 @@ pub struct ModelProbe {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct KeyCheck {
     pub ok: bool,
     /// Rows read, when the check read them all.
@@ -36,6 +38,7 @@ pub struct KeyCheck {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SourceTest {
     pub ok: bool,
     pub message: String,

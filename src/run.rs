@@ -33,8 +33,11 @@ pub const BATCH_SIZE: usize = 2048;
 /// Rows per partition the diff aims for; bounds the memory of one partition.
 const ROWS_PER_PARTITION: u64 = 16 * 1024;
 
-/// What a run is doing, for progress bars.
-#[derive(Debug, Clone)]
+/// What a run is doing, for progress bars. On the wire (the app's UI),
+/// tagged by its stage: `{"stage": "reading", "rows": 10}`.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(tag = "stage", rename_all = "snake_case")]
 pub enum Progress {
     Reading { rows: u64 },
     Comparing { partition: usize, partitions: usize },
@@ -147,6 +150,7 @@ enum Purpose {
 /// Which file of a run: the All file, or Diff's (and Insert's) added,
 /// changed and removed files. Lowercase on the wire and in history.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum FileKind {
     All,

@@ -42,6 +42,7 @@ impl fmt::Display for Secret {
 /// store entry its service and account, which are not secret and say where
 /// to fix it.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type), specta(type = String))]
 #[serde(from = "String")]
 pub struct SecretRef(Source);
 

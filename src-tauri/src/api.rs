@@ -6,14 +6,14 @@ use serde::Serialize;
 /// Every code the UI may receive: the core's (`dropsync::ErrorCode`, the
 /// same names on the wire) and the few the app itself produces. The UI
 /// switches on these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(untagged)]
 pub enum Code {
     Core(ErrorCode),
     App(AppCode),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum AppCode {
     /// A sync file that is not in the workspace.
@@ -25,7 +25,7 @@ pub enum AppCode {
     NoAppKey,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct ApiError {
     pub code: Code,
     pub message: String,

@@ -10,56 +10,27 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use tauri::{AppHandle, Emitter};
+use tauri::AppHandle;
+use tauri_specta::Event as _;
 
 /// At most this many progress events per second within one stage.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);
 
-/// What `run-progress` events carry.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// Event `run-progress`: a run's stage, as the core reports it.
+#[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
 pub struct RunProgress {
+    /// The sync's file name in the workspace, as in `list_syncs`.
     pub file: String,
-    #[serde(flatten)]
-    pub stage: Stage,
+    pub progress: Progress,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(
-    tag = "stage",
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase"
-)]
-pub enum Stage {
-    Reading { rows: u64 },
-    Comparing { partition: usize, partitions: usize },
-    Writing { file_name: String },
-    Delivering { bytes: u64, total: u64 },
-    Committing,
-}
+/// Event `syncs-changed`: a run started or ended, or a sync file changed.
+#[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
+pub struct SyncsChanged;
 
-impl From<&Progress> for Stage {
-    fn from(p: &Progress) -> Self {
-        match p {
-            Progress::Reading { rows } => Stage::Reading { rows: *rows },
-            Progress::Comparing {
-                partition,
-                partitions,
-            } => Stage::Comparing {
-                partition: *partition,
-                partitions: *partitions,
-            },
-            Progress::Writing { file } => Stage::Writing {
-                file_name: file.clone(),
-            },
-            Progress::Delivering { bytes, total } => Stage::Delivering {
-                bytes: *bytes,
-                total: *total,
-            },
-            Progress::Committing => Stage::Committing,
-        }
-    }
-}
+/// Event `schedules-paused`: the tray's "Pause schedules" was toggled (true: paused).
+#[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
+pub struct SchedulesPaused(pub bool);
 
 /// Per file: the last stage sent and when, so that a stage's updates are
 /// thinned out but a new stage always goes.
@@ -95,17 +66,15 @@ pub fn forward(app: &AppHandle, ws: &dropsync::Workspace) {
     ws.subscribe(move |event| match event {
         Event::Progress { file, progress } => {
             if throttle.lets_through(file, progress) {
-                let _ = app.emit(
-                    "run-progress",
-                    RunProgress {
-                        file: file.clone(),
-                        stage: progress.into(),
-                    },
-                );
+                let _ = RunProgress {
+                    file: file.clone(),
+                    progress: progress.clone(),
+                }
+                .emit(&app);
             }
         }
         Event::Started { .. } | Event::SyncsChanged => {
-            let _ = app.emit("syncs-changed", ());
+            let _ = SyncsChanged.emit(&app);
         }
         Event::Finished {
             file,
@@ -114,7 +83,7 @@ pub fn forward(app: &AppHandle, ws: &dropsync::Workspace) {
             ..
         } => {
             throttle.forget(file);
-            let _ = app.emit("syncs-changed", ());
+            let _ = SyncsChanged.emit(&app);
             if let (Some(change), Some(report)) = (health, report) {
                 let mut report = (**report).clone();
                 crate::commands::in_app_words(&mut report);
@@ -134,25 +103,20 @@ mod tests {
     fn progress_events_are_tagged_by_stage() {
         let e = RunProgress {
             file: "a.toml".into(),
-            stage: (&Progress::Delivering {
+            progress: Progress::Delivering {
                 bytes: 5,
                 total: 10,
-            })
-                .into(),
+            },
         };
-        let v = serde_json::to_value(&e).unwrap();
         assert_eq!(
-            v,
-            serde_json::json!({"file": "a.toml", "stage": "delivering", "bytes": 5, "total": 10})
+            serde_json::to_value(&e).unwrap(),
+            serde_json::json!({"file": "a.toml", "progress": {"stage": "delivering", "bytes": 5, "total": 10}})
         );
-        let v = serde_json::to_value(Stage::from(&Progress::Writing {
+        let v = serde_json::to_value(Progress::Writing {
             file: "x.csv".into(),
-        }))
+        })
         .unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({"stage": "writing", "fileName": "x.csv"})
-        );
+        assert_eq!(v, serde_json::json!({"stage": "writing", "file": "x.csv"}));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod api;
+mod bindings;
 mod commands;
 mod events;
 mod health;
@@ -52,6 +53,7 @@ fn main() {
         .with_writer(std::io::stderr)
         .init();
 
+    let contract = bindings::builder();
     let app = tauri::Builder::default()
         // First: a second launch shows this instance's window and ends (a
         // login start while the app already runs shows nothing).
@@ -70,7 +72,9 @@ fn main() {
                 .arg(HIDDEN_ARG)
                 .build(),
         )
-        .setup(|app| {
+        .invoke_handler(contract.invoke_handler())
+        .setup(move |app| {
+            contract.mount_events(app);
             if let Some(w) = app.get_webview_window("main") {
                 lighten_webview(&w);
             }
@@ -99,7 +103,6 @@ fn main() {
                 }
             }
         })
-        .invoke_handler(commands::handler())
         .build(tauri::generate_context!("../tauri.conf.json"));
     let app = match app {
         Ok(app) => app,

@@ -10,7 +10,8 @@ use crate::AppState;
 use dropsync::scheduler::{BoxFuture, Host, Job, Plan, Scheduler, SystemClock};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tauri::{AppHandle, Emitter, Manager};
+use tauri::{AppHandle, Manager};
+use tauri_specta::Event as _;
 
 /// How often the tray's ages ("2 min ago") are brought up to date.
 const TRAY_AGES_EVERY: Duration = Duration::from_secs(30);
@@ -54,7 +55,7 @@ pub fn paused(app: &AppHandle) -> bool {
 pub fn set_paused(app: &AppHandle, paused: bool) {
     crate::prefs::set_bool(app, crate::prefs::SCHEDULES_PAUSED, paused);
     tracing::info!(paused, "schedules paused changed");
-    let _ = app.emit("schedules-paused", paused);
+    let _ = crate::events::SchedulesPaused(paused).emit(app);
 }
 
 /// Stops the scheduler; its running syncs are cancelled and recorded.

@@ -13,8 +13,9 @@ use std::sync::Mutex;
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
-use tauri::{AppHandle, Emitter, Manager};
+use tauri::{AppHandle, Manager};
 use tauri_plugin_autostart::ManagerExt;
+use tauri_specta::Event as _;
 
 const TRAY_ID: &str = "main";
 /// Menu ids of the syncs' items start with this, then the file name.
@@ -25,7 +26,7 @@ const ICON_RUNNING: Image<'static> = tauri::include_image!("icons/tray-running.p
 const ICON_FAILING: Image<'static> = tauri::include_image!("icons/tray-failing.png");
 
 /// What clicking a sync in the tray sends to the UI, as event `open-sync`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
 pub struct OpenSync {
     /// The sync's file name in the workspace, as in `list_syncs`.
     pub file: String,
@@ -93,12 +94,10 @@ fn on_menu(app: &AppHandle, id: &str) {
         _ => {
             if let Some(file) = id.strip_prefix(SYNC_PREFIX) {
                 crate::show_main(app);
-                let _ = app.emit(
-                    "open-sync",
-                    OpenSync {
-                        file: file.to_string(),
-                    },
-                );
+                let _ = OpenSync {
+                    file: file.to_string(),
+                }
+                .emit(app);
             }
         }
     }

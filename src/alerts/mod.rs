@@ -54,6 +54,7 @@ pub const RETRY_BASE_ENV: &str = retry::BASE_ENV;
 /// One `[[alerts]]` table of a sync TOML. Its Debug output is safe to log:
 /// secrets show as `***` (or their `env:` name).
 #[derive(Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum ChannelSpec {
     /// A Slack incoming webhook. The URL itself is the credential.
@@ -148,6 +149,7 @@ impl ChannelSpec {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum AlertKind {
     /// The sync went from healthy to failing.

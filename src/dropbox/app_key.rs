@@ -29,6 +29,7 @@ pub const SCOPES: [&str; 4] = [
 const BUILT_IN: Option<&str> = option_env!("DROPSYNC_DROPBOX_APP_KEY");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum KeySource {
     Environment,

@@ -235,6 +235,7 @@ pub struct FileMetadata {
 
 /// What a listed entry is (its `.tag`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum EntryKind {
     File,

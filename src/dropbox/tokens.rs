@@ -24,6 +24,7 @@ pub struct AccountInfo {
 /// store, or a private file under the state folder (`keyring` / `file` in
 /// `accounts.json` and on the wire).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum TokenStore {
     Keyring,

@@ -35,7 +35,6 @@ impl Outcome {
 
 /// What a run changed in its sync's health.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub enum HealthChange {
     StartedFailing,
     Recovered,

@@ -31,7 +31,7 @@ pub struct NextRun {
 
 /// One line of the app's Syncs screen.
 #[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SyncSummary {
     /// The file name in the workspace: how the UI names a sync.
     pub file: String,

@@ -3,7 +3,7 @@
 // screens while the Rust side is elsewhere; not part of the app's build.
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-import type { DraftInspection, SyncDraft } from "../src/types";
+import type { DraftInspection, SyncDraft } from "../src/bindings";
 
 const callbacks = new Map<number, (x: unknown) => void>();
 const listeners = new Map<string, number[]>();
@@ -73,15 +73,18 @@ function inspect(d: SyncDraft): DraftInspection {
     error,
     filename: { resolved, error: fnErr },
     files,
-    modelColumns: COLS,
-    modelError: null,
+    model_columns: COLS,
+    model_error: null,
     header: dup ? null : names,
-    headerError: dup ? `output name "${dup}" is used twice` : null,
-    nextRuns,
-    scheduleError: schedErr,
-    destinationError: null,
-    missingFolder: null,
-    alertProblems: [],
+    header_error: dup ? `output name "${dup}" is used twice` : null,
+    next_runs: nextRuns,
+    schedule_error: schedErr,
+    destination_error: null,
+    missing_folder: null,
+    alert_problems: [],
+    overwrite_warning: null,
+    overwrite_fixes: [],
+    extension_warning: null,
   };
 }
 
@@ -130,14 +133,14 @@ async function handle(cmd: string, a: any): Promise<unknown> {
     case "plugin:event|unlisten":
       return null;
     case "workspace_info":
-      return { workspace: "/home/me/.local/share/dropsync/workspace", stateDir: "/home/me/.local/state/dropsync", demoCreated: true, startupError: null };
+      return { workspace: "/home/me/.local/share/dropsync/workspace", state_dir: "/home/me/.local/state/dropsync", demo_created: true, startup_error: null };
     case "list_syncs":
       return [
-        { file: "customers-diff.toml", syncId: "demo-customers-diff", model: "customers", mode: "diff", format: "csv", destination: "folder /home/me/.local/share/dropsync/workspace/out/diff", schedule: "every 15m", nextRun: new Date(Date.now() + 600000).toISOString(), lastRun: null, lastStatus: null, running: false, error: null },
-        { file: "orders-dropbox.toml", syncId: "orders-dropbox", model: "orders", mode: "insert", format: "json", destination: "dropbox /Exports", schedule: "manual", nextRun: null, lastRun: new Date(Date.now() - 3600000).toISOString(), lastStatus: "failed", running: false, error: null },
+        { file: "customers-diff.toml", sync_id: "demo-customers-diff", model: "customers", mode: "diff", format: "csv", destination: "folder /home/me/.local/share/dropsync/workspace/out/diff", schedule: "every 15m", next_run: new Date(Date.now() + 600000).toISOString(), last_run: null, last_status: null, running: false, error: null },
+        { file: "orders-dropbox.toml", sync_id: "orders-dropbox", model: "orders", mode: "insert", format: "json", destination: "dropbox /Exports", schedule: "manual", next_run: null, last_run: new Date(Date.now() - 3600000).toISOString(), last_status: "failed", running: false, error: null },
         // Long names as real workspaces have them (the core sends folders as absolute paths).
-        { file: "demo-orders-insert-every-morning.toml", syncId: "demo-orders-insert-every-morning", model: "orders_with_customers", mode: "insert", format: "ndjson", destination: "dropbox /Exports/Shop/2026/orders-with-customers", schedule: "0 0 6 * * *", nextRun: new Date(Date.now() + 8 * 3600000).toISOString(), lastRun: new Date(Date.now() - 16 * 3600000).toISOString(), lastStatus: "success", running: false, error: null },
-        { file: "broken.toml", syncId: null, model: null, mode: null, format: null, destination: null, schedule: null, nextRun: null, lastRun: null, lastStatus: null, running: false, error: "[sync] filename: unknown variable {YYY}; use one of {YYYY} {MM} {DD} …" },
+        { file: "demo-orders-insert-every-morning.toml", sync_id: "demo-orders-insert-every-morning", model: "orders_with_customers", mode: "insert", format: "ndjson", destination: "dropbox /Exports/Shop/2026/orders-with-customers", schedule: "0 0 6 * * *", next_run: new Date(Date.now() + 8 * 3600000).toISOString(), last_run: new Date(Date.now() - 16 * 3600000).toISOString(), last_status: "success", running: false, error: null },
+        { file: "broken.toml", sync_id: null, model: null, mode: null, format: null, destination: null, schedule: null, next_run: null, last_run: null, last_status: null, running: false, error: "[sync] filename: unknown variable {YYY}; use one of {YYYY} {MM} {DD} …" },
       ];
     case "new_draft":
       return { ...JSON.parse(JSON.stringify(DRAFT)), sync: { id: "new-sync", mode: "all", format: "csv", filename: "{model.id}-{YYYY}-{MM}-{DD}.csv" }, alerts: undefined };
@@ -153,9 +156,9 @@ async function handle(cmd: string, a: any): Promise<unknown> {
       return [{ kind: "test", channel: a.draft.alerts[a.index].type, ok: a.index === 0, attempts: 1, error: a.index === 0 ? null : "HTTP 403 from the webhook: invalid token", at: new Date().toISOString() }];
     case "workspace_models":
       return [
-        { file: "customers-diff.toml", syncId: "demo-customers-diff", source: DRAFT.source, model: DRAFT.model },
-        { file: "orders-dropbox.toml", syncId: "orders-dropbox", source: DRAFT.source, model: { id: "orders", name: "orders", sql: "select * from orders", primary_key: ["order_id", "line"] } },
-        { file: "warehouse.toml", syncId: "warehouse", source: { type: "postgres", url: "postgres://report@db.example.com:5432/shop?sslmode=require", password: "env:PGPASSWORD" }, model: { id: "stock", name: "stock", sql: "select * from stock", primary_key: "sku" } },
+        { file: "customers-diff.toml", sync_id: "demo-customers-diff", source: DRAFT.source, model: DRAFT.model },
+        { file: "orders-dropbox.toml", sync_id: "orders-dropbox", source: DRAFT.source, model: { id: "orders", name: "orders", sql: "select * from orders", primary_key: ["order_id", "line"] } },
+        { file: "warehouse.toml", sync_id: "warehouse", source: { type: "postgres", url: "postgres://report@db.example.com:5432/shop?sslmode=require", password: "env:PGPASSWORD" }, model: { id: "stock", name: "stock", sql: "select * from stock", primary_key: "sku" } },
       ];
     case "test_source":
       if (a.source.url !== undefined)
@@ -168,8 +171,8 @@ async function handle(cmd: string, a: any): Promise<unknown> {
       return a.primaryKey.includes("customer_id") ? { ok: true, rows: 2500, message: null } : { ok: false, rows: 2500, message: `${a.primaryKey.join(", ")} is not unique: "EMEA" appears 2,500 times` };
     case "dropbox_accounts":
       return [
-        { accountId: "dbid:1", email: "me@example.com", name: "Me Example", store: "keyring", state: "connected", message: null },
-        { accountId: "dbid:2", email: "old@example.com", name: "Old", store: "file", state: "reconnect_needed", message: "The refresh token was revoked; reconnect to keep delivering." },
+        { account_id: "dbid:1", email: "me@example.com", name: "Me Example", store: "keyring", state: "connected", message: null },
+        { account_id: "dbid:2", email: "old@example.com", name: "Old", store: "file", state: "reconnect_needed", message: "The refresh token was revoked; reconnect to keep delivering." },
       ];
     case "dropbox_connect":
       setTimeout(() => emit("oauth-url", { url: "https://www.dropbox.com/oauth2/authorize?client_id=abc&response_type=code&code_challenge=xyz" }), 200);
@@ -177,18 +180,18 @@ async function handle(cmd: string, a: any): Promise<unknown> {
         cancelConnect = () => rej({ code: "cancelled", message: "Connecting was cancelled." });
         setTimeout(res, 60_000);
       });
-      return { accountId: "dbid:3", email: "new@example.com", name: "New", store: "keyring", state: "connected", message: null };
+      return { account_id: "dbid:3", email: "new@example.com", name: "New", store: "keyring", state: "connected", message: null };
     case "dropbox_cancel_connect":
       cancelConnect?.();
       return null;
     case "dropbox_setup":
       // ?nokey shows the first-start guide.
       return {
-        appKey: location.search.includes("nokey") ? null : "a1b2c3d4e5f6g7h",
-        keySource: location.search.includes("nokey") ? null : "remembered",
-        redirectUri: "http://127.0.0.1:53682/dropsync/oauth/callback",
+        app_key: location.search.includes("nokey") ? null : "a1b2c3d4e5f6g7h",
+        key_source: location.search.includes("nokey") ? null : "remembered",
+        redirect_uri: "http://127.0.0.1:53682/dropsync/oauth/callback",
         scopes: ["account_info.read", "files.metadata.read", "files.content.write", "files.content.read"],
-        appConsole: "https://www.dropbox.com/developers/apps",
+        app_console: "https://www.dropbox.com/developers/apps",
       };
     case "dropbox_forget_app_key":
     case "dropbox_submit_code":

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { baseName, describeSource, freeModelId, guessKey, hasLocation, mergeModels, mergeSources, modelKey, redactUrl, sameModel, sharedIds, slug, sourceKey, sourceName, takesSql, upsert, urlHasPassword } from "./catalog";
-import type { WorkspaceModel } from "./types";
+import type { WorkspaceModel } from "./bindings";
 
 const ws: WorkspaceModel[] = [
-  { file: "a.toml", syncId: "a", source: { type: "sqlite", path: "demo.db" }, model: { id: "customers", name: "Customers", sql: "s", primary_key: "id" } },
-  { file: "b.toml", syncId: "b", source: { type: "sqlite", path: "demo.db" }, model: { id: "customers", name: "Customers", sql: "s", primary_key: "id" } },
-  { file: "c.toml", syncId: null, source: { type: "csv", path: "in/x.csv" }, model: { name: "orders", primary_key: ["o", "l"] } },
+  { file: "a.toml", sync_id: "a", source: { type: "sqlite", path: "demo.db" }, model: { id: "customers", name: "Customers", sql: "s", primary_key: "id" } },
+  { file: "b.toml", sync_id: "b", source: { type: "sqlite", path: "demo.db" }, model: { id: "customers", name: "Customers", sql: "s", primary_key: "id" } },
+  { file: "c.toml", sync_id: null, source: { type: "csv", path: "in/x.csv" }, model: { name: "orders", primary_key: ["o", "l"] } },
 ];
 
 describe("catalog", () => {
@@ -68,7 +68,7 @@ describe("catalog", () => {
     });
     it("names them host/database and takes SQL; a URL is their location", () => {
       expect(sourceName(pg)).toBe("db.example.com/shop");
-      expect(mergeSources([], [{ file: "p.toml", syncId: "p", source: pg, model: { name: "m", sql: "select 1", primary_key: "id" } }])[0].name).toBe("db.example.com/shop");
+      expect(mergeSources([], [{ file: "p.toml", sync_id: "p", source: pg, model: { name: "m", sql: "select 1", primary_key: "id" } }])[0].name).toBe("db.example.com/shop");
       expect(takesSql(pg)).toBe(true);
       expect(takesSql({ type: "sqlite" })).toBe(true);
       expect(takesSql({ type: "csv" })).toBe(false);

@@ -2,7 +2,7 @@
 // app's preferences merged with those the workspace's sync files use. Pure.
 
 import { keyList } from "./draft";
-import type { ColumnInfo, ModelDraft, SourceDraft, WorkspaceModel } from "./types";
+import type { ColumnInfo, ModelDraft, SourceDraft, WorkspaceModel } from "./bindings";
 
 export interface SavedSource {
   name: string;
@@ -13,7 +13,7 @@ export interface SavedModel {
   id: string;
   name: string;
   source: SourceDraft;
-  sql?: string;
+  sql?: string | null;
   primary_key: string | string[];
 }
 
@@ -32,7 +32,7 @@ export interface ModelEntry {
   id: string;
   name: string;
   source: SourceDraft;
-  sql?: string;
+  sql?: string | null;
   primary_key: string | string[];
   saved: boolean;
   /** Sync files (with sync ids) using a model of this id on this source. */
@@ -41,7 +41,7 @@ export interface ModelEntry {
 
 export interface ModelUse {
   file: string;
-  syncId: string | null;
+  sync_id: string | null;
   /** The file's own copy of the model (its name, SQL or key) differs from this entry's. */
   differs: boolean;
 }
@@ -143,7 +143,7 @@ export function redactUrl(url: string): string {
 }
 
 /** Whether the URL holds a password (`user:secret@`). */
-export function urlHasPassword(url: string | undefined): boolean {
+export function urlHasPassword(url: string | null | undefined): boolean {
   return !!url && !!splitUrl(url)?.password;
 }
 
@@ -174,7 +174,7 @@ export function sourceKey(s: SourceDraft): string {
 }
 
 /** "data/shop.db" -> "shop.db". */
-export function baseName(path: string | undefined): string {
+export function baseName(path: string | null | undefined): string {
   if (!path) return "(no path)";
   const parts = path.split(/[\\/]/).filter((p) => p !== "");
   return parts[parts.length - 1] ?? path;
@@ -259,7 +259,7 @@ export function mergeModels(saved: SavedModel[], workspace: WorkspaceModel[]): M
       };
       out.set(key, e);
     }
-    e.usedBy.push({ file: w.file, syncId: w.syncId, differs: !sameModel(e, w.model) });
+    e.usedBy.push({ file: w.file, sync_id: w.sync_id, differs: !sameModel(e, w.model) });
   }
   return [...out.values()].sort((a, b) => a.name.localeCompare(b.name) || sourceName(a.source).localeCompare(sourceName(b.source)));
 }

@@ -10,7 +10,7 @@
 
 import { h } from "./dom";
 import { formatCount, formatLocalTime, STATUS_LABEL } from "./format";
-import type { RunReport, RunStatus } from "./types";
+import type { RunReport, RunStatus } from "./bindings";
 
 export type RowKind = "added" | "changed" | "removed" | "rows";
 /** Stacking order, bottom first ("rows": an All-mode run, which counts only the rows it wrote). */

@@ -18,7 +18,7 @@ import {
   syncIdChanged,
   tidyDraft,
 } from "./draft";
-import type { SyncDraft } from "./types";
+import type { SyncDraft } from "./bindings";
 
 const draft = (): SyncDraft => ({
   source: { type: "sqlite", path: "demo.db" },

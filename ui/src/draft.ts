@@ -2,7 +2,7 @@
 // schedule, the column mapper's rows, the primary key, which form section a
 // core field error belongs to, and a model applied to a draft. No DOM.
 
-import type { AlertDraft, ColumnDraft, FieldError, ModelDraft, SourceDraft, SyncDraft } from "./types";
+import type { ChannelSpec, ColumnDraft, FieldError, ModelDraft, SourceDraft, SyncDraft } from "./bindings";
 
 // ---------- schedule ----------
 
@@ -59,14 +59,14 @@ export function emptyRow(kind: MapKind, from = ""): MapRow {
   return { kind, from, value: "", valueType: "string", template: "", to: kind === "from" ? "" : "" };
 }
 
-export function columnsToRows(cols: ColumnDraft[] | undefined): MapRow[] {
+export function columnsToRows(cols: ColumnDraft[] | null | undefined): MapRow[] {
   return (cols ?? []).map((c) => {
     const row = emptyRow("from");
     row.to = c.to ?? "";
-    if (c.template !== undefined) {
+    if (c.template != null) {
       row.kind = "template";
       row.template = c.template;
-    } else if (c.value !== undefined) {
+    } else if (c.value != null) {
       row.kind = "value";
       row.value = String(c.value);
       row.valueType = typeof c.value as MapRow["valueType"];
@@ -195,7 +195,7 @@ export function syncIdChanged(originalId: string | null | undefined, draft: Sync
   return (draft.sync.id ?? "") !== originalId;
 }
 
-export function newAlert(type: AlertDraft["type"]): AlertDraft {
+export function newAlert(type: ChannelSpec["type"]): ChannelSpec {
   switch (type) {
     case "slack":
       return { type, webhook_url: "" };

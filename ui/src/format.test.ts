@@ -86,7 +86,7 @@ describe("progress", () => {
       progressFraction({ stage: "reading", rows: 500 }, 1000),
       progressFraction({ stage: "reading", rows: 5000 }, 1000),
       progressFraction({ stage: "comparing", partition: 1, partitions: 4 }),
-      progressFraction({ stage: "writing", fileName: "a.csv" }),
+      progressFraction({ stage: "writing", file: "a.csv" }),
       progressFraction({ stage: "delivering", bytes: 50, total: 100 }),
       progressFraction({ stage: "delivering", bytes: 100, total: 100 }),
       progressFraction({ stage: "committing" }),

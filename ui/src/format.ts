@@ -1,7 +1,7 @@
 // The front end's own logic, free of the DOM and of Tauri: formatting,
 // error messages and progress math. Unit-tested in format.test.ts.
 
-import type { ApiError, ErrorCode, Mode, RunReport, RunStatus, Stage } from "./types";
+import type { ApiError, Code, Mode, RunReport, RunStatus, Progress } from "./bindings";
 
 const BYTE_UNITS = ["B", "KB", "MB", "GB", "TB"];
 
@@ -98,7 +98,7 @@ export const STATUS_LABEL: Record<RunStatus, string> = {
   interrupted: "Interrupted",
 };
 
-const CODE_TITLE: Record<ErrorCode, string> = {
+const CODE_TITLE: Record<Code, string> = {
   config: "The sync file has a problem",
   source: "The source cannot be read",
   query: "The model's query failed",
@@ -110,6 +110,7 @@ const CODE_TITLE: Record<ErrorCode, string> = {
   state: "Dropsync's state store has a problem",
   busy: "This sync is already running",
   cancelled: "The run was cancelled",
+  interrupted: "The run was interrupted (Dropsync or the computer stopped)",
   reconnect_needed: "Dropbox needs to be connected again",
   dropbox: "Dropbox could not be used",
   internal: "Something went wrong inside Dropsync",
@@ -137,15 +138,15 @@ export function toApiError(e: unknown): ApiError {
 }
 
 /** A headline for an error code; the message below it says what to do. */
-export function errorTitle(code: ErrorCode | string | null | undefined): string {
-  return (code && CODE_TITLE[code as ErrorCode]) || CODE_TITLE.internal;
+export function errorTitle(code: Code | string | null | undefined): string {
+  return (code && CODE_TITLE[code as Code]) || CODE_TITLE.internal;
 }
 
 /**
  * How far a run is, 0..1, from its stage; `expectedRows` (the last run's
  * count) lets the reading stage move. Each stage owns a band of the bar.
  */
-export function progressFraction(p: Stage, expectedRows?: number | null): number {
+export function progressFraction(p: Progress, expectedRows?: number | null): number {
   const band = (lo: number, hi: number, f: number) =>
     lo + (hi - lo) * Math.min(1, Math.max(0, Number.isFinite(f) ? f : 0));
   switch (p.stage) {
@@ -163,14 +164,14 @@ export function progressFraction(p: Stage, expectedRows?: number | null): number
 }
 
 /** One line saying what the run is doing. */
-export function progressLabel(p: Stage): string {
+export function progressLabel(p: Progress): string {
   switch (p.stage) {
     case "reading":
       return `Reading rows: ${formatCount(p.rows)}`;
     case "comparing":
       return `Comparing with the last delivery: part ${Math.min(p.partition + 1, p.partitions)} of ${p.partitions}`;
     case "writing":
-      return `Writing ${p.fileName}`;
+      return `Writing ${p.file}`;
     case "delivering":
       return `Delivering: ${formatBytes(p.bytes)} of ${formatBytes(p.total)}`;
     case "committing":
@@ -201,7 +202,7 @@ export function countsSummary(r: Pick<RunReport, "mode" | "rows">): string {
 }
 
 /** What a person can do about an error, by code (shown under its message), or null. */
-export function errorHint(code: ErrorCode | string | null | undefined): { text: string; go?: "connections" | "models" } | null {
+export function errorHint(code: Code | string | null | undefined): { text: string; go?: "connections" | "models" } | null {
   switch (code) {
     case "reconnect_needed":
       return { text: "Open Connections and reconnect the Dropbox account.", go: "connections" };

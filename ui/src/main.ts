@@ -12,7 +12,7 @@ import { renderModelEditor, renderModels } from "./screens/models";
 import { leaveSync, renderSync, runProgressed } from "./screens/sync";
 import { renderSyncs } from "./screens/syncs";
 import { createStore } from "./store";
-import type { WorkspaceInfo } from "./types";
+import type { WorkspaceInfo } from "./bindings";
 import { errorBox, loading, root } from "./ui";
 
 const app = createStore<{

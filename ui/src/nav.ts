@@ -2,7 +2,7 @@
 // main.ts installs the renderer.
 
 import { createStore } from "./store";
-import type { SourceDraft, ModelDraft } from "./types";
+import type { SourceDraft, ModelDraft } from "./bindings";
 
 export type Tab = "check" | "preview" | "run" | "history";
 

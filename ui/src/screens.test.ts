@@ -3,7 +3,7 @@
 // the commands with the right arguments, and what they answer is shown.
 
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import type { DraftInspection, SyncDraft } from "./types";
+import type { DraftInspection, SyncDraft } from "./bindings";
 import { $, $$, until, type, choose } from "./testing/dom";
 import { prefs } from "./prefs";
 
@@ -26,21 +26,24 @@ function inspect(d: SyncDraft): DraftInspection {
     error: bad ? { field: "[sync] filename", message: "unknown variable {bad}" } : null,
     filename: { resolved: bad ? null : f.replace("{YYYY}", "2026"), error: bad ? "unknown variable {bad}" : null },
     files: bad ? [] : [f.replace("{YYYY}", "2026")],
-    modelColumns: cols,
-    modelError: null,
+    model_columns: cols,
+    model_error: null,
     header,
-    headerError: null,
-    nextRuns: d.sync.schedule === "every 15m" ? ["2026-03-01T10:15:00Z", "2026-03-01T10:30:00Z", "2026-03-01T10:45:00Z"] : [],
-    scheduleError: null,
-    destinationError: d.destination.type === "folder" && d.destination.path === "missing" ? "the folder /ws/missing does not exist; create it, or runs will fail" : null,
-    missingFolder: d.destination.type === "folder" && d.destination.path === "missing" ? "/ws/missing" : null,
-    alertProblems: [],
+    header_error: null,
+    next_runs: d.sync.schedule === "every 15m" ? ["2026-03-01T10:15:00Z", "2026-03-01T10:30:00Z", "2026-03-01T10:45:00Z"] : [],
+    schedule_error: null,
+    destination_error: d.destination.type === "folder" && d.destination.path === "missing" ? "the folder /ws/missing does not exist; create it, or runs will fail" : null,
+    missing_folder: d.destination.type === "folder" && d.destination.path === "missing" ? "/ws/missing" : null,
+    alert_problems: [],
+    overwrite_warning: null,
+    overwrite_fixes: [],
+    extension_warning: null,
   };
 }
 
 vi.mock("./api", () => ({
   api: {
-    workspaceInfo: async () => ({ workspace: "/ws", stateDir: "/st", demoCreated: false, startupError: null }),
+    workspaceInfo: async () => ({ workspace: "/ws", state_dir: "/st", demo_created: false, startup_error: null }),
     listSyncs: async () => [],
     newDraft: async () => ({
       source: { type: "sqlite", path: "demo.db" },
@@ -90,7 +93,7 @@ vi.mock("./api", () => ({
       return [{ kind: "test", channel: "slack", ok: false, attempts: 2, error: "HTTP 404: no such webhook", at: "2026-03-01T10:00:00Z" }];
     },
     workspaceModels: async () => [],
-    dropboxAccounts: async () => [{ accountId: "dbid:1", email: "me@example.com", name: "Me", store: "keyring", state: "connected", message: null }],
+    dropboxAccounts: async () => [{ account_id: "dbid:1", email: "me@example.com", name: "Me", store: "keyring", state: "connected", message: null }],
     dropboxList: async (path: string, account: string | null) => {
       log("dropboxList", path, account);
       if (path === "/Missing" && !calls.some((c) => c.cmd === "dropboxCreateFolder" && c.args[0] === "/Missing"))
@@ -112,7 +115,7 @@ vi.mock("./api", () => ({
         setTimeout(() => oauthListener?.("https://www.dropbox.com/oauth2/authorize?x=1"), 0);
       }),
     dropboxCancelConnect: async () => {},
-    dropboxSetup: async () => ({ appKey: "abc123", keySource: "remembered", redirectUri: "http://127.0.0.1:53682/dropsync/oauth/callback", scopes: ["files.content.write"], appConsole: "https://www.dropbox.com/developers/apps" }),
+    dropboxSetup: async () => ({ app_key: "abc123", key_source: "remembered", redirect_uri: "http://127.0.0.1:53682/dropsync/oauth/callback", scopes: ["files.content.write"], app_console: "https://www.dropbox.com/developers/apps" }),
     testSource: async (s: unknown) => {
       log("testSource", s);
       return { ok: true, message: "SQLite 3.46, 2 tables", tables: ["customers", "orders"] };
@@ -324,7 +327,7 @@ describe("connections", () => {
     $("dropbox-connect")!.click();
     await until(() => ($("dropbox-oauth-url") as HTMLInputElement | null)?.value.startsWith("https://www.dropbox.com/oauth2"), "the OAuth address");
     expect($("dropbox-waiting")!.textContent).toContain("Waiting for you to allow access");
-    resolveConnect!({ accountId: "dbid:2", email: "two@example.com", name: "Two", store: "file", state: "connected", message: null });
+    resolveConnect!({ account_id: "dbid:2", email: "two@example.com", name: "Two", store: "file", state: "connected", message: null });
     await until(() => $("dropbox-connect-result")?.textContent?.includes("two@example.com"), "connected");
 
     $("source-add")!.click();

@@ -6,7 +6,7 @@
 import { api } from "./api";
 import { isDatabase } from "./catalog";
 import { toApiError } from "./format";
-import type { SourceDraft } from "./types";
+import type { SourceDraft } from "./bindings";
 
 /** Why the file source cannot be opened now, or null (it opens, or it is a server). */
 export async function fileSourceProblem(source: SourceDraft): Promise<string | null> {

@@ -5,7 +5,7 @@
 import { clear, h } from "./dom";
 import { errorHint, errorTitle, toApiError, STATUS_LABEL } from "./format";
 import { areaOf, currentView, navigate, setLeaveGuard, type Area } from "./nav";
-import type { ApiError, SyncSummary } from "./types";
+import type { ApiError, SyncSummary } from "./bindings";
 
 export const root = document.getElementById("app")!;
 
@@ -86,7 +86,7 @@ export function loading(what: string): HTMLElement {
   return h("p", { class: "loading", role: "status" }, h("span", { class: "spinner", "aria-hidden": "true" }), what);
 }
 
-export function statusBadge(s: SyncSummary["lastStatus"], running = false): HTMLElement {
+export function statusBadge(s: SyncSummary["last_status"], running = false): HTMLElement {
   if (running) return h("span", { class: "badge running" }, "Running");
   if (!s) return h("span", { class: "badge none" }, "Never run");
   return h("span", { class: `badge ${s}` }, STATUS_LABEL[s]);

@@ -12,10 +12,10 @@ use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
-use tauri::{AppHandle, Emitter, State};
+use tauri::{AppHandle, State};
+use tauri_specta::Event as _;
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct DropboxAccount {
     pub account_id: String,
     pub email: String,
@@ -43,6 +43,7 @@ fn core(e: dropsync::dropbox::DropboxError) -> ApiError {
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn dropbox_accounts(state: State<'_, AppState>) -> ApiResult<Vec<DropboxAccount>> {
     let state = state.inner().clone();
     blocking(move || {
@@ -58,8 +59,7 @@ pub async fn dropbox_accounts(state: State<'_, AppState>) -> ApiResult<Vec<Dropb
 /// What the Connections screen needs to guide a user through creating a
 /// Dropbox app: the key in force (public by design: PKCE has no secret),
 /// where it comes from, and what to register in the App Console.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct DropboxSetup {
     pub app_key: Option<String>,
     pub key_source: Option<KeySource>,
@@ -69,6 +69,7 @@ pub struct DropboxSetup {
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn dropbox_setup(state: State<'_, AppState>) -> ApiResult<DropboxSetup> {
     let state = state.inner().clone();
     blocking(move || {
@@ -86,6 +87,7 @@ pub async fn dropbox_setup(state: State<'_, AppState>) -> ApiResult<DropboxSetup
 
 /// Forgets the remembered app key (to enter another one).
 #[tauri::command]
+#[specta::specta]
 pub async fn dropbox_forget_app_key(state: State<'_, AppState>) -> ApiResult<()> {
     let state = state.inner().clone();
     blocking(move || app_key::forget(&state.paths.state_dir).map_err(core)).await
@@ -124,9 +126,10 @@ fn address_in(text: &str) -> Option<&str> {
         .find(|w| w.starts_with("https://") || w.starts_with("http://"))
 }
 
-#[derive(Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct OAuthUrl {
+/// Event `oauth-url`: the authorization address, sent when a connection
+/// starts (shown in case no browser opens).
+#[derive(Clone, Serialize, specta::Type, tauri_specta::Event)]
+pub struct OauthUrl {
     url: String,
     /// The redirect cannot be received (the port is taken): the user pastes
     /// the code Dropbox shows instead.
@@ -139,6 +142,7 @@ struct OAuthUrl {
 /// taken), and the account is stored. `app_key`, when given, is a key the
 /// user just entered: it is remembered once Dropbox accepts it.
 #[tauri::command]
+#[specta::specta]
 pub async fn dropbox_connect(
     app: AppHandle,
     state: State<'_, AppState>,
@@ -182,13 +186,11 @@ pub async fn dropbox_connect(
                 port_taken.store(true, Ordering::Relaxed);
             }
             if let Some(url) = address_in(msg) {
-                let _ = app.emit(
-                    "oauth-url",
-                    OAuthUrl {
-                        url: url.to_string(),
-                        paste_code,
-                    },
-                );
+                let _ = OauthUrl {
+                    url: url.to_string(),
+                    paste_code,
+                }
+                .emit(&app);
             }
         };
         let info = accounts::connect(
@@ -229,6 +231,7 @@ pub async fn dropbox_connect(
 
 /// Stops a connection waiting for the browser; false when none was.
 #[tauri::command]
+#[specta::specta]
 pub fn dropbox_cancel_connect() -> bool {
     match connecting().as_ref() {
         Some(c) => {
@@ -242,6 +245,7 @@ pub fn dropbox_cancel_connect() -> bool {
 /// The code Dropbox showed, pasted by the user while a connection waits
 /// for it (the redirect port was taken).
 #[tauri::command]
+#[specta::specta]
 pub fn dropbox_submit_code(code: String) -> ApiResult<()> {
     let code = code.trim().to_string();
     if code.is_empty() {
@@ -266,6 +270,7 @@ pub fn dropbox_submit_code(code: String) -> ApiResult<()> {
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn dropbox_disconnect(state: State<'_, AppState>, account_id: String) -> ApiResult<()> {
     let state = state.inner().clone();
     blocking(move || {
@@ -279,7 +284,7 @@ pub async fn dropbox_disconnect(state: State<'_, AppState>, account_id: String) 
     .await
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct DropboxEntry {
     pub name: String,
     pub path: String,
@@ -288,7 +293,7 @@ pub struct DropboxEntry {
     pub modified: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct DropboxListing {
     pub path: String,
     pub entries: Vec<DropboxEntry>,
@@ -320,6 +325,7 @@ fn folder_path(path: &str) -> ApiResult<String> {
 
 /// A folder's entries: folders first, then files, each by name.
 #[tauri::command]
+#[specta::specta]
 pub async fn dropbox_list(
     state: State<'_, AppState>,
     path: String,
@@ -353,6 +359,7 @@ pub async fn dropbox_list(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn dropbox_create_folder(
     state: State<'_, AppState>,
     path: String,

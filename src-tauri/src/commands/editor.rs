@@ -15,7 +15,8 @@ use dropsync::ErrorCode;
 use dropsync::SyncSpec;
 use serde::Serialize;
 use std::path::{Component, Path, PathBuf};
-use tauri::{AppHandle, Emitter, State};
+use tauri::{AppHandle, State};
+use tauri_specta::Event as _;
 
 /// JSON `null` means "not set"; TOML has no null, so drop such keys.
 fn strip_nulls(v: &mut serde_json::Value) {
@@ -29,7 +30,14 @@ fn strip_nulls(v: &mut serde_json::Value) {
     }
 }
 
-fn draft_from_json(mut v: serde_json::Value) -> Result<SyncDraft, FieldError> {
+/// A draft as the UI sends it: typed as a `SyncDraft` in the generated
+/// bindings, but taken as JSON so that an incomplete draft (the editor sends
+/// one on every keystroke) is an inspection's message, not an IPC error.
+#[derive(Debug, serde::Deserialize, specta::Type)]
+#[serde(transparent)]
+pub struct DraftJson(#[specta(type = SyncDraft)] serde_json::Value);
+
+fn draft_from_json(DraftJson(mut v): DraftJson) -> Result<SyncDraft, FieldError> {
     strip_nulls(&mut v);
     serde_json::from_value(v).map_err(|e| FieldError {
         field: String::new(),
@@ -64,6 +72,7 @@ fn draft_path(state: &AppState, draft: &SyncDraft, file: Option<&str>) -> ApiRes
 /// A new sync: the demo database when the workspace has it, to a local
 /// folder, all rows as CSV, run by hand; an id no file uses yet.
 #[tauri::command]
+#[specta::specta]
 pub fn new_draft(state: State<'_, AppState>) -> SyncDraft {
     let ws = &state.paths.workspace;
     let demo = ws.join("shop.db").is_file();
@@ -120,15 +129,17 @@ pub fn new_draft(state: State<'_, AppState>) -> SyncDraft {
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn load_draft(state: State<'_, AppState>, file: String) -> ApiResult<SyncDraft> {
     let path = state.paths.sync_file(&file)?;
     blocking(move || Ok(SyncDraft::load(&path)?)).await
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn inspect_draft(
     state: State<'_, AppState>,
-    draft: serde_json::Value,
+    draft: DraftJson,
     file: Option<String>,
 ) -> ApiResult<DraftInspection> {
     let state = state.inner().clone();
@@ -176,10 +187,11 @@ fn in_app_words(mut i: DraftInspection) -> DraftInspection {
 /// Writes the draft: over `file` when editing, else as `<sync.id>.toml`,
 /// never over another sync. Returns the file name.
 #[tauri::command]
+#[specta::specta]
 pub async fn save_draft(
     app: AppHandle,
     state: State<'_, AppState>,
-    draft: serde_json::Value,
+    draft: DraftJson,
     file: Option<String>,
 ) -> ApiResult<String> {
     let state = state.inner().clone();
@@ -220,13 +232,14 @@ pub async fn save_draft(
         Ok(name)
     })
     .await?;
-    let _ = app.emit("syncs-changed", ());
+    let _ = crate::events::SyncsChanged.emit(&app);
     Ok(name)
 }
 
 /// Removes the sync file. Its history and snapshot stay in the state
 /// folder, so a sync saved again under the same id carries on from them.
 #[tauri::command]
+#[specta::specta]
 pub async fn delete_sync(
     app: AppHandle,
     state: State<'_, AppState>,
@@ -246,7 +259,7 @@ pub async fn delete_sync(
         )
     })?;
     tracing::info!(file = %file, "sync deleted");
-    let _ = app.emit("syncs-changed", ());
+    let _ = crate::events::SyncsChanged.emit(&app);
     Ok(())
 }
 
@@ -254,6 +267,7 @@ pub async fn delete_sync(
 /// answer to "the folder does not exist". Relative paths resolve against
 /// the workspace, as in a sync file.
 #[tauri::command]
+#[specta::specta]
 pub async fn create_local_folder(state: State<'_, AppState>, path: String) -> ApiResult<PathBuf> {
     let state = state.inner().clone();
     blocking(move || {
@@ -278,9 +292,10 @@ pub async fn create_local_folder(state: State<'_, AppState>, path: String) -> Ap
 
 /// Sends a test message through alert `index` (from 0) of the draft.
 #[tauri::command]
+#[specta::specta]
 pub async fn test_alert(
     state: State<'_, AppState>,
-    draft: serde_json::Value,
+    draft: DraftJson,
     index: usize,
 ) -> ApiResult<Vec<AlertDelivery>> {
     let state = state.inner().clone();
@@ -376,6 +391,7 @@ fn real_path(path: &Path) -> PathBuf {
 /// Opens the source and says what it holds; a source that does not open
 /// is an answer (`ok: false`), shown next to the Test button.
 #[tauri::command]
+#[specta::specta]
 pub async fn test_source(state: State<'_, AppState>, source: SourceDraft) -> ApiResult<SourceTest> {
     let state = state.inner().clone();
     blocking(move || {
@@ -391,6 +407,7 @@ pub async fn test_source(state: State<'_, AppState>, source: SourceDraft) -> Api
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn probe_model(
     state: State<'_, AppState>,
     source: SourceDraft,
@@ -406,6 +423,7 @@ pub async fn probe_model(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn check_primary_key(
     state: State<'_, AppState>,
     source: SourceDraft,
@@ -425,8 +443,7 @@ pub async fn check_primary_key(
 }
 
 /// A model as a sync file of the workspace holds it.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct WorkspaceModel {
     pub file: String,
     pub sync_id: Option<String>,
@@ -437,6 +454,7 @@ pub struct WorkspaceModel {
 /// The models of every sync file that loads (broken files are listed, with
 /// their error, by `list_syncs`).
 #[tauri::command]
+#[specta::specta]
 pub async fn workspace_models(state: State<'_, AppState>) -> ApiResult<Vec<WorkspaceModel>> {
     let state = state.inner().clone();
     blocking(move || {
@@ -482,7 +500,7 @@ mod tests {
             "sync": {"mode": "all", "columns": [{"from": "id", "to": null}], "csv": null},
             "alerts": []
         });
-        let d = draft_from_json(v).unwrap();
+        let d = draft_from_json(DraftJson(v)).unwrap();
         assert_eq!(d.source.delimiter, None);
         assert_eq!(d.sync.columns.unwrap()[0].to, None);
     }
@@ -533,7 +551,7 @@ mod tests {
 
     #[test]
     fn an_incomplete_draft_is_a_field_error_not_a_panic() {
-        let e = draft_from_json(serde_json::json!({"source": {}})).unwrap_err();
+        let e = draft_from_json(DraftJson(serde_json::json!({"source": {}}))).unwrap_err();
         assert!(e.message.contains("incomplete"), "{}", e.message);
     }
 }

@@ -1,8 +1,8 @@
 //! The commands the UI calls: thin wrappers over the core. Blocking core
 //! work runs on tauri's blocking pool, never on the IPC thread.
 
-mod dropbox;
-mod editor;
+pub mod dropbox;
+pub mod editor;
 
 use crate::api::{ApiError, ApiResult, AppCode, Code};
 use crate::AppState;
@@ -22,43 +22,6 @@ const PREVIEW_ROWS_MAX: usize = 500;
 /// Runs a history request returns at most.
 const HISTORY_MAX: usize = 500;
 
-/// Every command the UI may call. Each also needs its name in `build.rs`
-/// and a permission in `capabilities/`.
-pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
-    tauri::generate_handler![
-        workspace_info,
-        open_workspace_folder,
-        choose_workspace,
-        list_syncs,
-        check_sync,
-        preview_sync,
-        run_sync,
-        cancel_run,
-        sync_history,
-        reset_snapshot,
-        editor::new_draft,
-        editor::load_draft,
-        editor::inspect_draft,
-        editor::save_draft,
-        editor::delete_sync,
-        editor::test_alert,
-        editor::create_local_folder,
-        editor::test_source,
-        editor::probe_model,
-        editor::check_primary_key,
-        editor::workspace_models,
-        dropbox::dropbox_accounts,
-        dropbox::dropbox_connect,
-        dropbox::dropbox_cancel_connect,
-        dropbox::dropbox_disconnect,
-        dropbox::dropbox_list,
-        dropbox::dropbox_create_folder,
-        dropbox::dropbox_setup,
-        dropbox::dropbox_forget_app_key,
-        dropbox::dropbox_submit_code,
-    ]
-}
-
 /// Runs blocking core work off the IPC thread.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> ApiResult<T> + Send + 'static,
@@ -71,8 +34,7 @@ async fn blocking<T: Send + 'static>(
     })?
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct WorkspaceInfo {
     pub workspace: PathBuf,
     pub state_dir: PathBuf,
@@ -85,6 +47,7 @@ pub struct WorkspaceInfo {
 /// Shows the workspace folder in the system's file manager. Only that
 /// folder: the UI names no path, so the capability needs no path scope.
 #[tauri::command]
+#[specta::specta]
 pub fn open_workspace_folder(app: AppHandle, state: State<'_, AppState>) -> ApiResult<()> {
     use tauri_plugin_opener::OpenerExt;
     app.opener()
@@ -103,6 +66,7 @@ pub fn open_workspace_folder(app: AppHandle, state: State<'_, AppState>) -> ApiR
 /// Makes `path` the workspace and restarts the app on it (the scheduler,
 /// the tray and every screen then follow the new folder).
 #[tauri::command]
+#[specta::specta]
 pub fn choose_workspace(app: AppHandle, path: PathBuf) -> ApiResult<()> {
     if std::env::var_os(dropsync::env_vars::WORKSPACE).is_some_and(|v| !v.is_empty()) {
         return Err(ApiError::new(
@@ -122,6 +86,7 @@ pub fn choose_workspace(app: AppHandle, path: PathBuf) -> ApiResult<()> {
 }
 
 #[tauri::command]
+#[specta::specta]
 pub fn workspace_info(state: State<'_, AppState>) -> WorkspaceInfo {
     WorkspaceInfo {
         workspace: state.paths.workspace.clone(),
@@ -144,6 +109,7 @@ pub fn list(state: &AppState) -> ApiResult<Vec<SyncSummary>> {
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn list_syncs(state: State<'_, AppState>) -> ApiResult<Vec<SyncSummary>> {
     let state = state.inner().clone();
     blocking(move || list(&state)).await
@@ -154,6 +120,7 @@ fn load(state: &AppState, file: &str) -> ApiResult<SyncSpec> {
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn check_sync(state: State<'_, AppState>, file: String) -> ApiResult<CheckReport> {
     let state = state.inner().clone();
     blocking(move || {
@@ -164,6 +131,7 @@ pub async fn check_sync(state: State<'_, AppState>, file: String) -> ApiResult<C
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn preview_sync(
     state: State<'_, AppState>,
     file: String,
@@ -179,6 +147,7 @@ pub async fn preview_sync(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn sync_history(
     state: State<'_, AppState>,
     file: String,
@@ -195,8 +164,7 @@ pub async fn sync_history(
 }
 
 /// What `reset_snapshot` returns.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct ResetReport {
     /// Rows the forgotten snapshot held.
     pub rows_forgotten: u64,
@@ -205,6 +173,7 @@ pub struct ResetReport {
 /// Forgets a sync's snapshot (history is kept): the next run delivers every
 /// row as added.
 #[tauri::command]
+#[specta::specta]
 pub async fn reset_snapshot(state: State<'_, AppState>, file: String) -> ApiResult<ResetReport> {
     let state = state.inner().clone();
     blocking(move || {
@@ -237,12 +206,14 @@ pub fn in_app_words(report: &mut RunReport) {
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn run_sync(state: State<'_, AppState>, file: String) -> ApiResult<RunReport> {
     run_file(state.inner().clone(), file).await
 }
 
 /// Asks a run started from the app to stop; false when none is running.
 #[tauri::command]
+#[specta::specta]
 pub fn cancel_run(state: State<'_, AppState>, file: String) -> bool {
     state.ws.cancel(&file)
 }

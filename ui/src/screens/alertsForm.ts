@@ -5,10 +5,10 @@ import { api } from "../api";
 import { alertIndexOf, newAlert, splitList, tidyDraft } from "../draft";
 import { clear, h } from "../dom";
 import { formatLocalTime, toApiError } from "../format";
-import type { AlertDraft, DraftInspection, SyncDraft } from "../types";
+import type { ChannelSpec, DraftInspection, SyncDraft } from "../bindings";
 import { busy, button, errorBox, field, loading, option, uid } from "../ui";
 
-const TYPE_LABEL: Record<AlertDraft["type"], string> = {
+const TYPE_LABEL: Record<ChannelSpec["type"], string> = {
   slack: "Slack",
   pagerduty: "PagerDuty",
   sms: "SMS (Twilio)",
@@ -25,7 +25,7 @@ interface FieldSpec {
   choices?: string[];
 }
 
-const FIELDS: Record<AlertDraft["type"], FieldSpec[]> = {
+const FIELDS: Record<ChannelSpec["type"], FieldSpec[]> = {
   slack: [{ key: "webhook_url", label: "Incoming webhook URL", secret: true, placeholder: "https://hooks.slack.com/services/… or env:SLACK_WEBHOOK" }],
   pagerduty: [
     { key: "routing_key", label: "Routing key (Events API v2)", secret: true, placeholder: "env:PD_ROUTING_KEY" },
@@ -56,7 +56,7 @@ export function alertsForm(draft: SyncDraft, changed: () => void): AlertsForm {
   const listBox = h("div", {});
   let errorAt: { index: number; message: string } | null = null;
 
-  function channel(a: AlertDraft, i: number): HTMLElement {
+  function channel(a: ChannelSpec, i: number): HTMLElement {
     const rec = a as unknown as Record<string, unknown>;
     const result = h("div", { "data-testid": "alert-test-result", role: "status" });
     const inputs = FIELDS[a.type].map((f) => {
@@ -140,9 +140,9 @@ export function alertsForm(draft: SyncDraft, changed: () => void): AlertsForm {
     );
   }
 
-  const addType = h("select", { "data-testid": "alert-add-type", "aria-label": "Alert channel type" }, (Object.keys(TYPE_LABEL) as AlertDraft["type"][]).map((t) => option(t, TYPE_LABEL[t], t === "slack")));
+  const addType = h("select", { "data-testid": "alert-add-type", "aria-label": "Alert channel type" }, (Object.keys(TYPE_LABEL) as ChannelSpec["type"][]).map((t) => option(t, TYPE_LABEL[t], t === "slack")));
   const addBtn = button("Add alert", "alert-add", () => {
-    draft.alerts = [...(draft.alerts ?? []), newAlert(addType.value as AlertDraft["type"])];
+    draft.alerts = [...(draft.alerts ?? []), newAlert(addType.value as ChannelSpec["type"])];
     render();
     changed();
     const all = listBox.querySelectorAll<HTMLElement>("[data-testid='alert-channel']");

@@ -4,7 +4,7 @@
 
 import { columnIndexOf, columnsToRows, emptyRow, moveItem, rowsToColumns, type MapKind, type MapRow } from "../draft";
 import { clear, h } from "../dom";
-import type { ColumnInfo, DraftInspection, SyncDraft } from "../types";
+import type { ColumnInfo, DraftInspection, SyncDraft } from "../bindings";
 import { button, option, uid } from "../ui";
 
 export interface ColumnMapper {
@@ -183,12 +183,12 @@ export function columnMapper(draft: SyncDraft, changed: () => void): ColumnMappe
   return {
     el,
     onInspect(i) {
-      const names = (i.modelColumns ?? []).map((c) => c.name).join("\u0000");
+      const names = (i.model_columns ?? []).map((c) => c.name).join("\u0000");
       const before = modelCols.map((c) => c.name).join("\u0000");
       const idx = i.error ? columnIndexOf(i.error.field) : null;
       const newError = idx !== null && i.error ? { index: idx, message: i.error.message } : null;
       const errorChanged = JSON.stringify(newError) !== JSON.stringify(rowError);
-      if (i.modelColumns) modelCols = i.modelColumns;
+      if (i.model_columns) modelCols = i.model_columns;
       rowError = newError;
       if (mode === "pick" && (names !== before || errorChanged)) {
         // Keep the focus where it was across the re-render.
@@ -206,7 +206,7 @@ export function columnMapper(draft: SyncDraft, changed: () => void): ColumnMappe
       if (i.header) {
         clear(header, h("p", { class: "chips" }, i.header.map((c) => h("code", { class: "chip" }, c))));
       } else {
-        clear(header, h("p", { class: "field-error", "data-testid": "output-header-error" }, i.headerError ?? "Unknown until the model's columns are known."));
+        clear(header, h("p", { class: "field-error", "data-testid": "output-header-error" }, i.header_error ?? "Unknown until the model's columns are known."));
       }
     },
   };

@@ -9,32 +9,32 @@ import { $, until, type } from "../testing/dom";
 
 const mock = vi.hoisted(() => ({
   calls: [] as { cmd: string; args: unknown[] }[],
-  appKey: null as string | null,
-  oauth: null as ((url: string, pasteCode: boolean) => void) | null,
+  app_key: null as string | null,
+  oauth: null as ((url: string, paste_code: boolean) => void) | null,
   connect: null as null | { resolve: (v: unknown) => void; reject: (e: unknown) => void },
-  pasteCode: false,
+  paste_code: false,
 }));
 
-const account = { accountId: "dbid:2", email: "two@example.com", name: "Two", store: "file", state: "connected", message: null };
+const account = { account_id: "dbid:2", email: "two@example.com", name: "Two", store: "file", state: "connected", message: null };
 
 vi.mock("../api", () => ({
   api: {
-    workspaceInfo: async () => ({ workspace: "/ws", stateDir: "/st", demoCreated: false, startupError: null }),
+    workspaceInfo: async () => ({ workspace: "/ws", state_dir: "/st", demo_created: false, startup_error: null }),
     listSyncs: async () => [],
     workspaceModels: async () => [],
     dropboxAccounts: async () => [],
     dropboxSetup: async () => ({
-      appKey: mock.appKey,
-      keySource: mock.appKey ? "remembered" : null,
-      redirectUri: "http://127.0.0.1:53682/dropsync/oauth/callback",
+      app_key: mock.app_key,
+      key_source: mock.app_key ? "remembered" : null,
+      redirect_uri: "http://127.0.0.1:53682/dropsync/oauth/callback",
       scopes: ["account_info.read", "files.metadata.read", "files.content.write", "files.content.read"],
-      appConsole: "https://www.dropbox.com/developers/apps",
+      app_console: "https://www.dropbox.com/developers/apps",
     }),
-    dropboxConnect: (appKey?: string) => {
+    dropboxConnect: (appKey: string | null) => {
       mock.calls.push({ cmd: "dropboxConnect", args: [appKey ?? null] });
       return new Promise((resolve, reject) => {
         mock.connect = { resolve, reject };
-        setTimeout(() => mock.oauth?.("https://www.dropbox.com/oauth2/authorize?client_id=k", mock.pasteCode), 0);
+        setTimeout(() => mock.oauth?.("https://www.dropbox.com/oauth2/authorize?client_id=k", mock.paste_code), 0);
       });
     },
     dropboxSubmitCode: async (code: string) => {
@@ -68,7 +68,7 @@ beforeAll(async () => {
 beforeEach(() => {
   mock.calls.length = 0;
   mock.connect = null;
-  mock.pasteCode = false;
+  mock.paste_code = false;
 });
 
 async function openConnections() {
@@ -79,7 +79,7 @@ async function openConnections() {
 
 describe("Connect Dropbox with no app key known", () => {
   it("shows the setup guide with the exact redirect URI and the scopes, and connects with the typed key", async () => {
-    mock.appKey = null;
+    mock.app_key = null;
     await openConnections();
     const guide = await until(() => $("dropbox-setup"), "the setup guide");
     expect(guide.textContent).toContain("Set up Dropbox access");
@@ -98,7 +98,7 @@ describe("Connect Dropbox with no app key known", () => {
     expect(mock.calls.find((c) => c.cmd === "dropboxConnect")!.args).toEqual(["a1b2c3d4e5f6g7h"]);
     await until(() => $<HTMLInputElement>("dropbox-oauth-url")?.value.startsWith("https://www.dropbox.com/oauth2"), "the address");
 
-    mock.appKey = "a1b2c3d4e5f6g7h";
+    mock.app_key = "a1b2c3d4e5f6g7h";
     mock.connect!.resolve(account);
     await until(() => $("dropbox-connect-result")?.textContent?.includes("two@example.com"), "connected");
     // The key is now known: the guide gives way to a line naming it.
@@ -108,7 +108,7 @@ describe("Connect Dropbox with no app key known", () => {
   });
 
   it("shows the refused key's message where the user typed it", async () => {
-    mock.appKey = null;
+    mock.app_key = null;
     await openConnections();
     type($<HTMLInputElement>("dropbox-app-key")!, "wrongkey");
     $("dropbox-connect-with-key")!.click();
@@ -119,8 +119,8 @@ describe("Connect Dropbox with no app key known", () => {
   });
 
   it("takes the pasted code when Dropbox cannot redirect back (port taken)", async () => {
-    mock.appKey = "a1b2c3d4e5f6g7h";
-    mock.pasteCode = true;
+    mock.app_key = "a1b2c3d4e5f6g7h";
+    mock.paste_code = true;
     await openConnections();
     $("dropbox-connect")!.click();
     await until(() => $("dropbox-code"), "the code field");
@@ -136,11 +136,11 @@ describe("Connect Dropbox with no app key known", () => {
   });
 
   it("shows the guide when connecting finds no key (no_app_key)", async () => {
-    mock.appKey = "stale";
+    mock.app_key = "stale";
     await openConnections();
     $("dropbox-connect")!.click();
     await until(() => mock.connect, "connect");
-    mock.appKey = null;
+    mock.app_key = null;
     mock.connect!.reject({ code: "no_app_key", message: "Dropsync needs your Dropbox app's key" });
     await until(() => $("dropbox-setup"), "the guide");
   });
@@ -148,7 +148,7 @@ describe("Connect Dropbox with no app key known", () => {
 
 describe("Save source", () => {
   it("warns when the file does not exist, and saves only when asked to", async () => {
-    mock.appKey = "k";
+    mock.app_key = "k";
     await openConnections();
     $("source-add")!.click();
     const form = await until(() => $("source-form"), "the source form");

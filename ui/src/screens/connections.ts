@@ -9,7 +9,7 @@ import { copyText, openExternal, pathField } from "../pickers";
 import { fileSourceProblem } from "../sourceCheck";
 import { prefs } from "../prefs";
 import { createStore } from "../store";
-import type { DropboxAccount, DropboxSetup, SourceDraft } from "../types";
+import type { DropboxAccount, DropboxSetup, SourceDraft } from "../bindings";
 import { busy, button, empty, errorBox, field, fill, inlineConfirm, loading, option, page } from "../ui";
 
 const STATE_LABEL: Record<DropboxAccount["state"], string> = {
@@ -71,7 +71,7 @@ interface DropboxSection {
   reloadSetup: () => void;
 }
 
-const KEY_SOURCE_LABEL: Record<NonNullable<DropboxSetup["keySource"]>, string> = {
+const KEY_SOURCE_LABEL: Record<NonNullable<DropboxSetup["key_source"]>, string> = {
   remembered: "entered in Dropsync",
   environment: "from DROPSYNC_DROPBOX_APP_KEY",
   built_in: "built into this copy of Dropsync",
@@ -86,7 +86,7 @@ async function showSetup(dbx: DropboxSection, forceGuide = false) {
     clear(dbx.setupArea, errorBox(toApiError(e)));
     return;
   }
-  const guide = forceGuide || !setup.appKey;
+  const guide = forceGuide || !setup.app_key;
   dbx.connectButton.hidden = guide;
   if (guide) {
     clear(dbx.setupArea, setupGuide(setup, dbx));
@@ -98,15 +98,15 @@ async function showSetup(dbx: DropboxSection, forceGuide = false) {
       "p",
       { class: "muted small", "data-testid": "dropbox-app-key-info" },
       "Connects through your Dropbox app with the key ",
-      h("code", {}, setup.appKey ?? ""),
-      setup.keySource ? ` (${KEY_SOURCE_LABEL[setup.keySource]}). ` : ". ",
+      h("code", {}, setup.app_key ?? ""),
+      setup.key_source ? ` (${KEY_SOURCE_LABEL[setup.key_source]}). ` : ". ",
       button("Use another app key", "dropbox-change-app-key", () => void showSetup(dbx, true), "link"),
     ),
   );
 }
 
 function setupGuide(setup: DropboxSetup, dbx: DropboxSection): HTMLElement {
-  const redirect = h("input", { type: "text", readonly: true, value: setup.redirectUri, class: "mono wide", "data-testid": "dropbox-redirect-uri", "aria-label": "Redirect URI" });
+  const redirect = h("input", { type: "text", readonly: true, value: setup.redirect_uri, class: "mono wide", "data-testid": "dropbox-redirect-uri", "aria-label": "Redirect URI" });
   const copied = h("span", { class: "muted small", role: "status" });
   const key = h("input", {
     type: "text",
@@ -143,7 +143,7 @@ function setupGuide(setup: DropboxSetup, dbx: DropboxSection): HTMLElement {
         "li",
         {},
         "Open the ",
-        button("Dropbox App Console", "dropbox-open-console", () => void openExternal(setup.appConsole), "link"),
+        button("Dropbox App Console", "dropbox-open-console", () => void openExternal(setup.app_console), "link"),
         " and press ",
         h("strong", {}, "Create app"),
         ": choose ",
@@ -166,7 +166,7 @@ function setupGuide(setup: DropboxSetup, dbx: DropboxSection): HTMLElement {
           { class: "row" },
           redirect,
           button("Copy", "dropbox-redirect-copy", async () => {
-            const ok = await copyText(setup.redirectUri);
+            const ok = await copyText(setup.redirect_uri);
             if (!ok) redirect.select();
             copied.textContent = ok ? "Copied." : "Selected: press Ctrl+C to copy.";
           }),
@@ -183,7 +183,7 @@ function setupGuide(setup: DropboxSetup, dbx: DropboxSection): HTMLElement {
         keyProblem,
       ),
     ),
-    setup.appKey
+    setup.app_key
       ? h("p", { class: "small" }, button("Keep the current key", "dropbox-keep-app-key", () => dbx.reloadSetup(), "link"))
       : null,
   );
@@ -204,7 +204,7 @@ async function showAccounts(el: HTMLElement, dbx: DropboxSection) {
 function accountItem(a: DropboxAccount, dbx: DropboxSection): HTMLElement {
   return h(
     "li",
-    { class: "item", "data-testid": "dropbox-account", "data-account-id": a.accountId, "data-state": a.state },
+    { class: "item", "data-testid": "dropbox-account", "data-account-id": a.account_id, "data-state": a.state },
     h(
       "div",
       { class: "item-main" },
@@ -226,7 +226,7 @@ function accountItem(a: DropboxAccount, dbx: DropboxSection): HTMLElement {
         confirmLabel: "Disconnect",
         testid: "dropbox-disconnect",
         onConfirm: async () => {
-          await api.dropboxDisconnect(a.accountId);
+          await api.dropboxDisconnect(a.account_id);
           dbx.reloadAccounts();
         },
       }),
@@ -306,7 +306,7 @@ async function connect(dbx: DropboxSection, appKey?: string) {
     authorizationBox(urlBox, url, pasteCode);
   }).catch(() => null);
   try {
-    const acct = await api.dropboxConnect(appKey);
+    const acct = await api.dropboxConnect(appKey ?? null);
     clear(area, h("p", { class: "ok", role: "status", "data-testid": "dropbox-connect-result" }, `✓ Connected ${acct.email}.`));
     dbx.reloadAccounts();
     if (appKey) dbx.reloadSetup();
@@ -473,7 +473,7 @@ export function sourceForm(opts: {
   /** The control to focus when the location (path or URL) is missing. */
   let locationInput: HTMLInputElement | null = null;
 
-  const textInput = (testid: string, value: string | undefined, placeholder: string, set: (v: string) => void, after?: () => void) => {
+  const textInput = (testid: string, value: string | null | undefined, placeholder: string, set: (v: string) => void, after?: () => void) => {
     const input = h("input", { type: "text", class: "mono", value: value ?? "", placeholder, spellcheck: "false", autocomplete: "off", "data-testid": testid });
     input.addEventListener("input", () => {
       set(input.value);

@@ -8,7 +8,7 @@ import { clear, h } from "../dom";
 import { formatBytes, toApiError } from "../format";
 import { latestOnly } from "../latest";
 import { openExternal } from "../pickers";
-import type { DropboxEntry } from "../types";
+import type { DropboxEntry } from "../bindings";
 import { busy, button, errorBox, loading } from "../ui";
 
 export interface FolderBrowser {

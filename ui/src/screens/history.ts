@@ -5,7 +5,7 @@ import { api } from "../api";
 import { historyChart } from "../chart";
 import { h } from "../dom";
 import { errorTitle, formatBytes, formatCount, formatDuration, formatLocalTime, sourceChangeNote, zoneLabel } from "../format";
-import type { RunReport } from "../types";
+import type { RunReport } from "../bindings";
 import { join, parent, webUrl } from "../dropboxPath";
 import { openExternal } from "../pickers";
 import { empty, fill, inlineConfirm, statusBadge, table } from "../ui";
@@ -24,7 +24,7 @@ function resetControl(file: string): HTMLElement {
       return h(
         "p",
         { class: "ok" },
-        `✓ Snapshot reset (${formatCount(r.rowsForgotten)} rows forgotten). The next run delivers every row as added.`,
+        `✓ Snapshot reset (${formatCount(r.rows_forgotten)} rows forgotten). The next run delivers every row as added.`,
       );
     },
   });

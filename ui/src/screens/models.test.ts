@@ -4,7 +4,7 @@
 // preselected, and saving despite a failed key check or a missing file asks.
 
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import type { SyncDraft, WorkspaceModel } from "../types";
+import type { SyncDraft, WorkspaceModel } from "../bindings";
 import { $, $$, until, type, choose } from "../testing/dom";
 
 const mock = vi.hoisted(() => ({
@@ -20,8 +20,8 @@ const DEMO = { type: "sqlite" as const, path: "demo.db" };
 const WAREHOUSE = { type: "postgres" as const, url: "postgres://report@db.example.com/shop", password: "keyring" };
 const demoModel = { id: "customers", name: "Customers", sql: "select * from customers", primary_key: "customer_id" };
 const WORKSPACE: WorkspaceModel[] = [
-  { file: "a.toml", syncId: "a", source: DEMO, model: demoModel },
-  { file: "b.toml", syncId: "b", source: DEMO, model: demoModel },
+  { file: "a.toml", sync_id: "a", source: DEMO, model: demoModel },
+  { file: "b.toml", sync_id: "b", source: DEMO, model: demoModel },
 ];
 
 function draftOf(file: string): SyncDraft {
@@ -30,13 +30,13 @@ function draftOf(file: string): SyncDraft {
     source: { ...w.source },
     model: { ...w.model },
     destination: { type: "folder", path: "out" },
-    sync: { id: w.syncId ?? undefined, mode: "all", format: "csv", filename: "x.csv", columns: [{ from: "customer_id" }] },
+    sync: { id: w.sync_id ?? undefined, mode: "all", format: "csv", filename: "x.csv", columns: [{ from: "customer_id" }] },
   };
 }
 
 vi.mock("../api", () => ({
   api: {
-    workspaceInfo: async () => ({ workspace: "/ws", stateDir: "/st", demoCreated: false, startupError: null }),
+    workspaceInfo: async () => ({ workspace: "/ws", state_dir: "/st", demo_created: false, startup_error: null }),
     listSyncs: async () => [],
     syncHistory: async () => [],
     workspaceModels: async () => mock.workspace,

@@ -9,7 +9,7 @@ import { clear, h } from "../dom";
 import { formatCount, toApiError } from "../format";
 import { navigate } from "../nav";
 import { prefs } from "../prefs";
-import type { ColumnInfo, ModelDraft, ModelProbe, SourceDraft } from "../types";
+import type { ColumnInfo, ModelDraft, ModelProbe, SourceDraft } from "../bindings";
 import { busy, button, empty, errorBox, field, fill, guardLeaving, inlineConfirm, loading, option, page } from "../ui";
 import { fileSourceProblem } from "../sourceCheck";
 import { sourceForm } from "./connections";
@@ -82,7 +82,7 @@ function modelItem(m: ModelEntry, shared = false): HTMLElement {
               " · used by ",
               ...m.usedBy.flatMap((u, i) => [
                 i ? ", " : "",
-                h("button", { type: "button", class: "link small", "data-testid": "model-used-by", "data-file": u.file, onclick: () => navigate({ name: "sync", file: u.file, tab: "check" }) }, u.syncId ?? u.file),
+                h("button", { type: "button", class: "link small", "data-testid": "model-used-by", "data-file": u.file, onclick: () => navigate({ name: "sync", file: u.file, tab: "check" }) }, u.sync_id ?? u.file),
                 u.differs && m.saved ? h("span", { class: "warn", title: "This sync file has its own, older copy of the model. Open the model to update it." }, " (older copy)") : null,
               ]),
             ]
@@ -488,14 +488,14 @@ function usesPanel(model: SavedModel, uses: ModelUse[]): HTMLElement | null {
       clear(summary);
       let good = 0;
       for (const u of stale) {
-        const line = h("li", { "data-testid": "model-update-result", "data-file": u.file }, loading(`Updating ${u.syncId ?? u.file}…`));
+        const line = h("li", { "data-testid": "model-update-result", "data-file": u.file }, loading(`Updating ${u.sync_id ?? u.file}…`));
         results.append(line);
         const outcome = await updateSync(model, u.file);
         line.dataset.ok = String(outcome.ok);
         clear(
           line,
           h("span", { class: outcome.ok ? "ok" : "field-error" }, outcome.ok ? "✓ " : "✗ "),
-          h("button", { type: "button", class: "link", onclick: () => navigate({ name: "sync", file: u.file, tab: "check" }) }, u.syncId ?? u.file),
+          h("button", { type: "button", class: "link", onclick: () => navigate({ name: "sync", file: u.file, tab: "check" }) }, u.sync_id ?? u.file),
           `: ${outcome.text}`,
         );
         if (outcome.ok) good++;
@@ -517,7 +517,7 @@ function usesPanel(model: SavedModel, uses: ModelUse[]): HTMLElement | null {
       "Used by: ",
       uses.flatMap((u, i) => [
         i ? ", " : "",
-        h("button", { type: "button", class: "link", "data-testid": "model-use", "data-file": u.file, "data-differs": String(u.differs), onclick: () => navigate({ name: "sync", file: u.file, tab: "check" }) }, u.syncId ?? u.file),
+        h("button", { type: "button", class: "link", "data-testid": "model-use", "data-file": u.file, "data-differs": String(u.differs), onclick: () => navigate({ name: "sync", file: u.file, tab: "check" }) }, u.sync_id ?? u.file),
         u.differs ? h("span", { class: "warn" }, " (older copy)") : null,
       ]),
     ),

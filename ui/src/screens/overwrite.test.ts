@@ -4,7 +4,7 @@
 // format's; History shows files a later run overwrote as such.
 
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import type { DraftInspection, RunReport, SyncDraft } from "../types";
+import type { DraftInspection, RunReport, SyncDraft } from "../bindings";
 import { $, $$, until } from "../testing/dom";
 
 const inspected: SyncDraft[] = [];
@@ -17,25 +17,25 @@ function inspect(d: SyncDraft): DraftInspection {
     error: null,
     filename: { resolved: f.replace("{YYYY}-{MM}-{DD}", "2026-03-01"), error: null },
     files: [f],
-    modelColumns: [{ name: "id", declared_type: "INTEGER", observed_type: "integer" }],
-    modelError: null,
+    model_columns: [{ name: "id", declared_type: "INTEGER", observed_type: "integer" }],
+    model_error: null,
     header: ["id"],
-    headerError: null,
-    nextRuns: [],
-    scheduleError: null,
-    destinationError: null,
-    missingFolder: null,
-    alertProblems: [],
-    overwriteWarning: repeats
+    header_error: null,
+    next_runs: [],
+    schedule_error: null,
+    destination_error: null,
+    missing_folder: null,
+    alert_problems: [],
+    overwrite_warning: repeats
       ? "the filename can repeat between runs: the scheduled runs at 2026-03-01 10:15 and 2026-03-01 10:30 UTC both write `2026-03-01.csv`"
       : null,
-    overwriteFixes: repeats
+    overwrite_fixes: repeats
       ? [
           { adds: "{HH}{mm}", template: "{YYYY}-{MM}-{DD}_{HH}{mm}.csv" },
           { adds: "{sync.run.id}", template: "{YYYY}-{MM}-{DD}_{sync.run.id}.csv" },
         ]
       : [],
-    extensionWarning: f.endsWith(".xlsx") ? "the filename ends in `.xlsx` but the format is CSV" : null,
+    extension_warning: f.endsWith(".xlsx") ? "the filename ends in `.xlsx` but the format is CSV" : null,
   };
 }
 

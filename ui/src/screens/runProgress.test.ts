@@ -3,7 +3,7 @@
 // and stops when another screen is.
 
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import type { RunProgress, RunReport } from "../types";
+import type { RunProgress, RunReport } from "../bindings";
 import { until } from "../testing/dom";
 
 const mock = vi.hoisted(() => ({
@@ -13,7 +13,7 @@ const mock = vi.hoisted(() => ({
 
 vi.mock("../api", () => ({
   api: {
-    workspaceInfo: async () => ({ workspace: "/ws", stateDir: "/st", demoCreated: false, startupError: null }),
+    workspaceInfo: async () => ({ workspace: "/ws", state_dir: "/st", demo_created: false, startup_error: null }),
     listSyncs: async () => [],
     loadDraft: async () => {
       throw { code: "not_found", message: "gone" };
@@ -50,13 +50,13 @@ describe("Run now", () => {
     runBtn.click();
     await until(() => mock.finish, "the run to start");
 
-    mock.emit!({ file: "other.toml", stage: "reading", rows: 7 });
+    mock.emit!({ file: "other.toml", progress: { stage: "reading", rows: 7 } });
     expect(label.textContent).toBe("Starting…");
-    mock.emit!({ file: "orders.toml", stage: "reading", rows: 5 });
+    mock.emit!({ file: "orders.toml", progress: { stage: "reading", rows: 5 } });
     expect(label.textContent).toBe("Reading rows: 5");
 
     nav.navigate({ name: "sync", file: "orders.toml", tab: "check" });
-    mock.emit!({ file: "orders.toml", stage: "writing", fileName: "orders.csv" });
+    mock.emit!({ file: "orders.toml", progress: { stage: "writing", file: "orders.csv" } });
     expect(label.textContent).toBe("Reading rows: 5");
   });
 });

@@ -2,7 +2,7 @@
 // The Syncs list and one sync's Check tab, with the commands mocked.
 
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import type { CheckReport, SyncSummary } from "../types";
+import type { CheckReport, SyncSummary } from "../bindings";
 import { $, until } from "../testing/dom";
 
 const mock = vi.hoisted(() => ({
@@ -14,7 +14,7 @@ const mock = vi.hoisted(() => ({
 
 vi.mock("../api", () => ({
   api: {
-    workspaceInfo: async () => ({ workspace: "/ws", stateDir: "/st", demoCreated: false, startupError: null }),
+    workspaceInfo: async () => ({ workspace: "/ws", state_dir: "/st", demo_created: false, startup_error: null }),
     listSyncs: async () => mock.syncs,
     checkSync: async () => mock.check,
     loadDraft: async () => {
@@ -59,6 +59,7 @@ describe("Check tab", () => {
       schedule: "every 15m",
       next_runs: runs,
       alerts: [],
+      warnings: [],
     } satisfies CheckReport;
     nav.navigate({ name: "sync", file: "orders.toml", tab: "check" });
     const list = await until(() => $("check-next-runs"), "the next runs");
@@ -74,15 +75,15 @@ describe("Check tab", () => {
 describe("Syncs list", () => {
   const long: SyncSummary = {
     file: "customers-with-a-rather-long-name-diff.toml",
-    syncId: "customers-with-a-rather-long-name-diff",
+    sync_id: "customers-with-a-rather-long-name-diff",
     model: "customers",
     mode: "diff",
     format: "csv",
     destination: "folder /home/someone/.local/share/dropsync/workspace/out/customers/diff",
     schedule: "0 0 6 * * *",
-    nextRun: "2026-03-02T06:00:00Z",
-    lastRun: "2026-03-01T06:00:00Z",
-    lastStatus: "success",
+    next_run: "2026-03-02T06:00:00Z",
+    last_run: "2026-03-01T06:00:00Z",
+    last_status: "success",
     running: false,
     error: null,
   };
@@ -90,7 +91,7 @@ describe("Syncs list", () => {
   it("fits the window: fixed column widths, long destinations shortened with the full text in a tooltip", async () => {
     mock.syncs = [long];
     nav.navigate({ name: "list" });
-    const row = await until(() => $(`sync-${long.syncId}`), "the sync row");
+    const row = await until(() => $(`sync-${long.sync_id}`), "the sync row");
     const table = row.closest("table")!;
     expect(table.classList.contains("syncs")).toBe(true);
     // Column widths are set by a colgroup (table-layout: fixed in style.css), one per header.
@@ -102,7 +103,7 @@ describe("Syncs list", () => {
     // The last run's time is in a tooltip as well as on the page.
     const last = $("last-status", row)!;
     expect(last.textContent).toContain("Succeeded");
-    expect(last.querySelector("[title]")!.getAttribute("title")).toContain(format.formatLocalTime(long.lastRun));
+    expect(last.querySelector("[title]")!.getAttribute("title")).toContain(format.formatLocalTime(long.last_run));
   });
 });
 

@@ -4,7 +4,7 @@ import { api } from "../api";
 import { clear, h } from "../dom";
 import { countsSummary, formatBytes, formatCount, formatDuration, nextRunsLocal, progressFraction, progressLabel, toApiError } from "../format";
 import { navigate, type Tab } from "../nav";
-import type { ApiError, RunProgress, RunReport } from "../types";
+import type { ApiError, RunProgress, RunReport } from "../bindings";
 import { button, dl, errorBox, fill, page, statusBadge, table } from "../ui";
 import { showHistory } from "./history";
 import { webUrl } from "../dropboxPath";
@@ -187,8 +187,8 @@ function showRun(panel: HTMLElement, file: string) {
   const update = () => {
     const p = state.get().progress.get(file);
     if (!p) return;
-    bar.value = progressFraction(p, expected);
-    label.textContent = progressLabel(p);
+    bar.value = progressFraction(p.progress, expected);
+    label.textContent = progressLabel(p.progress);
   };
   leaveSync();
   // Redrawn on progress only: a Retry or another panel's leaving is no progress.

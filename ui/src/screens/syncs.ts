@@ -5,7 +5,7 @@ import { h } from "../dom";
 import { formatLocalTime, MODE_HELP, relativeTime, toApiError, zoneLabel } from "../format";
 import { currentView, navigate, refresh } from "../nav";
 import { prefs } from "../prefs";
-import type { SyncSummary, WorkspaceInfo } from "../types";
+import type { SyncSummary, WorkspaceInfo } from "../bindings";
 import { api } from "../api";
 import { pickFolder } from "../pickers";
 import { busy, button, empty, errorBox, fill, page, statusBadge } from "../ui";
@@ -66,7 +66,7 @@ async function gettingStarted(info: WorkspaceInfo): Promise<HTMLElement | null> 
         "li",
         {},
         h("strong", {}, "Try the demo. "),
-        info.demoCreated
+        info.demo_created
           ? "This is a demo workspace: the syncs below read a sample shop database and write to a local folder. Open one and press Preview, then Run now."
           : "Open a sync below and press Preview to see its files exactly as a run writes them, then Run now.",
       ),
@@ -145,11 +145,11 @@ function syncRow(s: SyncSummary): HTMLElement {
   const about = `${s.file}${s.model ? ` · model ${s.model}` : ""}`;
   return h(
     "tr",
-    { "data-testid": `sync-${s.syncId ?? s.file}` },
+    { "data-testid": `sync-${s.sync_id ?? s.file}` },
     h(
       "td",
       { class: "name" },
-      h("button", { type: "button", class: "link", onclick: open, "aria-label": `Open sync ${s.syncId}`, title: s.syncId ?? s.file }, s.syncId ?? s.file),
+      h("button", { type: "button", class: "link", onclick: open, "aria-label": `Open sync ${s.sync_id}`, title: s.sync_id ?? s.file }, s.sync_id ?? s.file),
       h("div", { class: "muted small clip", title: about }, s.file),
       s.model ? h("div", { class: "muted small clip", title: about }, `model ${s.model}`) : null,
     ),
@@ -162,12 +162,12 @@ function syncRow(s: SyncSummary): HTMLElement {
         : "–",
     ),
     h("td", { title: s.schedule ?? "" }, s.schedule ?? "–"),
-    h("td", {}, s.nextRun ? when(s.nextRun) : h("span", { class: "muted" }, "manual")),
+    h("td", {}, s.next_run ? when(s.next_run) : h("span", { class: "muted" }, "manual")),
     h(
       "td",
       { "data-testid": "last-status" },
-      statusBadge(s.lastStatus, s.running),
-      s.lastRun ? h("div", { class: "small" }, when(s.lastRun)) : null,
+      statusBadge(s.last_status, s.running),
+      s.last_run ? h("div", { class: "small" }, when(s.last_run)) : null,
     ),
   );
 }
@@ -221,7 +221,7 @@ export async function renderSyncs(info: WorkspaceInfo | null): Promise<void> {
     ),
     info ? workspaceLine(info) : null,
     info ? await gettingStarted(info) : null,
-    info?.startupError ? errorBox(info.startupError) : null,
+    info?.startup_error ? errorBox(info.startup_error) : null,
     notice,
     paused
       ? h("p", { class: "warn", role: "status", "data-testid": "schedules-paused" }, "Schedules are paused: scheduled syncs do not run until you resume them from the tray menu. Run now still works.")

@@ -4,7 +4,7 @@
 
 import type { Section } from "../../draft";
 import type { Store } from "../../store";
-import type { DraftInspection, SyncDraft } from "../../types";
+import type { DraftInspection, SyncDraft } from "../../bindings";
 
 export interface EditorState {
   /** The core's answer for the draft as it is now; null while none (or the call failed). */

@@ -7,7 +7,7 @@ import { clear, h } from "../../dom";
 import { toApiError } from "../../format";
 import { navigate } from "../../nav";
 import { pathField } from "../../pickers";
-import type { DropboxAccount, SyncDraft } from "../../types";
+import type { DropboxAccount, SyncDraft } from "../../bindings";
 import { button, empty, errorBox, field, loading, option, uid } from "../../ui";
 import { folderBrowser, type FolderBrowser } from "../folderBrowser";
 import type { EditorContext } from "./context";
@@ -19,11 +19,11 @@ export function destinationSection(ctx: EditorContext): HTMLElement {
   // Valid but not deliverable now (a missing folder, no account): say so, offer the fix.
   const note = h("div", { "data-testid": "dest-warning", role: "status" });
   ctx.onInspect((i) => {
-    if (!i.destinationError) {
+    if (!i.destination_error) {
       clear(note);
       return;
     }
-    const create = i.missingFolder
+    const create = i.missing_folder
       ? button("Create folder", "dest-create-folder", async () => {
           try {
             await api.createLocalFolder(draft.destination.path);
@@ -33,7 +33,7 @@ export function destinationSection(ctx: EditorContext): HTMLElement {
           }
         })
       : null;
-    clear(note, h("p", { class: "warn small" }, i.destinationError, " ", create));
+    clear(note, h("p", { class: "warn small" }, i.destination_error, " ", create));
   });
   // Remember each kind's path so switching back and forth loses nothing.
   const paths: Record<"folder" | "dropbox", string> = { folder: "", dropbox: "/" };
@@ -99,9 +99,9 @@ function dropboxPart(draft: SyncDraft, changed: () => void): HTMLElement {
       const sel = h("select", { "data-testid": "dest-dropbox-account" });
       const fill = (list: DropboxAccount[]) => {
         const cur = draft.destination.account;
-        if (cur && !list.some((a) => a.email === cur || a.accountId === cur)) sel.append(option(cur, `${cur} (not connected)`, true));
+        if (cur && !list.some((a) => a.email === cur || a.account_id === cur)) sel.append(option(cur, `${cur} (not connected)`, true));
         for (const a of list) {
-          sel.append(option(a.email, `${a.name || a.email} <${a.email}>${a.state === "connected" ? "" : ` — ${a.state === "reconnect_needed" ? "reconnect needed" : "unreachable"}`}`, cur === a.email || cur === a.accountId));
+          sel.append(option(a.email, `${a.name || a.email} <${a.email}>${a.state === "connected" ? "" : ` — ${a.state === "reconnect_needed" ? "reconnect needed" : "unreachable"}`}`, cur === a.email || cur === a.account_id));
         }
       };
       fill(accounts);

@@ -63,12 +63,12 @@ export function filenameSection(ctx: EditorContext): HTMLElement {
     clear(resolved, i.filename.resolved ? h("span", {}, "Now: ", h("code", {}, i.filename.resolved)) : null);
     clear(
       overwriteNote,
-      i.overwriteWarning
+      i.overwrite_warning
         ? h(
             "p",
             { class: "warn small" },
-            `Warning: ${i.overwriteWarning}. `,
-            (i.overwriteFixes ?? []).flatMap((f) => [
+            `Warning: ${i.overwrite_warning}. `,
+            (i.overwrite_fixes ?? []).flatMap((f) => [
               h(
                 "button",
                 {
@@ -87,7 +87,7 @@ export function filenameSection(ctx: EditorContext): HTMLElement {
           )
         : null,
     );
-    clear(extensionNote, i.extensionWarning ? h("p", { class: "warn small" }, `Warning: ${i.extensionWarning}.`) : null);
+    clear(extensionNote, i.extension_warning ? h("p", { class: "warn small" }, `Warning: ${i.extension_warning}.`) : null);
     fnameErr.textContent = i.filename.error ?? "";
     fname.setAttribute("aria-invalid", String(i.filename.error !== null));
     clear(planned, ...i.files.map((f) => h("li", {}, h("code", {}, f))));

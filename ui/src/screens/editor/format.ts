@@ -2,7 +2,7 @@
 // (delimiter, header row, BOM), and skipping empty files.
 
 import { clear, h } from "../../dom";
-import type { Format } from "../../types";
+import type { Format } from "../../bindings";
 import { field, option } from "../../ui";
 import type { EditorContext } from "./context";
 

@@ -12,7 +12,7 @@ import { clear, h } from "../../dom";
 import { toApiError } from "../../format";
 import { navigate } from "../../nav";
 import { prefs } from "../../prefs";
-import type { ModelDraft, SourceDraft, SyncDraft } from "../../types";
+import type { ModelDraft, SourceDraft, SyncDraft } from "../../bindings";
 import { button, errorBox, loading, page } from "../../ui";
 import { buildEditor } from "./shell";
 
@@ -48,7 +48,7 @@ export async function renderEditor(file: string | null, preset?: { source: Sourc
     // A sync made from a model is named after it (a free id; the core still checks it).
     const syncs = await api.listSyncs().catch(() => []);
     if (!main.isConnected) return;
-    draft.sync.id = suggestSyncId(modelIdOf(preset.model), { syncIds: syncs.map((x) => x.syncId), files: syncs.map((x) => x.file) });
+    draft.sync.id = suggestSyncId(modelIdOf(preset.model), { syncIds: syncs.map((x) => x.sync_id), files: syncs.map((x) => x.file) });
   }
   buildEditor(main, file, draft, models);
 }

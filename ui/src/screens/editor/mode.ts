@@ -3,7 +3,7 @@
 
 import { h } from "../../dom";
 import { MODE_HELP } from "../../format";
-import type { Mode } from "../../types";
+import type { Mode } from "../../bindings";
 import { uid } from "../../ui";
 import type { EditorContext } from "./context";
 

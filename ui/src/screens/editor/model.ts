@@ -6,7 +6,7 @@ import { describeSource, modelIdOf, sameModel, sourceKey, takesSql, type ModelEn
 import { applyModel, keyList } from "../../draft";
 import { clear, h } from "../../dom";
 import { navigate } from "../../nav";
-import type { ModelDraft, SourceDraft, SyncDraft } from "../../types";
+import type { ModelDraft, SourceDraft, SyncDraft } from "../../bindings";
 import { button, field, option } from "../../ui";
 import type { EditorContext } from "./context";
 
@@ -63,10 +63,10 @@ export function modelSection(ctx: EditorContext, models: ModelEntry[]): HTMLElem
   ctx.onInspect((i) => {
     clear(
       modelErr,
-      i.modelError
-        ? h("p", { class: "field-error" }, i.modelError)
-        : i.modelColumns
-          ? h("p", { class: "muted small" }, `${i.modelColumns.length} columns: `, i.modelColumns.map((c) => c.name).join(", "))
+      i.model_error
+        ? h("p", { class: "field-error" }, i.model_error)
+        : i.model_columns
+          ? h("p", { class: "muted small" }, `${i.model_columns.length} columns: `, i.model_columns.map((c) => c.name).join(", "))
           : null,
     );
   });

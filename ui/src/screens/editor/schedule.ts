@@ -70,9 +70,9 @@ export function scheduleSection(ctx: EditorContext): HTMLElement {
   });
   show();
   ctx.onInspect((i) => {
-    err.textContent = i.scheduleError ?? "";
-    clear(runs, ...nextRunsLocal(i.nextRuns).map((t) => h("li", {}, t)));
-    if (i.nextRuns.length === 0 && !i.scheduleError) runs.append(h("li", { class: "muted" }, form.kind === "manual" ? "Runs only when you press Run now." : "–"));
+    err.textContent = i.schedule_error ?? "";
+    clear(runs, ...nextRunsLocal(i.next_runs).map((t) => h("li", {}, t)));
+    if (i.next_runs.length === 0 && !i.schedule_error) runs.append(h("li", { class: "muted" }, form.kind === "manual" ? "Runs only when you press Run now." : "–"));
   });
   return ctx.section(
     "schedule",

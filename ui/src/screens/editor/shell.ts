@@ -10,7 +10,7 @@ import { toApiError } from "../../format";
 import { debounce, latestOnly } from "../../latest";
 import { navigate } from "../../nav";
 import { createStore } from "../../store";
-import type { DraftInspection, SyncDraft } from "../../types";
+import type { DraftInspection, SyncDraft } from "../../bindings";
 import { button, errorBox, guardLeaving, inlineConfirm, loading, uid } from "../../ui";
 import { alertsSection } from "./alerts";
 import { columnsSection } from "./columns";
@@ -78,7 +78,7 @@ export function buildEditor(main: HTMLElement, file: string | null, draft: SyncD
       // Shown once: fields with their own message in place (filename, schedule, a column row, an alert) need no repeat.
       const shownInPlace =
         (sec === "filename" && i.filename.error === i.error.message) ||
-        (sec === "schedule" && i.scheduleError === i.error.message) ||
+        (sec === "schedule" && i.schedule_error === i.error.message) ||
         columnIndexOf(i.error.field) !== null ||
         alertIndexOf(i.error.field) !== null;
       if (!shownInPlace) clear(slot, h("p", { class: "field-error", role: "alert" }, i.error.field ? h("code", {}, i.error.field) : null, i.error.field ? " " : "", i.error.message));
@@ -109,14 +109,14 @@ export function buildEditor(main: HTMLElement, file: string | null, draft: SyncD
     } else {
       clear(summary, h("p", { class: "ok small" }, "✓ Ready to save."));
     }
-    if (i.alertProblems.length > 0) {
+    if (i.alert_problems.length > 0) {
       // Not blocking: a run still succeeds without these channels.
       sectionErrors.get("alerts")?.append(
         h(
           "div",
           { class: "warn small", "data-testid": "alert-problems" },
           h("p", {}, "These alerts cannot be sent now (runs still work):"),
-          h("ul", {}, i.alertProblems.map((m) => h("li", {}, m))),
+          h("ul", {}, i.alert_problems.map((m) => h("li", {}, m))),
         ),
       );
     }
