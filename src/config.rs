@@ -27,6 +27,7 @@ pub enum Format {
     Csv,
     Json,
     Ndjson,
+    Parquet,
 }
 
 impl Format {
@@ -35,8 +36,50 @@ impl Format {
             Format::Csv => "csv",
             Format::Json => "json",
             Format::Ndjson => "ndjson",
+            Format::Parquet => "parquet",
         }
     }
+}
+
+/// `[sync] compression`: of the whole file, for the text formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    #[default]
+    None,
+    Gzip,
+}
+
+/// `[sync] max_rows_per_file` / `max_bytes_per_file`: each file of a run is
+/// cut into parts at whichever limit comes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PartLimits {
+    pub max_rows: Option<u64>,
+    pub max_bytes: Option<u64>,
+}
+
+impl PartLimits {
+    pub fn any(&self) -> bool {
+        self.max_rows.is_some() || self.max_bytes.is_some()
+    }
+}
+
+/// `[sync.retention]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Retention {
+    /// Delete the files delivered by runs older than the last N.
+    pub keep_runs: Option<u32>,
+}
+
+/// `type` of a template column: what JSON, NDJSON and Parquet write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputType {
+    #[default]
+    Text,
+    Integer,
+    Float,
+    Boolean,
+    /// An object or array, embedded as it is (nested output).
+    Json,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,9 +163,19 @@ impl DestinationSpec {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ColumnSpec {
-    From { from: String, to: String },
-    Constant { value: Value, to: String },
-    Template { template: String, to: String },
+    From {
+        from: String,
+        to: String,
+    },
+    Constant {
+        value: Value,
+        to: String,
+    },
+    Template {
+        template: String,
+        to: String,
+        output: OutputType,
+    },
 }
 
 impl ColumnSpec {
@@ -140,8 +193,14 @@ pub struct SyncSettings {
     pub id: String,
     pub mode: Mode,
     pub format: Format,
+    pub compression: Compression,
+    pub parquet_compression: crate::format::parquet::ParquetCompression,
+    pub parts: PartLimits,
     pub filename: FilenameTemplate,
     pub filename_offset: i64,
+    /// Written after every data file of a run, listing them.
+    pub manifest: Option<FilenameTemplate>,
+    pub retention: Retention,
     pub skip_empty_files: bool,
     pub csv: CsvOptions,
     /// `None`: every column as the model returns it.
@@ -269,9 +328,23 @@ pub struct SyncSettingsDraft {
     #[cfg_attr(feature = "specta", specta(type = Option<Format>))]
     pub format: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(type = Option<draft_types::Compression>))]
+    pub compression: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(type = Option<draft_types::ParquetCompression>))]
+    pub parquet_compression: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rows_per_file: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes_per_file: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub filename_offset: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<RetentionDraft>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub skip_empty_files: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -282,6 +355,14 @@ pub struct SyncSettingsDraft {
     pub schedule: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule_start: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(deny_unknown_fields)]
+pub struct RetentionDraft {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_runs: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -309,6 +390,10 @@ pub struct ColumnDraft {
     pub template: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
+    /// A template's output type: "text" (default), "integer", "float", "boolean" or "json".
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(type = Option<draft_types::OutputType>))]
+    pub output_type: Option<String>,
 }
 
 /// The values some draft keys take, for the app's generated types only.
@@ -326,6 +411,35 @@ pub mod draft_types {
         Csv,
         Postgres,
         Mysql,
+    }
+
+    /// `[sync] compression`.
+    #[derive(Serialize, specta::Type)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Compression {
+        None,
+        Gzip,
+    }
+
+    /// `[sync] parquet_compression`.
+    #[derive(Serialize, specta::Type)]
+    #[serde(rename_all = "lowercase")]
+    pub enum ParquetCompression {
+        Snappy,
+        Zstd,
+        Gzip,
+        None,
+    }
+
+    /// `type` of a template column.
+    #[derive(Serialize, specta::Type)]
+    #[serde(rename_all = "lowercase")]
+    pub enum OutputType {
+        Text,
+        Integer,
+        Float,
+        Boolean,
+        Json,
     }
 
     /// `[destination] type`.
@@ -775,17 +889,26 @@ fn sync_settings(
         "csv" => Format::Csv,
         "json" => Format::Json,
         "ndjson" => Format::Ndjson,
+        "parquet" => Format::Parquet,
         other => {
             return Err(bad(
                 "[sync] format",
-                format!("{other:?} is not a format; use \"csv\", \"json\" or \"ndjson\""),
+                format!("{other:?} is not a format; use \"csv\", \"json\", \"ndjson\" or \"parquet\""),
             ))
         }
     };
+    let (compression, parquet_compression) = compressions(
+        format,
+        s.compression.as_deref(),
+        s.parquet_compression.as_deref(),
+        bad,
+    )?;
+    let parts = part_limits(s.max_rows_per_file, s.max_bytes_per_file, bad)?;
     let filename_src = s.filename.unwrap_or_else(|| {
         format!(
-            "{{model.name}}-{{YYYY}}{{MM}}{{DD}}-{{HH}}{{mm}}{{ss}}.{}",
-            format.extension()
+            "{{model.name}}-{{YYYY}}{{MM}}{{DD}}-{{HH}}{{mm}}{{ss}}.{}{}",
+            format.extension(),
+            if compression == Compression::Gzip { ".gz" } else { "" }
         )
     });
     let filename = FilenameTemplate::parse(&filename_src)
@@ -803,6 +926,39 @@ fn sync_settings(
             ),
         ));
     }
+    let manifest = match s.manifest {
+        None => None,
+        Some(m) => {
+            let t = FilenameTemplate::parse(&m).map_err(|e| bad("[sync] manifest", e.to_string()))?;
+            if t.uses("part") {
+                return Err(bad(
+                    "[sync] manifest",
+                    "{part} names a data file's part; a run has one manifest".into(),
+                ));
+            }
+            t.validate(&model.id, &model.name, &sync_id)
+                .map_err(|e| bad("[sync] manifest", e.to_string()))?;
+            Some(t)
+        }
+    };
+    if filename.uses("part") && !parts.any() {
+        return Err(bad(
+            "[sync] filename",
+            "{part} needs max_rows_per_file or max_bytes_per_file in [sync]; remove it or set a limit".into(),
+        ));
+    }
+    let retention = match s.retention.and_then(|r| r.keep_runs) {
+        None => Retention::default(),
+        Some(n) if (1..=100_000).contains(&n) => Retention {
+            keep_runs: Some(n as u32),
+        },
+        Some(n) => {
+            return Err(bad(
+                "[sync.retention] keep_runs",
+                format!("{n} is not a number of runs to keep; give 1 or more"),
+            ))
+        }
+    };
     let csv = csv_options(s.csv, format, bad)?;
     let columns = column_specs(s.columns, bad)?;
     let schedule = Schedule::parse(
@@ -814,12 +970,85 @@ fn sync_settings(
         id: sync_id,
         mode,
         format,
+        compression,
+        parquet_compression,
+        parts,
         filename,
         filename_offset: s.filename_offset,
+        manifest,
+        retention,
         skip_empty_files: s.skip_empty_files,
         csv,
         columns,
         schedule,
+    })
+}
+
+/// `[sync] compression` (text formats) and `parquet_compression` (Parquet).
+fn compressions(
+    format: Format,
+    compression: Option<&str>,
+    parquet: Option<&str>,
+    bad: &Bad<'_>,
+) -> Result<(Compression, crate::format::parquet::ParquetCompression)> {
+    use crate::format::parquet::ParquetCompression as Pq;
+    let compression = match compression {
+        None | Some("none") => Compression::None,
+        Some("gzip") if format == Format::Parquet => {
+            return Err(bad(
+                "[sync] compression",
+                "a Parquet file compresses its own pages; remove `compression` and set `parquet_compression` (\"snappy\", \"zstd\", \"gzip\" or \"none\")".into(),
+            ))
+        }
+        Some("gzip") => Compression::Gzip,
+        Some(other) => {
+            return Err(bad(
+                "[sync] compression",
+                format!("{other:?} is not a compression; use \"none\" or \"gzip\""),
+            ))
+        }
+    };
+    let parquet = match parquet {
+        None => Pq::default(),
+        Some(_) if format != Format::Parquet => {
+            return Err(bad(
+                "[sync] parquet_compression",
+                "only applies to format = \"parquet\"; use `compression = \"gzip\"` for the other formats".into(),
+            ))
+        }
+        Some("snappy") => Pq::Snappy,
+        Some("zstd") => Pq::Zstd,
+        Some("gzip") => Pq::Gzip,
+        Some("none") => Pq::None,
+        Some(other) => {
+            return Err(bad(
+                "[sync] parquet_compression",
+                format!("{other:?} is not a Parquet codec; use \"snappy\", \"zstd\", \"gzip\" or \"none\""),
+            ))
+        }
+    };
+    Ok((compression, parquet))
+}
+
+/// `[sync] max_rows_per_file` and `max_bytes_per_file`.
+fn part_limits(rows: Option<u64>, bytes: Option<u64>, bad: &Bad<'_>) -> Result<PartLimits> {
+    if rows == Some(0) {
+        return Err(bad(
+            "[sync] max_rows_per_file",
+            "0 rows per file; give 1 or more, or remove the key".into(),
+        ));
+    }
+    // A part holds its header and at least one row; below a kilobyte every
+    // row would be its own file.
+    if let Some(b) = bytes.filter(|b| *b < 1024) {
+        return Err(bad(
+            "[sync] max_bytes_per_file",
+            format!("{b} bytes is too small for a file of rows; give 1024 or more"),
+        ));
+    }
+    Ok(PartLimits {
+        max_rows: rows,
+        max_bytes: bytes,
     })
 }
 
@@ -857,6 +1086,25 @@ fn column_specs(raw: Option<Vec<ColumnDraft>>, bad: &Bad<'_>) -> Result<Option<V
             let mut out = Vec::with_capacity(list.len());
             for (i, c) in list.into_iter().enumerate() {
                 let key = format!("[[sync.columns]] #{}", i + 1);
+                let output = match c.output_type.as_deref() {
+                    None | Some("text") => OutputType::Text,
+                    Some("integer") => OutputType::Integer,
+                    Some("float") => OutputType::Float,
+                    Some("boolean") => OutputType::Boolean,
+                    Some("json") => OutputType::Json,
+                    Some(other) => {
+                        return Err(bad(
+                            &format!("{key} type"),
+                            format!("{other:?} is not a column type; use \"text\", \"integer\", \"float\", \"boolean\" or \"json\""),
+                        ))
+                    }
+                };
+                if c.output_type.is_some() && c.template.is_none() {
+                    return Err(bad(
+                        &format!("{key} type"),
+                        "only a template column takes `type` (a model column keeps the source's type, a constant its TOML type)".into(),
+                    ));
+                }
                 let spec = match (c.from, c.value, c.template) {
                     (Some(from), None, None) => ColumnSpec::From {
                         to: c.to.unwrap_or_else(|| from.clone()),
@@ -870,6 +1118,7 @@ fn column_specs(raw: Option<Vec<ColumnDraft>>, bad: &Bad<'_>) -> Result<Option<V
                     },
                     (None, None, Some(template)) => ColumnSpec::Template {
                         template,
+                        output,
                         to: c.to.ok_or_else(|| {
                             bad(&key, "a template needs `to`, the output column name".into())
                         })?,

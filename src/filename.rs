@@ -19,7 +19,11 @@ pub const VARIABLES: &[&str] = &[
     "model.name",
     "sync.id",
     "sync.run.id",
+    "part",
 ];
+
+/// What `{part}` resolves to until each part is named (see [`part_name`]).
+pub const PART_MARKER: &str = "{part}";
 
 #[derive(Debug, Clone, PartialEq)]
 enum Part {
@@ -148,6 +152,9 @@ impl FilenameTemplate {
                     "model.name" => ctx.model_name.to_string(),
                     "sync.id" => ctx.sync_id.to_string(),
                     "sync.run.id" => ctx.run_id.to_string(),
+                    // A run resolves its names once; each part gets its
+                    // number when it is cut (`part_name`).
+                    "part" => PART_MARKER.to_string(),
                     other => return Err(Error::Internal(format!("unhandled variable {other}"))),
                 }),
             }
@@ -211,7 +218,41 @@ pub fn check_relative_path(path: &str) -> std::result::Result<(), String> {
 }
 
 /// `upload/2024-01-19-result.csv` + `added` -> `upload/2024-01-19-result_added.csv`.
+/// The name of part `n` (from 1) of a file: `{part}` replaced, or `_n`
+/// put before the extension (`.csv.gz` counts as one) when the template
+/// has no `{part}`.
+pub fn part_name(resolved: &str, n: u32) -> String {
+    if resolved.contains(PART_MARKER) {
+        resolved.replace(PART_MARKER, &n.to_string())
+    } else {
+        with_suffix(resolved, &n.to_string())
+    }
+}
+
+/// `path` with `.gz` appended unless it already ends so.
+pub fn gz_name(path: &str) -> String {
+    if path.to_ascii_lowercase().ends_with(".gz") {
+        path.to_string()
+    } else {
+        format!("{path}.gz")
+    }
+}
+
+/// `path` with `_suffix` put before its extension; a compressed file's two
+/// extensions count as one (`result.csv.gz` -> `result_added.csv.gz`).
 pub fn with_suffix(path: &str, suffix: &str) -> String {
+    let lower = path.to_ascii_lowercase();
+    if let Some(stem) = lower.strip_suffix(".gz") {
+        let name_start = stem.rfind('/').map(|i| i + 1).unwrap_or(0);
+        if stem[name_start..].rfind('.').is_some_and(|d| d > 0) {
+            let inner = with_suffix(&path[..stem.len()], suffix);
+            return format!("{inner}{}", &path[stem.len()..]);
+        }
+    }
+    with_suffix_one(path, suffix)
+}
+
+fn with_suffix_one(path: &str, suffix: &str) -> String {
     let name_start = path.rfind('/').map(|i| i + 1).unwrap_or(0);
     match path[name_start..].rfind('.') {
         Some(dot) if dot > 0 => {

@@ -275,6 +275,7 @@ pub fn overwrite_warning(
 /// CSV text opens badly (or not at all) in the program the name suggests.
 pub fn extension_warning(resolved: &str, format: Format) -> Option<String> {
     let name = resolved.rsplit('/').next().unwrap_or(resolved);
+    let name = name.strip_suffix(".gz").unwrap_or(name);
     let ext = match name.rfind('.') {
         Some(dot) if dot > 0 => &name[dot + 1..],
         _ => return None,
@@ -283,6 +284,7 @@ pub fn extension_warning(resolved: &str, format: Format) -> Option<String> {
         Format::Csv => ("CSV", &["csv", "tsv", "txt"]),
         Format::Json => ("JSON", &["json"]),
         Format::Ndjson => ("NDJSON", &["ndjson", "jsonl"]),
+        Format::Parquet => ("Parquet", &["parquet", "pq"]),
     };
     if accepted.iter().any(|a| a.eq_ignore_ascii_case(ext)) {
         return None;

@@ -20,6 +20,9 @@ enum Op {
 
 pub struct Mapping {
     output: Vec<String>,
+    /// Each output column's type name, as a source would declare it: what
+    /// typed formats (Parquet) write. A model column keeps its source's.
+    types: Vec<Option<String>>,
     ops: Vec<Op>,
     identity: bool,
     env: minijinja::Environment<'static>,
@@ -60,6 +63,7 @@ impl Mapping {
             }
             return Ok(Mapping {
                 output: names.iter().map(|s| s.to_string()).collect(),
+                types: columns.iter().map(|c| c.declared_type.clone()).collect(),
                 ops: (0..columns.len()).map(Op::Column).collect(),
                 identity: true,
                 env,
@@ -105,8 +109,19 @@ impl Mapping {
                 }
             });
         }
+        let types = spec
+            .iter()
+            .zip(&ops)
+            .map(|(c, op)| match (c, op) {
+                (_, Op::Column(pos)) => columns[*pos].declared_type.clone(),
+                (_, Op::Constant(v)) => declared_for_value(v),
+                (ColumnSpec::Template { output, .. }, _) => declared_for_output(*output),
+                _ => None,
+            })
+            .collect();
         Ok(Mapping {
             output: spec.iter().map(|c| c.output_name().to_string()).collect(),
+            types,
             ops,
             identity: false,
             env,
@@ -116,6 +131,11 @@ impl Mapping {
     /// True when every model column is synced as is.
     pub fn is_identity(&self) -> bool {
         self.identity
+    }
+
+    /// Output column types (see `types`), in order.
+    pub fn output_types(&self) -> &[Option<String>] {
+        &self.types
     }
 
     /// Output column names, in order.
@@ -192,6 +212,7 @@ mod tests {
             ColumnSpec::Template {
                 template: "{{ first_name }} {{ last_name }}".into(),
                 to: "full_name".into(),
+                output: Default::default(),
             },
         ];
         let m = Mapping::compile(
@@ -223,6 +244,7 @@ mod tests {
         let spec = vec![ColumnSpec::Template {
             template: "{{ nope }}".into(),
             to: "x".into(),
+            output: Default::default(),
         }];
         let e = Mapping::compile(&cols(&["id"]), Some(&spec))
             .err()
@@ -239,4 +261,33 @@ mod tests {
             .to_string();
         assert!(e.contains("\"mail\""), "{e}");
     }
+}
+
+/// A constant's type, named as a source would declare it.
+fn declared_for_value(v: &Value) -> Option<String> {
+    Some(
+        match v {
+            Value::Int(_) => "bigint",
+            Value::Float(_) => "double",
+            Value::Bool(_) => "boolean",
+            Value::Json(_) => "json",
+            _ => "text",
+        }
+        .to_string(),
+    )
+}
+
+/// A template column's declared `type`, named as a source would.
+fn declared_for_output(t: crate::config::OutputType) -> Option<String> {
+    use crate::config::OutputType;
+    Some(
+        match t {
+            OutputType::Text => "text",
+            OutputType::Integer => "bigint",
+            OutputType::Float => "double",
+            OutputType::Boolean => "boolean",
+            OutputType::Json => "json",
+        }
+        .to_string(),
+    )
 }

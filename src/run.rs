@@ -12,7 +12,7 @@ use crate::config::{Format, Mode, SyncSpec};
 use crate::destination::{self, StagedFile};
 use crate::error::{Error, Result};
 use crate::filename::{with_suffix, NameContext};
-use crate::format::{self, RecordWriter};
+use crate::format::{self, FileFormat, RecordWriter};
 use crate::history::{self, FileReport, RowCounts, RunReport, RunStatus};
 use crate::mapping::Mapping;
 use crate::recovery;
@@ -381,6 +381,8 @@ impl OutFile {
 struct Ctx<'a> {
     spec: &'a SyncSpec,
     columns: Vec<String>,
+    /// The output columns' declared types (for typed formats).
+    types: Vec<Option<String>>,
     purpose: Purpose,
 }
 
@@ -401,9 +403,9 @@ impl Ctx<'_> {
                 let out: format::Output = Box::new(BufWriter::with_capacity(256 * 1024, f));
                 (
                     Some(format::writer(
-                        self.spec.sync.format,
-                        &self.spec.sync.csv,
+                        &FileFormat::of(&self.spec.sync),
                         &self.columns,
+                        &self.types,
                         out,
                     )?),
                     None,
@@ -476,6 +478,7 @@ fn execute(
     let ctx = Ctx {
         spec,
         columns: mapping.output().to_vec(),
+        types: mapping.output_types().to_vec(),
         purpose,
     };
     let mode = spec.sync.mode;
@@ -1215,10 +1218,15 @@ fn render_preview(ctx: &Ctx<'_>, rows: &[Vec<Value>], more: bool) -> Result<hist
         }
     }
     let buf = Shared(Default::default());
+    // A preview shows text: Parquet's rows as NDJSON, gzip's uncompressed.
+    let format = match ctx.spec.sync.format {
+        Format::Parquet => Format::Ndjson,
+        f => f,
+    };
     let mut w = format::writer(
-        ctx.spec.sync.format,
-        &ctx.spec.sync.csv,
+        &FileFormat::plain(format, ctx.spec.sync.csv.clone()),
         &ctx.columns,
+        &ctx.types,
         Box::new(buf.clone()),
     )?;
     for r in rows {

@@ -492,6 +492,10 @@ impl RecordWriter for ParquetWriter {
         out.flush().map_err(write_err)?;
         Ok(out.bytes)
     }
+
+    fn data_bytes(&self) -> u64 {
+        (self.writer.bytes_written() + self.writer.in_progress_size() + self.batch_bytes) as u64
+    }
 }
 
 fn parquet_err(e: ParquetError) -> Error {
