@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::filename::NameContext;
 use crate::inspect::{extension_warning, overwrite_warning, NameIds};
 use crate::mapping::Mapping;
-use crate::run::{planned_files, preview, RunOptions};
+use crate::run::{preview, shown_files, RunOptions};
 use crate::source;
 use serde::Serialize;
 use std::path::Path;
@@ -99,10 +99,12 @@ pub fn check(spec: &SyncSpec, state_dir: &Path) -> Result<CheckReport> {
         output_columns: mapping.output().to_vec(),
         primary_key: spec.model.primary_key.clone(),
         rows: dry.rows.queried,
-        files: planned_files(spec.sync.mode, &resolved)
-            .into_iter()
-            .map(|(_, p)| p)
-            .collect(),
+        files: shown_files(
+            spec.sync.mode,
+            &resolved,
+            spec.sync.compression,
+            spec.sync.parts.any(),
+        ),
         schedule: spec.sync.schedule.to_string(),
         next_runs: spec.sync.schedule.upcoming(chrono::Utc::now(), 3),
         alerts: spec

@@ -96,6 +96,9 @@ pub struct FileReport {
     /// Relative to the destination folder.
     pub path: String,
     pub kind: crate::run::FileKind,
+    /// The part's number (from 1) when the sync cuts files into parts.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub part: Option<u32>,
     pub rows: u64,
     pub bytes: u64,
     pub skipped: bool,
@@ -115,6 +118,7 @@ impl FileReport {
     /// (kind, rows, bytes).
     pub fn landed(path: &str) -> FileReport {
         FileReport {
+            part: None,
             path: path.to_string(),
             kind: crate::run::FileKind::All,
             rows: 0,

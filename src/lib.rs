@@ -24,6 +24,7 @@ pub mod ownership;
 pub mod probe;
 pub mod recovery;
 pub mod run;
+mod run_files;
 pub mod schedule;
 pub mod scheduler;
 pub mod secret;

@@ -8,21 +8,22 @@
 //! 5. Deliver every file, then commit the snapshot and the run record in one
 //!    transaction. Any failure rolls everything back: nothing advances.
 
-use crate::config::{Format, Mode, SyncSpec};
+use crate::config::{Compression, Format, Mode, SyncSpec};
 use crate::destination::{self, StagedFile};
 use crate::error::{Error, Result};
 use crate::filename::{with_suffix, NameContext};
-use crate::format::{self, FileFormat, RecordWriter};
+use crate::format::{self, FileFormat};
 use crate::history::{self, FileReport, RowCounts, RunReport, RunStatus};
 use crate::mapping::Mapping;
 use crate::recovery;
+use crate::run_files::{self, OutFile, Writing};
 use crate::snapshot::{self, DeltaReader, DeltaWriter, IndexEntry};
 use crate::source::{self, encode_key, encode_record, Column, RowBatch, Source};
 use crate::spill::{parse_entries, Entry, PartitionSpill, RunsFile};
 use crate::store::{self, SyncStore};
 use crate::value::{display_key, Value};
 use chrono::{DateTime, SecondsFormat, Utc};
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -157,6 +158,8 @@ pub enum FileKind {
     Added,
     Changed,
     Removed,
+    /// The run's manifest (`[sync] manifest`), listing the others.
+    Manifest,
 }
 
 impl FileKind {
@@ -166,6 +169,7 @@ impl FileKind {
             FileKind::Added => "added",
             FileKind::Changed => "changed",
             FileKind::Removed => "removed",
+            FileKind::Manifest => "manifest",
         }
     }
 }
@@ -192,6 +196,36 @@ pub fn planned_files(mode: Mode, resolved: &str) -> Vec<(FileKind, String)> {
             .into_iter()
             .map(|k| (k, with_suffix(resolved, k.as_str())))
             .collect(),
+    }
+}
+
+/// The names a run's files are delivered as, for `check` and the editor:
+/// gzip's `.gz` added, and the first part's name when files are cut into
+/// parts.
+pub fn shown_files(
+    mode: Mode,
+    resolved: &str,
+    compression: Compression,
+    parts: bool,
+) -> Vec<String> {
+    planned_files(mode, &compressed_name(resolved, compression))
+        .into_iter()
+        .map(|(_, p)| {
+            if parts {
+                crate::filename::part_name(&p, 1)
+            } else {
+                p
+            }
+        })
+        .collect()
+}
+
+/// A resolved filename as delivered: `.gz` appended for gzip unless the
+/// template already ends so.
+pub fn compressed_name(resolved: &str, compression: Compression) -> String {
+    match compression {
+        Compression::Gzip => crate::filename::gz_name(resolved),
+        Compression::None => resolved.to_string(),
     }
 }
 
@@ -335,54 +369,12 @@ fn staging_dir(state_dir: &Path, sync_id: &str, run_id: i64) -> Result<Staging> 
 
 use crate::source::decode_record as decode;
 
-/// A file being written: to staging for a run, or kept in memory for a preview.
-struct OutFile {
-    kind: FileKind,
-    relative: String,
-    local: PathBuf,
-    writer: Option<Box<dyn RecordWriter>>,
-    rows: u64,
-    preview_limit: Option<usize>,
-    preview_rows: Vec<Vec<Value>>,
-}
-
-impl OutFile {
-    /// Writes an encoded record; only a preview's first rows are decoded.
-    fn write_encoded(&mut self, rec: &[u8]) -> Result<()> {
-        if self.preview_limit.is_some() {
-            if self.preview_rows.len() < self.preview_limit.unwrap_or(0) {
-                return self.write(&decode(rec)?);
-            }
-            self.rows += 1;
-            return Ok(());
-        }
-        self.rows += 1;
-        match &mut self.writer {
-            Some(w) => w.write_encoded(rec),
-            None => Ok(()),
-        }
-    }
-
-    fn write(&mut self, rec: &[Value]) -> Result<()> {
-        self.rows += 1;
-        if let Some(limit) = self.preview_limit {
-            if self.preview_rows.len() < limit {
-                self.preview_rows.push(rec.to_vec());
-            }
-            return Ok(());
-        }
-        match &mut self.writer {
-            Some(w) => w.write(rec),
-            None => Ok(()),
-        }
-    }
-}
-
 struct Ctx<'a> {
     spec: &'a SyncSpec,
     columns: Vec<String>,
     /// The output columns' declared types (for typed formats).
     types: Vec<Option<String>>,
+    writing: Writing,
     purpose: Purpose,
 }
 
@@ -394,39 +386,17 @@ impl Ctx<'_> {
         staging: &Path,
         index: usize,
     ) -> Result<OutFile> {
-        let local = staging.join(format!("{index}-{}", kind.as_str()));
-        let (writer, preview_limit) = match self.purpose {
-            Purpose::Preview(n) => (None, Some(n)),
-            Purpose::Run => {
-                let f = std::fs::File::create(&local)
-                    .map_err(|e| Error::io(format!("cannot create {}", local.display()), e))?;
-                let out: format::Output = Box::new(BufWriter::with_capacity(256 * 1024, f));
-                (
-                    Some(format::writer(
-                        &FileFormat::of(&self.spec.sync),
-                        &self.columns,
-                        &self.types,
-                        out,
-                    )?),
-                    None,
-                )
-            }
-        };
-        Ok(OutFile {
-            kind,
-            relative,
-            local,
-            writer,
-            rows: 0,
-            preview_limit,
-            preview_rows: Vec::new(),
-        })
+        match self.purpose {
+            Purpose::Preview(n) => Ok(OutFile::preview(kind, relative, n)),
+            Purpose::Run => OutFile::open(&self.writing, kind, relative, staging, index),
+        }
     }
 }
 
 /// What every pass of one run reads.
 struct Pass<'a> {
     spec: &'a SyncSpec,
+    writing: &'a Writing,
     staging: &'a Path,
     control: &'a RunControl,
     mode: Mode,
@@ -467,18 +437,25 @@ fn execute(
     dest.check()?;
 
     let run_label = run_id.to_string();
-    let resolved = spec.sync.filename.resolve(&NameContext {
+    let names = NameContext {
         started_at: started,
         offset_seconds: spec.sync.filename_offset,
         model_id: &spec.model.id,
         model_name: &spec.model.name,
         sync_id: &spec.sync.id,
         run_id: &run_label,
-    })?;
+    };
+    let resolved = compressed_name(&spec.sync.filename.resolve(&names)?, spec.sync.compression);
     let ctx = Ctx {
         spec,
         columns: mapping.output().to_vec(),
         types: mapping.output_types().to_vec(),
+        writing: Writing {
+            format: FileFormat::of(&spec.sync),
+            columns: mapping.output().to_vec(),
+            types: mapping.output_types().to_vec(),
+            limits: spec.sync.parts,
+        },
         purpose,
     };
     let mode = spec.sync.mode;
@@ -518,6 +495,7 @@ fn execute(
 
     let p = Pass {
         spec,
+        writing: &ctx.writing,
         staging,
         control,
         mode,
@@ -535,7 +513,10 @@ fn execute(
         n_changed = 0;
     }
     write_changes(&p, &ctx, &tx, &mut files, &mut c, old_columns.as_deref())?;
-    let (reports, staged) = finish_files(&ctx, files)?;
+    let (mut reports, mut staged) = finish_files(&ctx, files)?;
+    if purpose == Purpose::Run {
+        stage_manifest(spec, staging, &names, &mut reports, &mut staged)?;
+    }
 
     let rows = match mode {
         Mode::All => RowCounts {
@@ -698,7 +679,7 @@ fn stream_rows(
                             (_, false) => snapshot::known_hash(xxh3_64(batch.row(i))),
                         };
                         if direct {
-                            files[0].write_encoded(rec)?;
+                            files[0].write_encoded(p.writing, rec)?;
                             if mode != Mode::All {
                                 snapshot::insert_record(tx, rid_base | seq, rec)
                                     .map_err(state_err)?;
@@ -962,7 +943,7 @@ fn write_changes(
         let added_file = find(FileKind::Added, files);
         control.report(Progress::Writing {
             file: added_file
-                .map(|i| files[i].relative.clone())
+                .map(|i| files[i].part_relative(&ctx.writing))
                 .unwrap_or_default(),
         })?;
         let changed_file = find(FileKind::Changed, files);
@@ -971,7 +952,7 @@ fn write_changes(
             runs.merge(|rid, rec| {
                 snapshot::insert_record(tx, rid, rec).map_err(state_err)?;
                 if let Some(i) = file {
-                    files[i].write_encoded(rec)?;
+                    files[i].write_encoded(&ctx.writing, rec)?;
                 }
                 Ok(())
             })?;
@@ -997,53 +978,118 @@ fn write_changes(
                         .collect(),
                     None => values,
                 };
-                files[i].write(&values)
+                files[i].write(&ctx.writing, &values)
             })?;
         }
     }
     Ok(())
 }
 
-/// The files finished: each one's report, and those a run delivers
+/// The files finished: a report per part, and the parts a run delivers
 /// (an empty file is dropped when `skip_empty_files` says so).
 fn finish_files(ctx: &Ctx<'_>, files: Vec<OutFile>) -> Result<(Vec<FileReport>, Vec<StagedFile>)> {
     let (spec, purpose) = (ctx.spec, ctx.purpose);
     let mut reports = Vec::new();
     let mut staged = Vec::new();
     for f in files {
-        let skipped = f.rows == 0 && spec.sync.skip_empty_files;
-        let (bytes, preview) = match (f.writer, f.preview_limit) {
-            (Some(w), _) => (w.finish()?, None),
-            (None, Some(_)) => (
-                0,
-                Some(render_preview(
-                    ctx,
-                    &f.preview_rows,
-                    f.rows > f.preview_rows.len() as u64,
-                )?),
-            ),
-            (None, None) => (0, None),
-        };
-        if skipped {
-            let _ = std::fs::remove_file(&f.local);
-        } else if purpose == Purpose::Run {
-            staged.push(StagedFile {
-                local: f.local.clone(),
-                relative: f.relative.clone(),
-                bytes,
+        if f.preview_limit.is_some() {
+            let preview =
+                render_preview(ctx, &f.preview_rows, f.rows > f.preview_rows.len() as u64)?;
+            reports.push(FileReport {
+                path: f.part_relative(&ctx.writing),
+                kind: f.kind,
+                part: ctx.writing.limits.any().then_some(1),
+                rows: f.rows,
+                bytes: 0,
+                skipped: f.rows == 0 && spec.sync.skip_empty_files,
+                preview: Some(preview),
+                overwritten_by: None,
+            });
+            continue;
+        }
+        let kind = f.kind;
+        for part in f.finish(&ctx.writing)? {
+            let skipped = part.rows == 0 && spec.sync.skip_empty_files;
+            if skipped {
+                let _ = std::fs::remove_file(&part.local);
+            } else if purpose == Purpose::Run {
+                staged.push(StagedFile {
+                    local: part.local.clone(),
+                    relative: part.relative.clone(),
+                    bytes: part.bytes,
+                });
+            }
+            reports.push(FileReport {
+                path: part.relative,
+                kind,
+                part: part.part,
+                rows: part.rows,
+                bytes: part.bytes,
+                skipped,
+                preview: None,
+                overwritten_by: None,
             });
         }
-        reports.push(FileReport {
-            path: f.relative,
-            kind: f.kind,
-            rows: f.rows,
-            bytes,
-            skipped,
-            preview,
-            overwritten_by: None,
-        });
     }
     Ok((reports, staged))
+}
+
+/// Writes the manifest (when the sync has one) to staging, as the run's
+/// last file: a destination places its files in order, so a consumer that
+/// sees the manifest sees every file it lists. None when every data file
+/// was skipped as empty: there is nothing to read.
+fn stage_manifest(
+    spec: &SyncSpec,
+    staging: &Path,
+    names: &NameContext<'_>,
+    reports: &mut Vec<FileReport>,
+    staged: &mut Vec<StagedFile>,
+) -> Result<()> {
+    let Some(template) = &spec.sync.manifest else {
+        return Ok(());
+    };
+    if staged.is_empty() {
+        return Ok(());
+    }
+    let relative = template.resolve(names)?;
+    if reports.iter().any(|r| r.path == relative) {
+        return Err(Error::Filename {
+            template: template.as_str().to_string(),
+            message: format!(
+                "[sync] manifest resolves to {relative:?}, the name of a data file of this run; give the manifest a name of its own (e.g. ending in .manifest.json)"
+            ),
+        });
+    }
+    let listed: Vec<(&FileReport, &Path)> = reports
+        .iter()
+        .filter(|r| !r.skipped)
+        .zip(staged.iter())
+        .map(|(r, s)| (r, s.local.as_path()))
+        .collect();
+    let local = staging.join("manifest.json");
+    let bytes = run_files::write_manifest(
+        spec,
+        names.run_id.parse().unwrap_or_default(),
+        names.started_at,
+        &listed,
+        &local,
+    )?;
+    reports.push(FileReport {
+        path: relative.clone(),
+        kind: FileKind::Manifest,
+        part: None,
+        rows: 0,
+        bytes,
+        skipped: false,
+        preview: None,
+        overwritten_by: None,
+    });
+    staged.push(StagedFile {
+        local,
+        relative,
+        bytes,
+    });
+    Ok(())
 }
 
 /// The intent, then delivery, then the commit (see recovery.rs): the

@@ -38,6 +38,8 @@ pub struct RunJson<'a> {
 struct FileJson<'a> {
     path: &'a str,
     kind: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    part: Option<u32>,
     rows: u64,
     bytes: u64,
     skipped: bool,
@@ -66,6 +68,7 @@ impl<'a> From<&'a FileReport> for FileJson<'a> {
         FileJson {
             path: &f.path,
             kind: f.kind.as_str(),
+            part: f.part,
             rows: f.rows,
             bytes: f.bytes,
             skipped: f.skipped,
@@ -143,6 +146,7 @@ mod tests {
         FileReport {
             path: path.into(),
             kind: dropsync::run::FileKind::Added,
+            part: None,
             rows: 3,
             bytes: 120,
             skipped: false,

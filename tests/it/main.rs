@@ -16,6 +16,7 @@ mod dropbox;
 mod editor;
 mod failures;
 mod fault_matrix;
+mod file_options;
 mod formats;
 mod modes;
 mod mysql;
