@@ -62,6 +62,13 @@ impl Progress {
     }
 }
 
+impl Purpose {
+    /// Whether the run's snapshot and record are committed.
+    fn commits(self) -> bool {
+        !matches!(self, Purpose::Preview(_))
+    }
+}
+
 /// Progress reporting and cancellation, shared with whoever started the run.
 #[derive(Default)]
 pub struct RunControl {
@@ -138,12 +145,19 @@ impl RunControl {
 pub struct RunOptions {
     /// Run as if started at this instant (backfills, tests).
     pub at: Option<DateTime<Utc>>,
+    /// Take the model's current result as delivered without writing any
+    /// file (`dropsync reset --mark-delivered`): the snapshot advances as
+    /// after a run, so the next run sends only what changes from here.
+    pub mark_delivered: bool,
 }
 
 /// Which of the pipeline's side effects happen.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Purpose {
     Run,
+    /// A run that writes no file: the rows are counted and the snapshot
+    /// committed as if delivered (`RunOptions::mark_delivered`).
+    MarkDelivered,
     /// Compute the files, keep the first N rows of each, deliver and commit nothing.
     Preview(usize),
 }
@@ -272,7 +286,11 @@ pub fn run_then(
         &staging.path,
         started,
         run_id,
-        Purpose::Run,
+        if opts.mark_delivered {
+            Purpose::MarkDelivered
+        } else {
+            Purpose::Run
+        },
         control,
     );
     let finished = Utc::now();
@@ -388,6 +406,8 @@ impl Ctx<'_> {
     ) -> Result<OutFile> {
         match self.purpose {
             Purpose::Preview(n) => Ok(OutFile::preview(kind, relative, n)),
+            // Counted, never written.
+            Purpose::MarkDelivered => Ok(OutFile::preview(kind, relative, 0)),
             Purpose::Run => OutFile::open(&self.writing, kind, relative, staging, index),
         }
     }
@@ -432,7 +452,7 @@ fn execute(
     let source_columns: Vec<Column> = source.columns().to_vec();
     let mapping = Mapping::compile(&source_columns, spec.sync.columns.as_deref())?;
     let key_idx = key_indices(&source_columns, &spec.model.primary_key)?;
-    let pending = (purpose == Purpose::Run).then(|| recovery::pending_list(staging));
+    let pending = purpose.commits().then(|| recovery::pending_list(staging));
     let dest = destination::open(&spec.destination, state_dir, pending)?;
     dest.check()?;
 
@@ -513,7 +533,10 @@ fn execute(
         n_changed = 0;
     }
     write_changes(&p, &ctx, &tx, &mut files, &mut c, old_columns.as_deref())?;
-    let (mut reports, mut staged) = finish_files(&ctx, files)?;
+    let (mut reports, mut staged) = match purpose {
+        Purpose::MarkDelivered => (Vec::new(), Vec::new()),
+        _ => finish_files(&ctx, files)?,
+    };
     if purpose == Purpose::Run {
         stage_manifest(spec, staging, &names, &mut reports, &mut staged)?;
     }
@@ -550,7 +573,7 @@ fn execute(
         error_code: None,
         alerts: Vec::new(),
     };
-    if purpose != Purpose::Run {
+    if !purpose.commits() {
         // Preview: everything above is rolled back when `tx` drops.
         return Ok(report);
     }
@@ -1133,7 +1156,12 @@ fn deliver_and_commit(
     recovery::write(staging, &intent)?;
     killed_here_in_tests("intent");
     let mut commit = intent.commit;
-    dest.deliver(staged, &|bytes, total| {
+    // Nothing to place (every file skipped as empty, or marked delivered).
+    let deliver = |staged: &[StagedFile], progress: &dyn Fn(u64, u64)| match staged {
+        [] => Ok(()),
+        _ => dest.deliver(staged, progress),
+    };
+    deliver(staged, &|bytes, total| {
         control.notify(Progress::Delivering { bytes, total })
     })
     .map_err(|e| match e {

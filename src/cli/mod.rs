@@ -76,7 +76,13 @@ pub enum Command {
         json: bool,
     },
     /// Forget the snapshot: the next run delivers every row as new
-    Reset { file: PathBuf },
+    Reset {
+        file: PathBuf,
+        /// Take the model's current result as delivered, writing no file:
+        /// the next run sends only what changes from now
+        #[arg(long)]
+        mark_delivered: bool,
+    },
     /// Validate the sync, connect to the source, list columns and check the key
     Check {
         file: PathBuf,
@@ -225,7 +231,10 @@ pub fn dispatch(cli: Cli) -> Result<Status> {
             json,
         } => preview::preview(&file, &state, rows, &at, json),
         Command::History { file, limit, json } => history::history(&file, &state, limit, json),
-        Command::Reset { file } => reset::reset(&file, &state),
+        Command::Reset {
+            file,
+            mark_delivered,
+        } => reset::reset(&file, &state, mark_delivered),
         Command::Check { file, json } => check::check(&file, &state, json),
         Command::Auth { command } => auth::auth(command, &state),
         Command::Dropbox { command, account } => {

@@ -15,7 +15,14 @@ pub fn preview(
 ) -> Result<Status> {
     let ws = Workspace::of_file(file, state);
     let spec = ws.load(file)?;
-    let report = ws.preview(&spec, rows, &RunOptions { at: parse_at(at)? })?;
+    let report = ws.preview(
+        &spec,
+        rows,
+        &RunOptions {
+            at: parse_at(at)?,
+            ..Default::default()
+        },
+    )?;
     if json {
         print::json(&report)?;
     } else {

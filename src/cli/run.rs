@@ -13,7 +13,10 @@ use std::path::Path;
 pub fn run(file: &Path, state: &Path, at: &Option<String>, json: bool) -> Result<Status> {
     let ws = Workspace::of_file(file, state);
     let spec = ws.load(file)?;
-    let opts = RunOptions { at: parse_at(at)? };
+    let opts = RunOptions {
+        at: parse_at(at)?,
+        ..Default::default()
+    };
     let report = run_with_progress(&ws, &spec, &opts)?;
     if json {
         print::json(&print::RunJson::from(&report))?;

@@ -188,6 +188,22 @@ impl Workspace {
         history::reset(&mut store)
     }
 
+    /// Takes the model's current result as delivered without writing any
+    /// file (a run recorded with no files; no alerts), so that a user who
+    /// fixed a problem by hand, or moved the sync to a new folder, does not
+    /// resend everything.
+    pub fn mark_delivered(&self, spec: &SyncSpec) -> Result<RunReport> {
+        crate::run::run(
+            spec,
+            self.state_dir(),
+            &RunOptions {
+                mark_delivered: true,
+                ..Default::default()
+            },
+            &RunControl::default(),
+        )
+    }
+
     /// Runs a sync now, with its alerts, as a registered job: `Started`,
     /// `Progress` and `Finished` go to the subscribers, and [`cancel`]
     /// reaches it. A second run of the same file while one goes on is

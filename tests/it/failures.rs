@@ -511,6 +511,7 @@ fn run_lib(
         &ws.state,
         &RunOptions {
             at: Some(at_utc(n)),
+            ..Default::default()
         },
         control,
     )
@@ -749,6 +750,7 @@ fn a_second_concurrent_run_of_the_same_sync_fails_as_already_running() {
             &state,
             &RunOptions {
                 at: Some(at_utc(2)),
+                ..Default::default()
             },
             &control,
         )
@@ -761,6 +763,7 @@ fn a_second_concurrent_run_of_the_same_sync_fails_as_already_running() {
         &ws.state,
         &RunOptions {
             at: Some(at_utc(3)),
+            ..Default::default()
         },
         &RunControl::default(),
     );
@@ -821,6 +824,7 @@ fn a_long_run_never_locks_out_a_preview_or_another_write() {
             &state,
             &RunOptions {
                 at: Some(at_utc(2)),
+                ..Default::default()
             },
             &control,
         )
@@ -834,6 +838,7 @@ fn a_long_run_never_locks_out_a_preview_or_another_write() {
         5,
         &RunOptions {
             at: Some(at_utc(2)),
+            ..Default::default()
         },
     )
     .expect("a preview during a run");

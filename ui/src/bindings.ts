@@ -28,9 +28,10 @@ export const commands = {
 	syncHistory: (file: string, limit: number) => __TAURI_INVOKE<RunReport[]>("sync_history", { file, limit }),
 	/**
 	 *  Forgets a sync's snapshot (history is kept): the next run delivers every
-	 *  row as added.
+	 *  row as added. With `mark_delivered`, takes the model's current result as
+	 *  delivered instead (a run that writes no file), so nothing is resent.
 	 */
-	resetSnapshot: (file: string) => __TAURI_INVOKE<ResetReport>("reset_snapshot", { file }),
+	resetSnapshot: (file: string, markDelivered: boolean) => __TAURI_INVOKE<ResetReport>("reset_snapshot", { file, markDelivered }),
 	/**
 	 *  A new sync: the demo database when the workspace has it, to a local
 	 *  folder, all rows as CSV, run by hand; an id no file uses yet.
@@ -202,6 +203,8 @@ export type ColumnDraft = {
 	value?: Constant | null,
 	template?: string | null,
 	to?: string | null,
+	/**  A template's output type: "text" (default), "integer", "float", "boolean" or "json". */
+	type?: OutputType | null,
 };
 
 export type ColumnInfo = {
@@ -213,6 +216,9 @@ export type ColumnInfo = {
 	/**  The source declares the column (part of) its table's primary key. */
 	primary_key?: boolean,
 };
+
+/**  `[sync] compression`. */
+export type Compression = "none" | "gzip";
 
 /**  A constant column's `value`. */
 export type Constant = string | number | number | null | boolean;
@@ -265,6 +271,12 @@ export type DraftInspection = {
 	overwrite_fixes: FilenameFix[],
 	/**  The filename's extension does not match the format (`.xlsx` with CSV). */
 	extension_warning: string | null,
+	/**
+	 *  Each template column's value for the model's first rows (at most
+	 *  [`TEMPLATE_SAMPLE_ROWS`]), for the column mapper. Empty when no
+	 *  column is a template or the mapping does not compile.
+	 */
+	template_samples?: TemplateSample[],
 };
 
 /**
@@ -339,7 +351,9 @@ export type FieldError = {
  *  Which file of a run: the All file, or Diff's (and Insert's) added,
  *  changed and removed files. Lowercase on the wire and in history.
  */
-export type FileKind = "all" | "added" | "changed" | "removed";
+export type FileKind = "all" | "added" | "changed" | "removed" | 
+/**  The run's manifest (`[sync] manifest`), listing the others. */
+"manifest";
 
 /**  The first rows of a file as they will appear, for previews. */
 export type FilePreview = {
@@ -353,6 +367,8 @@ export type FileReport = {
 	/**  Relative to the destination folder. */
 	path: string,
 	kind: FileKind,
+	/**  The part's number (from 1) when the sync cuts files into parts. */
+	part?: number | null,
 	rows: number,
 	bytes: number,
 	skipped: boolean,
@@ -374,7 +390,7 @@ export type FilenameFix = {
 	template: string,
 };
 
-export type Format = "csv" | "json" | "ndjson";
+export type Format = "csv" | "json" | "ndjson" | "parquet";
 
 export type KeyCheck = {
 	ok: boolean,
@@ -424,6 +440,12 @@ export type OpenSync = {
 	file: string,
 };
 
+/**  `type` of a template column. */
+export type OutputType = "text" | "integer" | "float" | "boolean" | "json";
+
+/**  `[sync] parquet_compression`. */
+export type ParquetCompression = "snappy" | "zstd" | "gzip" | "none";
+
 /**
  *  What a run is doing, for progress bars. On the wire (the app's UI),
  *  tagged by its stage: `{"stage": "reading", "rows": 10}`.
@@ -434,11 +456,17 @@ export type Progress = { stage: "reading"; rows: number } | { stage: "comparing"
 export type ResetReport = {
 	/**  Rows the forgotten snapshot held. */
 	rows_forgotten: number,
+	/**  `mark_delivered`: the rows now taken as delivered. */
+	rows_marked: number,
 };
 
 export type ResolvedName = {
 	resolved: string | null,
 	error: string | null,
+};
+
+export type RetentionDraft = {
+	keep_runs?: number | null,
 };
 
 export type RowCounts = {
@@ -542,8 +570,14 @@ export type SyncSettingsDraft = {
 	id?: string | null,
 	mode: Mode,
 	format?: Format | null,
+	compression?: Compression | null,
+	parquet_compression?: ParquetCompression | null,
+	max_rows_per_file?: number | null,
+	max_bytes_per_file?: number | null,
 	filename?: string | null,
 	filename_offset?: number,
+	manifest?: string | null,
+	retention?: RetentionDraft | null,
 	skip_empty_files?: boolean,
 	csv?: CsvDraft | null,
 	columns?: ColumnDraft[] | null,
@@ -572,6 +606,16 @@ export type SyncSummary = {
 
 /**  Event `syncs-changed`: a run started or ended, or a sync file changed. */
 export type SyncsChanged = null;
+
+/**  A template column's value for the first rows of the model. */
+export type TemplateSample = {
+	/**  The column's position among `[[sync.columns]]`, from 0. */
+	index: number,
+	/**  One per row, in order, until a row fails; `None` for NULL. */
+	values: (string | null)[],
+	/**  Why the next row did not render or convert (the run would fail so). */
+	error: string | null,
+};
 
 /**
  *  Where a connected account's refresh token is kept: the OS credential

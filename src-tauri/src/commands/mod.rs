@@ -168,18 +168,42 @@ pub async fn sync_history(
 pub struct ResetReport {
     /// Rows the forgotten snapshot held.
     pub rows_forgotten: u64,
+    /// `mark_delivered`: the rows now taken as delivered.
+    pub rows_marked: u64,
 }
 
 /// Forgets a sync's snapshot (history is kept): the next run delivers every
-/// row as added.
+/// row as added. With `mark_delivered`, takes the model's current result as
+/// delivered instead (a run that writes no file), so nothing is resent.
 #[tauri::command]
 #[specta::specta]
-pub async fn reset_snapshot(state: State<'_, AppState>, file: String) -> ApiResult<ResetReport> {
+pub async fn reset_snapshot(
+    state: State<'_, AppState>,
+    file: String,
+    mark_delivered: bool,
+) -> ApiResult<ResetReport> {
     let state = state.inner().clone();
     blocking(move || {
         let spec = load(&state, &file)?;
+        if mark_delivered {
+            let mut run = state.ws.mark_delivered(&spec)?;
+            if run.status != dropsync::history::RunStatus::Success {
+                in_app_words(&mut run);
+                return Err(ApiError::new(
+                    Code::Core(run.error_code.unwrap_or(ErrorCode::Internal)),
+                    run.error.unwrap_or_default(),
+                ));
+            }
+            return Ok(ResetReport {
+                rows_forgotten: 0,
+                rows_marked: run.rows.queried,
+            });
+        }
         let rows_forgotten = state.ws.reset(&spec)?;
-        Ok(ResetReport { rows_forgotten })
+        Ok(ResetReport {
+            rows_forgotten,
+            rows_marked: 0,
+        })
     })
     .await
 }

@@ -1,5 +1,6 @@
 // A sync's History tab: runs in local time, a rows-per-run chart, Reset
-// snapshot (with an inline confirmation) and Retry on failed runs.
+// snapshot and Mark as delivered (each with an inline confirmation) and
+// Retry on failed runs.
 
 import { api } from "../api";
 import { historyChart } from "../chart";
@@ -20,11 +21,32 @@ function resetControl(file: string): HTMLElement {
     id: "reset-confirm",
     working: "Resetting the snapshot…",
     onConfirm: async () => {
-      const r = await api.resetSnapshot(file);
+      const r = await api.resetSnapshot(file, false);
       return h(
         "p",
         { class: "ok" },
         `✓ Snapshot reset (${formatCount(r.rows_forgotten)} rows forgotten). The next run delivers every row as added.`,
+      );
+    },
+  });
+}
+
+/** "Mark as delivered": the model's current rows count as delivered, no file is written. */
+function markDeliveredControl(file: string): HTMLElement {
+  return inlineConfirm({
+    label: "Mark as delivered…",
+    question:
+      "Take the model's current rows as delivered, without writing any file? Use it after fixing files by hand or moving the sync to a new folder: the next run then sends only what changes from now.",
+    confirmLabel: "Mark as delivered",
+    testid: "mark-delivered",
+    id: "mark-delivered-confirm",
+    working: "Reading the model…",
+    onConfirm: async () => {
+      const r = await api.resetSnapshot(file, true);
+      return h(
+        "p",
+        { class: "ok" },
+        `✓ ${formatCount(r.rows_marked)} rows taken as delivered; no file was written. The next run sends only what changes from now.`,
       );
     },
   });
@@ -79,11 +101,12 @@ export function showHistory(panel: HTMLElement, file: string, retryRun: (file: s
     return runs;
   };
   void fill(panel, "Loading history…", load, (runs) => {
-    if (runs.length === 0) return empty("No runs yet", "Use Run now, or wait for the schedule.");
+    if (runs.length === 0)
+      return h("div", {}, empty("No runs yet", "Use Run now, or wait for the schedule."), markDeliveredControl(file));
     return h(
       "div",
       {},
-      resetControl(file),
+      h("div", { class: "row" }, resetControl(file), markDeliveredControl(file)),
       historyChart(runs),
       h("p", { class: "muted small" }, `Times in ${zoneLabel()}; stored in UTC.`),
       table(
@@ -96,7 +119,9 @@ export function showHistory(panel: HTMLElement, file: string, retryRun: (file: s
           formatCount(r.rows.added),
           changedCell(r),
           formatCount(r.rows.removed),
-          h("ul", { class: "plain" }, r.files.map((f) => deliveredFile(f, folder))),
+          r.files.length === 0 && r.status === "success" && r.rows.queried > 0
+            ? h("span", { class: "muted small" }, "no file written (marked as delivered, or nothing to send)")
+            : h("ul", { class: "plain" }, r.files.map((f) => deliveredFile(f, folder))),
           r.error || r.status === "failed"
             ? h(
                 "div",
