@@ -23,6 +23,7 @@ pub mod mapping;
 pub mod ownership;
 pub mod probe;
 pub mod recovery;
+pub mod retention;
 pub mod run;
 mod run_files;
 pub mod schedule;

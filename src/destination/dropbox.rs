@@ -131,6 +131,110 @@ impl Destination for DropboxDestination {
         Ok(matches!(meta, Some(v) if v["content_hash"].as_str() == Some(local.as_str())))
     }
 
+    /// Lists each parent folder first, so that only files are deleted:
+    /// `files/delete_batch` would delete a folder found at a path with
+    /// everything in it. Entries that hit write contention are sent again.
+    fn delete(&self, paths: &[String]) -> Vec<(String, Result<()>)> {
+        use std::collections::{BTreeMap, HashMap};
+        let mut results: Vec<Option<Result<()>>> = paths.iter().map(|_| None).collect();
+        let mut by_parent: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, rel) in paths.iter().enumerate() {
+            if !super::safe_relative(rel) {
+                results[i] = Some(Err(self.err(DropboxError::Destination(format!(
+                    "{rel} is not a path inside the folder; not deleted"
+                )))));
+                continue;
+            }
+            let remote = self.remote(rel);
+            let parent = remote
+                .rsplit_once('/')
+                .map(|(p, _)| p)
+                .unwrap_or("")
+                .to_string();
+            by_parent.entry(parent).or_default().push(i);
+        }
+        // Remote path -> index, for the files that are there.
+        let mut to_delete: Vec<(String, usize)> = Vec::new();
+        for (parent, indices) in by_parent {
+            let listed = match self.client.list_folder(&parent) {
+                Ok(entries) => entries,
+                Err(e) if matches!(e.summary(), Some("path/not_found" | "path/not_folder")) => {
+                    Vec::new()
+                }
+                Err(e) => {
+                    let text = e.to_string();
+                    for i in indices {
+                        results[i] = Some(Err(self.err(DropboxError::Destination(format!(
+                            "cannot list {parent} to delete {}: {text}",
+                            paths[i]
+                        )))));
+                    }
+                    continue;
+                }
+            };
+            let kinds: HashMap<String, crate::dropbox::EntryKind> = listed
+                .into_iter()
+                .map(|e| (e.name.to_lowercase(), e.kind))
+                .collect();
+            for i in indices {
+                let remote = self.remote(&paths[i]);
+                let name = remote.rsplit('/').next().unwrap_or_default().to_lowercase();
+                match kinds.get(&name) {
+                    Some(crate::dropbox::EntryKind::File) => to_delete.push((remote, i)),
+                    // Gone, or a folder someone put there: not ours.
+                    _ => results[i] = Some(Ok(())),
+                }
+            }
+        }
+        for round in 0..4 {
+            if to_delete.is_empty() {
+                break;
+            }
+            if round > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(250 << round));
+            }
+            let remotes: Vec<String> = to_delete.iter().map(|(r, _)| r.clone()).collect();
+            let answers = match self.client.delete_batch(&remotes) {
+                Ok(a) => a,
+                Err(e) => {
+                    let text = e.to_string();
+                    for (_, i) in to_delete.drain(..) {
+                        results[i] = Some(Err(self.err(DropboxError::Destination(format!(
+                            "deleting {} failed: {text}",
+                            paths[i]
+                        )))));
+                    }
+                    break;
+                }
+            };
+            let mut again = Vec::new();
+            for ((remote, i), answer) in to_delete.drain(..).zip(answers) {
+                match answer {
+                    Ok(()) => results[i] = Some(Ok(())),
+                    Err(tags) if tags.contains("too_many_write_operations") && round < 3 => {
+                        again.push((remote, i))
+                    }
+                    Err(tags) => {
+                        results[i] = Some(Err(self.err(DropboxError::Destination(format!(
+                            "deleting {remote} failed ({tags})"
+                        )))))
+                    }
+                }
+            }
+            to_delete = again;
+        }
+        paths
+            .iter()
+            .zip(results)
+            .map(|(p, r)| {
+                let r = r.unwrap_or_else(|| {
+                    Err(self.err(DropboxError::Destination(format!("{p} was not deleted"))))
+                });
+                (p.clone(), r)
+            })
+            .collect()
+    }
+
     fn deliver(&self, files: &[StagedFile], progress: &dyn Fn(u64, u64)) -> Result<()> {
         if files.is_empty() {
             return Ok(());

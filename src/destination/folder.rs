@@ -183,6 +183,37 @@ impl Destination for FolderDestination {
         }
     }
 
+    fn delete(&self, paths: &[String]) -> Vec<(String, Result<()>)> {
+        paths
+            .iter()
+            .map(|rel| {
+                let result = if !super::safe_relative(rel) {
+                    Err(self.err(format!(
+                        "{rel} is not a path inside the folder; not deleted"
+                    )))
+                } else {
+                    let target = self.root.join(rel);
+                    match std::fs::symlink_metadata(&target) {
+                        Ok(m) if m.is_file() => std::fs::remove_file(&target)
+                            .map_err(|e| self.err(format!("cannot delete {rel}: {e}"))),
+                        // A folder or a link someone put there: not ours.
+                        Ok(_) => Ok(()),
+                        Err(e)
+                            if matches!(
+                                e.kind(),
+                                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                            ) =>
+                        {
+                            Ok(())
+                        }
+                        Err(e) => Err(self.err(format!("cannot delete {rel}: {e}"))),
+                    }
+                };
+                (rel.clone(), result)
+            })
+            .collect()
+    }
+
     fn deliver(&self, files: &[StagedFile], progress: &dyn Fn(u64, u64)) -> Result<()> {
         self.check()?;
         let total: u64 = files.iter().map(|f| f.bytes).sum();

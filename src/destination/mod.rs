@@ -30,6 +30,34 @@ pub trait Destination: Send + Sync {
     /// Whether the destination holds this file of a run, byte for byte
     /// (for finishing a run killed during delivery: see recovery.rs).
     fn holds(&self, file: &crate::recovery::IntentFile) -> Result<bool>;
+    /// Removes files a run delivered, by their paths relative to the
+    /// destination folder (retention: see retention.rs). Per path, in
+    /// order: `Ok` once no file of ours is there (deleted now, or already
+    /// gone; a folder or link found at the path is left alone), else why
+    /// it could not be deleted. Never touches anything but those paths.
+    fn delete(&self, paths: &[String]) -> Vec<(String, Result<()>)> {
+        paths
+            .iter()
+            .map(|p| {
+                let e = crate::error::Error::Destination {
+                    path: self.describe(),
+                    message: "this destination cannot delete files".into(),
+                };
+                (p.clone(), Err(e))
+            })
+            .collect()
+    }
+}
+
+/// A path a run recorded, safe to join to the destination folder: relative,
+/// `/`-separated, without empty, `.` or `..` parts.
+pub(crate) fn safe_relative(path: &str) -> bool {
+    !path.is_empty()
+        && !path.starts_with('/')
+        && !path.contains('\\')
+        && path
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..")
 }
 
 /// Opens a destination; Dropbox credentials come from `state_dir` or the

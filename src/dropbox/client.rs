@@ -958,6 +958,91 @@ impl Client {
             .collect())
     }
 
+    /// Deletes files (or folders) with `files/delete_batch`, at most 1000
+    /// per job, polling `files/delete_batch/check` until each job ends.
+    /// Per path, in order: `Ok` when it is gone (deleted now, or already
+    /// not there: `path_lookup/not_found`), else the DeleteError's tags
+    /// (e.g. `path_write/no_write_permission`, `too_many_write_operations`).
+    /// A job that fails as a whole (`failed`) fails each of its paths.
+    pub fn delete_batch(&self, paths: &[String]) -> Result<Vec<Result<(), String>>, DropboxError> {
+        const ROUTE: &str = "files/delete_batch";
+        let mut out = Vec::with_capacity(paths.len());
+        for chunk in paths.chunks(1000) {
+            let arg = json!({
+                "entries": chunk.iter().map(|p| json!({ "path": p })).collect::<Vec<_>>()
+            });
+            let launched = self.rpc(ROUTE, &arg)?;
+            let status = match launched[".tag"].as_str() {
+                Some("complete") => launched,
+                Some("async_job_id") => {
+                    let job = launched["async_job_id"].as_str().unwrap_or_default();
+                    self.wait_delete_job(job)?
+                }
+                other => {
+                    return Err(DropboxError::BadInput {
+                        route: ROUTE.into(),
+                        message: format!("unexpected answer {other:?}"),
+                    })
+                }
+            };
+            if status[".tag"] == "failed" {
+                let why = tag_path(&status["failed"]);
+                out.extend(
+                    chunk
+                        .iter()
+                        .map(|_| Err(format!("the batch failed ({why})"))),
+                );
+                continue;
+            }
+            let entries = status["entries"].as_array().cloned().unwrap_or_default();
+            if entries.len() != chunk.len() {
+                return Err(DropboxError::BadInput {
+                    route: ROUTE.into(),
+                    message: format!("{} results for {} paths", entries.len(), chunk.len()),
+                });
+            }
+            out.extend(entries.iter().map(|e| {
+                if e[".tag"] == "success" {
+                    return Ok(());
+                }
+                match tag_path(&e["failure"]) {
+                    gone if gone == "path_lookup/not_found" => Ok(()),
+                    tags => Err(tags),
+                }
+            }));
+        }
+        Ok(out)
+    }
+
+    /// Polls a delete job until it is no longer `in_progress` (a few
+    /// minutes at most): its `complete` or `failed` status.
+    fn wait_delete_job(&self, job: &str) -> Result<Value, DropboxError> {
+        const ROUTE: &str = "files/delete_batch/check";
+        let started = Instant::now();
+        let mut wait = Duration::from_millis(50);
+        loop {
+            let status = self.rpc(ROUTE, &json!({ "async_job_id": job }))?;
+            match status[".tag"].as_str() {
+                Some("in_progress") => {}
+                Some("complete") | Some("failed") => return Ok(status),
+                other => {
+                    return Err(DropboxError::BadInput {
+                        route: ROUTE.into(),
+                        message: format!("unexpected status {other:?}"),
+                    })
+                }
+            }
+            if started.elapsed() > self.timeouts.answer * 10 {
+                return Err(DropboxError::Destination(format!(
+                    "the delete job was still in progress after {} ({ROUTE})",
+                    secs(started.elapsed())
+                )));
+            }
+            std::thread::sleep(wait);
+            wait = (wait * 2).min(Duration::from_secs(2));
+        }
+    }
+
     /// Downloads a file's bytes (tests and verification).
     pub fn download(&self, path: &str) -> Result<Vec<u8>, DropboxError> {
         let resp = self.call(

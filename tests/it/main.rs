@@ -22,6 +22,7 @@ mod modes;
 mod mysql;
 mod overwrite;
 mod postgres;
+mod retention;
 mod schedules;
 mod source_changes;
 mod workspace;

@@ -613,6 +613,77 @@ def test_finish_batch_not_closed(dbx, folder):
     assert failure.get_lookup_failed().is_not_closed()
 
 
+def _delete_batch(dbx, paths):
+    """Launches a delete batch and polls it: the launched job, every check's status."""
+    launch = dbx.files_delete_batch([files.DeleteArg(p) for p in paths])
+    assert isinstance(launch, files.DeleteBatchLaunch)
+    assert launch.is_async_job_id(), launch
+    job = launch.get_async_job_id()
+    statuses = []
+    for _ in range(10):
+        status = dbx.files_delete_batch_check(job)
+        assert isinstance(status, files.DeleteBatchJobStatus)
+        statuses.append(status)
+        if not status.is_in_progress():
+            break
+    return job, statuses
+
+
+def test_delete_batch_deletes_files_and_folders(dbx, folder):
+    dbx.files_upload(b"one", folder + "/One.csv")
+    dbx.files_upload(b"two", folder + "/sub/two.csv")
+    dbx.files_upload(b"keep", folder + "/keep.csv")
+    job, statuses = _delete_batch(
+        dbx, [folder + "/one.csv", folder + "/sub", folder + "/gone.csv", folder + "/keep.csv/x"]
+    )
+    assert statuses[0].is_in_progress()
+    done = statuses[-1]
+    assert done.is_complete(), done
+    entries = done.get_complete().entries
+    assert len(entries) == 4
+    meta = entries[0].get_success().metadata
+    check_file(meta, folder + "/One.csv", b"one")
+    assert isinstance(entries[1].get_success().metadata, files.FolderMetadata)
+    assert entries[2].get_failure().get_path_lookup().is_not_found()
+    assert entries[3].get_failure().get_path_lookup().is_not_folder()
+    for gone in ("/One.csv", "/sub", "/sub/two.csv"):
+        with pytest.raises(ApiError) as e:
+            dbx.files_get_metadata(folder + gone)
+        assert api_error(e).get_path().is_not_found()
+    assert dbx.files_get_metadata(folder + "/keep.csv").size == 4
+    # A finished job keeps answering.
+    again = dbx.files_delete_batch_check(job)
+    assert again.is_complete() and len(again.get_complete().entries) == 4
+
+
+def test_delete_batch_parent_rev(dbx, folder):
+    old = dbx.files_upload(b"v1", folder + "/r.csv")
+    new = dbx.files_upload(b"v2", folder + "/r.csv", mode=files.WriteMode.overwrite)
+    launch = dbx.files_delete_batch([files.DeleteArg(folder + "/r.csv", parent_rev=old.rev)])
+    status = dbx.files_delete_batch_check(launch.get_async_job_id())
+    status = dbx.files_delete_batch_check(launch.get_async_job_id())
+    failure = status.get_complete().entries[0].get_failure()
+    assert failure.is_path_write() and failure.get_path_write().get_conflict().is_file()
+    launch = dbx.files_delete_batch([files.DeleteArg(folder + "/r.csv", parent_rev=new.rev)])
+    dbx.files_delete_batch_check(launch.get_async_job_id())
+    status = dbx.files_delete_batch_check(launch.get_async_job_id())
+    check_file(status.get_complete().entries[0].get_success().metadata, folder + "/r.csv", b"v2")
+
+
+def test_delete_batch_entry_fault_and_bad_job(dbx, emulator, folder):
+    dbx.files_upload(b"a", folder + "/a.csv")
+    dbx.files_upload(b"b", folder + "/b.csv")
+    emulator.fault("files/delete_batch", "no_write_permission", skip=1)
+    _, statuses = _delete_batch(dbx, [folder + "/a.csv", folder + "/b.csv"])
+    entries = statuses[-1].get_complete().entries
+    assert entries[0].is_success()
+    assert entries[1].get_failure().get_path_write().is_no_write_permission()
+    assert dbx.files_get_metadata(folder + "/b.csv").size == 1
+    with pytest.raises(ApiError) as e:
+        dbx.files_delete_batch_check("dbjid:no-such-job")
+    assert api_error(e).is_invalid_async_job_id()
+
+
 # ---------- errors: auth, rate limits, server errors, faults ----------
 
 
@@ -839,6 +910,8 @@ def test_every_route_was_exercised(emulator):
         "files/upload_session/start_batch",
         "files/upload_session/finish_batch_v2",
         "files/download",
+        "files/delete_batch",
+        "files/delete_batch/check",
         "oauth2/token",
     }
     seen = {e["route"] for e in emulator.log()}

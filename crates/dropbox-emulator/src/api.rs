@@ -11,7 +11,7 @@ use crate::responses::{
     write_error_for,
 };
 use crate::state::{LogEntry, Shared};
-use crate::{files, sessions, ACCOUNT_ID};
+use crate::{deletes, files, sessions, ACCOUNT_ID};
 use axum::body::Body;
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -46,6 +46,9 @@ pub(crate) async fn pre_route(
         }
         FaultKind::InsufficientSpace => {
             write_error_for(route, json!({ ".tag": "insufficient_space" }))
+        }
+        FaultKind::NoWritePermission => {
+            write_error_for(route, json!({ ".tag": "no_write_permission" }))
         }
         FaultKind::SessionLost => {
             let mut st = s.lock().unwrap_or_else(|e| e.into_inner());
@@ -197,6 +200,8 @@ fn rpc_route(s: &Shared, route: &str, headers: &HeaderMap, body: &[u8], token: &
         "files/get_metadata" => files::get_metadata(&st, route, arg),
         "files/upload_session/start_batch" => sessions::start_batch(&mut st, route, arg),
         "files/upload_session/finish_batch_v2" => sessions::finish_batch(&mut st, route, arg),
+        "files/delete_batch" => deletes::delete_batch(&mut st, route, arg),
+        "files/delete_batch/check" => deletes::delete_batch_check(&mut st, route, arg),
         _ => text_response(
             StatusCode::NOT_FOUND,
             format!("Unknown API function: \"{route}\""),

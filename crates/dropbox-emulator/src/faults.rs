@@ -38,6 +38,11 @@ pub enum FaultKind {
     /// Every open upload session is forgotten (as when one expires after
     /// 7 days) and the request gets the `not_found` lookup error.
     SessionLost,
+    /// 409 with a `no_write_permission` WriteError (under `path` for
+    /// writes). In `files/delete_batch` it fails entries, not the call: a
+    /// hit entry gets `path_write/no_write_permission` and its file stays;
+    /// `times` and `skip` count entries, in the order of the batches.
+    NoWritePermission,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -60,15 +65,37 @@ pub struct Fault {
     pub skip: u32,
 }
 
+impl Fault {
+    /// Whether this fault hits entries of a batch on `route` rather than
+    /// the call itself.
+    pub fn per_entry(&self, route: &str) -> bool {
+        self.kind == FaultKind::NoWritePermission && route == "files/delete_batch"
+    }
+}
+
 fn one() -> u32 {
     1
 }
 
 /// Takes the fault that applies to this request, if any, counting it down.
+/// Faults on a batch's entries are left for [`take_entry`].
 pub fn take(faults: &mut Vec<Fault>, route: &str) -> Option<Fault> {
+    take_where(faults, route, |f| !f.per_entry(route))
+}
+
+/// Takes the fault that hits the next entry of a batch on `route`, if any.
+pub fn take_entry(faults: &mut Vec<Fault>, route: &str) -> Option<Fault> {
+    take_where(faults, route, |f| f.per_entry(route))
+}
+
+fn take_where(
+    faults: &mut Vec<Fault>,
+    route: &str,
+    applies: impl Fn(&Fault) -> bool,
+) -> Option<Fault> {
     let i = faults
         .iter()
-        .position(|f| f.times > 0 && (f.route == "*" || f.route == route))?;
+        .position(|f| f.times > 0 && (f.route == "*" || f.route == route) && applies(f))?;
     let f = &mut faults[i];
     if f.skip > 0 {
         f.skip -= 1;

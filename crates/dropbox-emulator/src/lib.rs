@@ -8,7 +8,7 @@
 //!
 //! The crate's layout follows the API's own seams: `server` binds and
 //! routes; `api` runs every `/2/*` call (injected faults, bearer token,
-//! dispatch, log); `oauth`, `files` and `sessions` hold the routes;
+//! dispatch, log); `oauth`, `files`, `sessions` and `deletes` hold the routes;
 //! `control` is the `/__emulator/` API; `state`, `request` and `responses`
 //! are what they share. [`faults`], [`hash`] and [`store`] stay public.
 
@@ -22,6 +22,7 @@ pub mod store;
 
 mod api;
 mod control;
+mod deletes;
 mod files;
 mod oauth;
 mod request;

@@ -110,6 +110,7 @@ pub async fn bind(config: Config) -> anyhow::Result<(SocketAddr, String, ServerF
         refresh_tokens: HashMap::new(),
         codes: HashMap::new(),
         sessions: HashMap::new(),
+        delete_jobs: HashMap::new(),
         faults: config.faults.clone(),
         log: Vec::new(),
         config: config.clone(),

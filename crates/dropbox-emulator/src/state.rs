@@ -25,6 +25,7 @@ pub(crate) struct Inner {
     pub(crate) refresh_tokens: HashMap<String, bool>,
     pub(crate) codes: HashMap<String, AuthCode>,
     pub(crate) sessions: HashMap<String, Session>,
+    pub(crate) delete_jobs: HashMap<String, crate::deletes::DeleteJob>,
     pub(crate) faults: Vec<Fault>,
     pub(crate) log: Vec<LogEntry>,
     pub(crate) config: Config,

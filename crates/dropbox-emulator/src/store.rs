@@ -303,6 +303,68 @@ impl Store {
         Ok(meta)
     }
 
+    /// Deletes a file, or a folder with everything in it, as files/delete_v2
+    /// and each entry of files/delete_batch do: the metadata it had, or a
+    /// DeleteError (`path_lookup/...`, `path_write/...`). `parent_rev`
+    /// deletes a file only at that rev.
+    pub fn delete(&mut self, path: &str, parent_rev: Option<&str>) -> Result<Node, Value> {
+        let lookup = |t: &str| json!({ ".tag": "path_lookup", "path_lookup": tag(t) });
+        if !path.starts_with("id:")
+            && (!path.starts_with('/') || path.ends_with('/') || path.contains("//"))
+        {
+            return Err(lookup("malformed_path"));
+        }
+        let Some(key) = self.resolve(path) else {
+            return Err(lookup("not_found"));
+        };
+        if self.check_ancestors(&key).is_err() {
+            return Err(lookup("not_folder"));
+        }
+        let node = self
+            .nodes
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| lookup("not_found"))?;
+        match (&node, parent_rev) {
+            // DeleteArg.parent_rev: "does not support deleting a folder".
+            (Node::Folder { .. }, Some(_)) => return Err(lookup("not_file")),
+            (Node::File(m), Some(rev)) if m.rev != rev => {
+                return Err(json!({
+                    ".tag": "path_write",
+                    "path_write": { ".tag": "conflict", "conflict": tag("file") },
+                }))
+            }
+            _ => {}
+        }
+        let no_permission =
+            || json!({ ".tag": "path_write", "path_write": tag("no_write_permission") });
+        match &node {
+            Node::File(m) => {
+                std::fs::remove_file(self.disk_path(&m.path_display))
+                    .map_err(|_| no_permission())?;
+                self.used_bytes = self.used_bytes.saturating_sub(m.size);
+            }
+            Node::Folder { path_display, .. } => {
+                std::fs::remove_dir_all(self.disk_path(path_display))
+                    .map_err(|_| no_permission())?;
+                let below = format!("{key}/");
+                let gone: Vec<String> = self
+                    .nodes
+                    .keys()
+                    .filter(|k| k.starts_with(&below))
+                    .cloned()
+                    .collect();
+                for k in gone {
+                    if let Some(Node::File(m)) = self.nodes.remove(&k) {
+                        self.used_bytes = self.used_bytes.saturating_sub(m.size);
+                    }
+                }
+            }
+        }
+        self.nodes.remove(&key);
+        Ok(node)
+    }
+
     fn free_name(&self, path: &str) -> String {
         let (stem, ext) = match path.rfind('.') {
             Some(dot) if dot > path.rfind('/').map(|s| s + 1).unwrap_or(0) => {
