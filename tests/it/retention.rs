@@ -7,7 +7,8 @@
 //!
 //! Runs go through the real CLI; retention is applied after each run by
 //! [`retained`]. Once runs apply it themselves, set [`BUILT_IN`] to `true`:
-//! the tests then read the outcome from each run's own report.
+//! the tests then read the outcome from each run's own report (faults are
+//! injected before the run, so they hit either way).
 
 use crate::support::{at, emulator, list_files, SyncFile, Workspace};
 use dropbox_emulator::{Config, Running};
@@ -317,23 +318,22 @@ fn dropbox_never_deletes_a_fixed_filename_or_a_folder_at_an_old_path() {
     }
     assert_eq!(env.files(), vec!["customers.csv".to_string()]);
 
-    // A path an expired run wrote, now a folder of someone else's: left alone.
+    // Another filename: the old one's runs expire and their file goes.
     let sync = env.sync("daily_{DD}.csv", 1);
-    env.run(&sync, 4);
+    let report = env.run(&sync, 4);
+    let outcome = retained(&report, &sync, &env.state, &dest);
+    assert_eq!(outcome.deleted, vec!["customers.csv".to_string()]);
+    // A path an expired run wrote, now a folder of someone else's: left alone.
     env.client()
         .delete_batch(&["/exports/daily_04.csv".to_string()])
         .expect("delete")
         .into_iter()
         .for_each(|r| r.expect("deleted"));
     env.upload("/exports/daily_04.csv/inside.txt", "theirs");
-    // Run 5 keeps only itself: the expired runs' paths go, except the
-    // folder (nothing of ours is there any more).
+    // Nothing of ours is there any more: counted as gone, not deleted.
     let report = env.run(&sync, 5);
     let outcome = retained(&report, &sync, &env.state, &dest);
-    assert_eq!(
-        outcome.deleted,
-        vec!["customers.csv".to_string(), "daily_04.csv".into()]
-    );
+    assert_eq!(outcome.deleted, vec!["daily_04.csv".to_string()]);
     assert!(env.root.join("exports/daily_04.csv/inside.txt").is_file());
     assert_eq!(
         env.files(),
@@ -350,11 +350,11 @@ fn a_failed_dropbox_delete_is_reported_and_retried_next_run() {
     assert!(retained(&report, &sync, &env.state, &dest).is_empty());
 
     // Run 2's delete of run 1's file fails (the entry, as Dropbox reports it).
-    let report = env.run(&sync, 2);
     emulator::add_faults(
         &env.emu,
         &json!({ "route": "files/delete_batch", "kind": "no_write_permission" }),
     );
+    let report = env.run(&sync, 2);
     let outcome = retained(&report, &sync, &env.state, &dest);
     assert!(outcome.deleted.is_empty(), "{outcome:?}");
     assert_eq!(outcome.failed.len(), 1, "{outcome:?}");
@@ -370,11 +370,11 @@ fn a_failed_dropbox_delete_is_reported_and_retried_next_run() {
     assert_eq!(retention::pending(&store).expect("pending").len(), 1);
 
     // The whole call failing fails its entries too.
-    let report = env.run(&sync, 3);
     emulator::add_faults(
         &env.emu,
         &json!({ "route": "files/delete_batch", "kind": "invalid_access_token" }),
     );
+    let report = env.run(&sync, 3);
     let outcome = retained(&report, &sync, &env.state, &dest);
     assert!(outcome.deleted.is_empty(), "{outcome:?}");
     let failed: Vec<(String, u32)> = outcome
