@@ -224,6 +224,34 @@ describe("sync editor", () => {
     expect($("edit-sync")).not.toBeNull();
   });
 
+  it("sets Parquet, parts, a manifest and retention in the Format section", async () => {
+    go({ name: "list" });
+    (await until(() => $("new-sync"), "the Syncs list")).click();
+    const format = await until(() => $<HTMLSelectElement>("draft-format"), "the editor");
+    expect($("gzip")).not.toBeNull();
+    choose($<HTMLInputElement>("gzip")!);
+    choose(format, "parquet");
+    expect($("gzip")).toBeNull();
+    choose($<HTMLSelectElement>("parquet-compression")!, "zstd");
+    type($<HTMLInputElement>("max-rows-per-file")!, "100000");
+    type($<HTMLInputElement>("max-mb-per-file")!, "50");
+    choose($<HTMLInputElement>("manifest-on")!);
+    type($<HTMLInputElement>("keep-runs")!, "30");
+    $<HTMLButtonElement>("save-sync")!.click();
+    await until(() => calls.some((c) => c.cmd === "saveDraft"), "save");
+    const [saved] = calls.find((c) => c.cmd === "saveDraft")!.args as [SyncDraft, string | null];
+    expect(saved.sync).toMatchObject({
+      format: "parquet",
+      compression: null,
+      parquet_compression: "zstd",
+      max_rows_per_file: 100000,
+      max_bytes_per_file: 50_000_000,
+      manifest: "{model.name}-{YYYY}{MM}{DD}-{HH}{mm}{ss}.manifest.json",
+      retention: { keep_runs: 30 },
+    });
+    go({ name: "list" });
+  });
+
   it("browses Dropbox folders and uses one", async () => {
     go({ name: "editor", file: null });
     const radio = await until(() => $<HTMLInputElement>("dest-type-dropbox"), "the editor");
