@@ -110,6 +110,9 @@ pub struct FileReport {
     /// predates the recording of destinations.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub overwritten_by: Option<i64>,
+    /// Deleted from the destination by retention (`[sync.retention]`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted_by_retention: bool,
 }
 
 impl FileReport {
@@ -126,6 +129,7 @@ impl FileReport {
             skipped: false,
             preview: None,
             overwritten_by: None,
+            deleted_by_retention: false,
         }
     }
 }
@@ -143,6 +147,10 @@ pub struct RunReport {
     pub files: Vec<FileReport>,
     pub error: Option<String>,
     pub error_code: Option<crate::error::ErrorCode>,
+    /// What retention deleted after this run (`[sync.retention]`); `None`
+    /// when off. Not stored with the run: History marks each deleted file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<crate::retention::RetentionOutcome>,
     /// Alert messages sent because of this run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alerts: Vec<AlertDelivery>,
@@ -221,6 +229,7 @@ impl RunReport {
             error: Some(e.to_string()),
             error_code: Some(e.code()),
             alerts: Vec::new(),
+            retention: None,
         }
     }
 
@@ -382,6 +391,7 @@ pub fn list(store: &SyncStore, sync_id: &str, limit: usize) -> Result<Vec<RunRep
                     .get::<_, Option<String>>(11)?
                     .map(|c| crate::error::ErrorCode::parse(&c)),
                 alerts: Vec::new(),
+                retention: None,
             };
             Ok((report, destination))
         })
@@ -392,6 +402,10 @@ pub fn list(store: &SyncStore, sync_id: &str, limit: usize) -> Result<Vec<RunRep
     let mut runs = mark_overwritten(runs);
     for run in &mut runs {
         run.alerts = alerts_of(&store.conn, run.run_id).map_err(|e| store.err(e))?;
+        let deleted = crate::retention::deleted_files(store, run.run_id)?;
+        for f in &mut run.files {
+            f.deleted_by_retention = deleted.contains(&f.path);
+        }
     }
     Ok(runs)
 }

@@ -297,6 +297,9 @@ pub fn run_then(
     let report = match result {
         Ok(mut report) => {
             report.finished_at = Some(finished);
+            // After the commit, under the sync's lock: a failed delete is
+            // reported and retried next run, never fails this one.
+            report.retention = crate::retention::after_run(spec, state_dir, &store, run_id);
             report
         }
         Err(e) => {
@@ -572,6 +575,7 @@ fn execute(
         error: None,
         error_code: None,
         alerts: Vec::new(),
+        retention: None,
     };
     if !purpose.commits() {
         // Preview: everything above is rolled back when `tx` drops.
@@ -1027,6 +1031,7 @@ fn finish_files(ctx: &Ctx<'_>, files: Vec<OutFile>) -> Result<(Vec<FileReport>, 
                 skipped: f.rows == 0 && spec.sync.skip_empty_files,
                 preview: Some(preview),
                 overwritten_by: None,
+                deleted_by_retention: false,
             });
             continue;
         }
@@ -1051,6 +1056,7 @@ fn finish_files(ctx: &Ctx<'_>, files: Vec<OutFile>) -> Result<(Vec<FileReport>, 
                 skipped,
                 preview: None,
                 overwritten_by: None,
+                deleted_by_retention: false,
             });
         }
     }
@@ -1106,6 +1112,7 @@ fn stage_manifest(
         skipped: false,
         preview: None,
         overwritten_by: None,
+        deleted_by_retention: false,
     });
     staged.push(StagedFile {
         local,

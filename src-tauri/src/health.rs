@@ -180,6 +180,7 @@ mod tests {
             error: code.map(|c| format!("{c} happened")),
             error_code: code.map(dropsync::ErrorCode::parse),
             alerts: Vec::new(),
+            retention: None,
         }
     }
 

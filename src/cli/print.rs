@@ -31,6 +31,9 @@ pub struct RunJson<'a> {
     rows: &'a RowCounts,
     files: Vec<FileJson<'a>>,
     alerts: &'a [AlertDelivery],
+    /// `[sync.retention]`: what was deleted after the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retention: &'a Option<dropsync::retention::RetentionOutcome>,
 }
 
 /// A delivered file in [`RunJson`]: no preview, `overwritten_by` always.
@@ -59,6 +62,7 @@ impl<'a> From<&'a RunReport> for RunJson<'a> {
             rows: &r.rows,
             files: r.files.iter().map(FileJson::from).collect(),
             alerts: &r.alerts,
+            retention: &r.retention,
         }
     }
 }
@@ -88,6 +92,20 @@ pub fn run(r: &RunReport) {
                     println!("  skipped {} (empty)", f.path);
                 } else {
                     println!("  wrote   {} ({} rows, {} bytes)", f.path, f.rows, f.bytes);
+                }
+            }
+            if let Some(kept) = &r.retention {
+                for path in &kept.deleted {
+                    println!("  deleted {path} (retention)");
+                }
+                for f in &kept.failed {
+                    println!(
+                        "  could not delete {} (retention; retried next run): {}",
+                        f.path, f.error
+                    );
+                }
+                if let Some(e) = &kept.error {
+                    println!("  retention did not run: {e} (retried next run)");
                 }
             }
         }
@@ -156,6 +174,7 @@ mod tests {
                 text: "id\r\n1\r\n".into(),
             }),
             overwritten_by,
+            deleted_by_retention: false,
         }
     }
 
@@ -176,6 +195,7 @@ mod tests {
             files: vec![file("a.csv", None), file("b.csv", Some(9))],
             error: Some("boom".into()),
             error_code: None,
+            retention: None,
             alerts,
         }
     }

@@ -5,10 +5,9 @@
 //! deletes nothing there by its old runs' paths; a failed delete is
 //! reported, the run still succeeds, and the next run deletes it.
 //!
-//! Runs go through the real CLI; retention is applied after each run by
-//! [`retained`]. Once runs apply it themselves, set [`BUILT_IN`] to `true`:
-//! the tests then read the outcome from each run's own report (faults are
-//! injected before the run, so they hit either way).
+//! Runs go through the real CLI, which applies retention after each run's
+//! commit; the tests read the outcome from the run's own report (faults are
+//! injected before the run).
 
 use crate::support::{at, emulator, list_files, SyncFile, Workspace};
 use dropbox_emulator::{Config, Running};
@@ -20,19 +19,11 @@ use dropsync::SyncSpec;
 use serde_json::{json, Value as Json};
 use std::path::{Path, PathBuf};
 
-/// Whether `dropsync run` applies retention itself (its report's
-/// `retention`); until then the tests apply it after each run.
-const BUILT_IN: bool = false;
-
 /// What retention did after the run that printed `report`.
 fn retained(report: &Json, sync: &Path, state: &Path, dest: &dyn Destination) -> RetentionOutcome {
     assert_eq!(report["status"], "success", "{report:#}");
-    if BUILT_IN {
-        return serde_json::from_value(report["retention"].clone()).unwrap_or_default();
-    }
-    let spec = SyncSpec::load(sync).expect("load the sync");
-    let run_id = report["run_id"].as_i64().expect("run_id");
-    retention::apply(&spec, state, dest, run_id)
+    let _ = (sync, state, dest);
+    serde_json::from_value(report["retention"].clone()).expect("the run's retention outcome")
 }
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {

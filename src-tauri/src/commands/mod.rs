@@ -264,6 +264,7 @@ mod tests {
             error: Some(cli),
             error_code: Some(dropsync::ErrorCode::Query),
             alerts: Vec::new(),
+            retention: None,
         };
         in_app_words(&mut report);
         let error = report.error.unwrap();

@@ -72,6 +72,7 @@ function deliveredFile(f: RunReport["files"][number], folder: string | null): HT
     "li",
     by === null ? {} : { class: "overwritten", "data-testid": "history-file-overwritten" },
     h("code", {}, f.path),
+    f.deleted_by_retention ? h("span", { class: "muted small", "data-testid": "history-file-deleted" }, " deleted by retention ") : null,
     by === null
       ? facts
       : [
