@@ -7,7 +7,7 @@ use crate::check::ColumnInfo;
 use crate::config::{DestinationSpec, Format, Mode, SyncDraft, SyncSpec};
 use crate::error::Error;
 use crate::filename::{FilenameTemplate, NameContext};
-use crate::mapping::Mapping;
+use crate::mapping::{Mapping, MappingContext};
 use crate::run::planned_files;
 use crate::schedule::Schedule;
 use chrono::{DateTime, Utc};
@@ -75,6 +75,26 @@ pub struct DraftInspection {
     pub overwrite_fixes: Vec<FilenameFix>,
     /// The filename's extension does not match the format (`.xlsx` with CSV).
     pub extension_warning: Option<String>,
+    /// Each template column's value for the model's first rows (at most
+    /// [`TEMPLATE_SAMPLE_ROWS`]), for the column mapper. Empty when no
+    /// column is a template or the mapping does not compile.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub template_samples: Vec<TemplateSample>,
+}
+
+/// Rows a template column's preview renders.
+pub const TEMPLATE_SAMPLE_ROWS: usize = 3;
+
+/// A template column's value for the first rows of the model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct TemplateSample {
+    /// The column's position among `[[sync.columns]]`, from 0.
+    pub index: u32,
+    /// One per row, in order, until a row fails; `None` for NULL.
+    pub values: Vec<Option<String>>,
+    /// Why the next row did not render or convert (the run would fail so).
+    pub error: Option<String>,
 }
 
 /// A filename template that fixes a warning, and what it adds.
@@ -420,7 +440,7 @@ pub fn inspect(
     match SyncSpec::from_draft(&columns_only, file)
         .and_then(|spec| crate::source::open(&spec.source, &spec.model))
     {
-        Ok(src) => {
+        Ok(mut src) => {
             let columns = src.columns().to_vec();
             out.model_columns = Some(
                 columns
@@ -433,10 +453,22 @@ pub fn inspect(
                     })
                     .collect(),
             );
-            match SyncSpec::from_draft(&core, file)
-                .and_then(|spec| Mapping::compile(&columns, spec.sync.columns.as_deref()))
-            {
-                Ok(m) => out.header = Some(m.output().to_vec()),
+            let context = MappingContext {
+                model_id: model_id.clone(),
+                model_name: draft.model.name.clone(),
+                sync_id: sync_id.clone(),
+                run_id: next_run_id,
+                started_at: now,
+            };
+            match SyncSpec::from_draft(&core, file).and_then(|spec| {
+                Mapping::compile_with(&columns, spec.sync.columns.as_deref(), &context)
+            }) {
+                Ok(m) => {
+                    out.header = Some(m.output().to_vec());
+                    if m.has_templates() {
+                        out.template_samples = template_samples(&m, src.as_mut());
+                    }
+                }
                 Err(e) => {
                     let f = FieldError::from(e);
                     out.header_error = Some(if f.field.is_empty() {
@@ -450,6 +482,65 @@ pub fn inspect(
         Err(e) => out.model_error = Some(e.to_string()),
     }
     out
+}
+
+/// Renders each template column over the model's first rows: values until
+/// a row fails, and that row's error.
+fn template_samples(m: &Mapping, src: &mut dyn crate::source::Source) -> Vec<TemplateSample> {
+    let rows = crate::probe::sample(src, TEMPLATE_SAMPLE_ROWS).map(|s| s.rows);
+    let mut samples: Vec<TemplateSample> = Vec::new();
+    match rows {
+        Ok(rows) => {
+            for (n, row) in rows.into_iter().enumerate() {
+                for (i, result) in m.render_templates(row) {
+                    let pos = match samples.iter().position(|s| s.index as usize == i) {
+                        Some(p) => p,
+                        None => {
+                            samples.push(TemplateSample {
+                                index: i as u32,
+                                values: Vec::new(),
+                                error: None,
+                            });
+                            samples.len() - 1
+                        }
+                    };
+                    let s = &mut samples[pos];
+                    if s.error.is_some() {
+                        continue;
+                    }
+                    match result {
+                        Ok(v) => s.values.push((!v.is_null()).then(|| v.to_text())),
+                        Err(e) => s.error = Some(format!("row {}: {}", n + 1, sample_error(e))),
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            samples = m
+                .template_columns()
+                .into_iter()
+                .map(|i| TemplateSample {
+                    index: i as u32,
+                    values: Vec::new(),
+                    error: Some(format!("the model's first rows could not be read: {e}")),
+                })
+                .collect();
+        }
+    }
+    samples
+}
+
+/// A template's error as the mapper shows it next to the template: without
+/// the "column mapping #n" or column name the row already shows.
+fn sample_error(e: Error) -> String {
+    match e {
+        Error::Mapping { message, .. } => message,
+        Error::ColumnValue { message, .. } => message
+            .split_once(" rendered ")
+            .map(|(_, rest)| format!("rendered {rest}"))
+            .unwrap_or(message),
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod failures;
 mod fault_matrix;
 mod file_options;
 mod formats;
+mod mapper;
 mod modes;
 mod mysql;
 mod overwrite;

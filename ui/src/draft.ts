@@ -2,7 +2,7 @@
 // schedule, the column mapper's rows, the primary key, which form section a
 // core field error belongs to, and a model applied to a draft. No DOM.
 
-import type { ChannelSpec, ColumnDraft, FieldError, ModelDraft, SourceDraft, SyncDraft } from "./bindings";
+import type { ChannelSpec, ColumnDraft, FieldError, ModelDraft, OutputType, SourceDraft, SyncDraft } from "./bindings";
 
 // ---------- schedule ----------
 
@@ -52,11 +52,15 @@ export interface MapRow {
   /** The constant's type as loaded, so 42 stays a number and true a boolean. */
   valueType: "string" | "number" | "boolean";
   template: string;
+  /** A template's output `type`; "text" (the default) is not written. */
+  type: OutputType;
   to: string;
 }
 
+export const OUTPUT_TYPES: OutputType[] = ["text", "integer", "float", "boolean", "json"];
+
 export function emptyRow(kind: MapKind, from = ""): MapRow {
-  return { kind, from, value: "", valueType: "string", template: "", to: kind === "from" ? "" : "" };
+  return { kind, from, value: "", valueType: "string", template: "", type: "text", to: kind === "from" ? "" : "" };
 }
 
 export function columnsToRows(cols: ColumnDraft[] | null | undefined): MapRow[] {
@@ -66,6 +70,7 @@ export function columnsToRows(cols: ColumnDraft[] | null | undefined): MapRow[] 
     if (c.template != null) {
       row.kind = "template";
       row.template = c.template;
+      if (c.type && OUTPUT_TYPES.includes(c.type)) row.type = c.type;
     } else if (c.value != null) {
       row.kind = "value";
       row.value = String(c.value);
@@ -89,6 +94,7 @@ export function rowsToColumns(rows: MapRow[]): ColumnDraft[] {
     const c: ColumnDraft =
       r.kind === "from" ? { from: r.from } : r.kind === "value" ? { value: constant(r) } : { template: r.template };
     if (to !== undefined) c.to = to;
+    if (r.kind === "template" && r.type !== "text") c.type = r.type;
     return c;
   });
 }

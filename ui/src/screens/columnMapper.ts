@@ -1,10 +1,12 @@
 // The sync editor's column mapper: every column as the model returns it, or
 // chosen rows (a model column, a constant, or a template) each with an output
-// name, reordered with buttons or Alt+Arrow keys. The header comes from the core.
+// name, reordered with buttons or Alt+Arrow keys. A template row has its
+// output type and shows its value for the model's first rows, live. The
+// header and the samples come from the core's inspection.
 
-import { columnIndexOf, columnsToRows, emptyRow, moveItem, rowsToColumns, type MapKind, type MapRow } from "../draft";
+import { columnIndexOf, columnsToRows, emptyRow, moveItem, OUTPUT_TYPES, rowsToColumns, type MapKind, type MapRow } from "../draft";
 import { clear, h } from "../dom";
-import type { ColumnInfo, DraftInspection, SyncDraft } from "../bindings";
+import type { ColumnInfo, DraftInspection, OutputType, SyncDraft, TemplateSample } from "../bindings";
 import { button, option, uid } from "../ui";
 
 export interface ColumnMapper {
@@ -14,11 +16,67 @@ export interface ColumnMapper {
 
 const KIND_LABEL: Record<MapKind, string> = { from: "Model column", value: "Constant", template: "Template" };
 
+const TYPE_LABEL: Record<OutputType, string> = { text: "text", integer: "integer", float: "float", boolean: "boolean", json: "JSON" };
+
+/** What a template can use, shown next to the template rows. */
+function templateHelp(cols: ColumnInfo[]): HTMLElement {
+  const names = cols.map((c) => c.name);
+  const bare = names.filter((n) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(n));
+  const code = (t: string) => h("code", {}, t);
+  return h(
+    "details",
+    { class: "template-help small", "data-testid": "template-help" },
+    h("summary", {}, "Template variables and filters"),
+    h(
+      "ul",
+      {},
+      h("li", {}, "Columns by name: ", bare.length ? bare.slice(0, 12).flatMap((n, k) => [k ? ", " : "", code(`{{ ${n} }}`)]) : code("{{ column }}"), bare.length > 12 ? ", …" : ""),
+      h("li", {}, "Any column, names with spaces too: ", code('{{ row["first name"] }}'), ", or the whole row: ", code("{{ row | tojson }}")),
+      h("li", {}, code("model.id"), ", ", code("model.name"), ", ", code("sync.id"), ", ", code("run.id"), ", ", code("run.started_at"), " (RFC 3339)"),
+      h(
+        "li",
+        {},
+        "Filters: ",
+        code("tojson"),
+        ", ",
+        code('dateformat("%Y-%m-%d")'),
+        " (also ",
+        code("datetimeformat"),
+        "; ISO 8601 text, naive is UTC), ",
+        code('default("n/a")'),
+        " (also for NULL), ",
+        code("fromjson"),
+        ", ",
+        code("upper"),
+        ", ",
+        code("lower"),
+        ", ",
+        code("trim"),
+        ", ",
+        code("replace"),
+        ", ",
+        code("round"),
+        ", ",
+        code("int"),
+        ", ",
+        code("float"),
+        ", ",
+        code("join"),
+        ", ",
+        code("length"),
+      ),
+      h("li", {}, "Type: the rendered text becomes an integer, float, boolean or JSON value (empty output is NULL); a value that does not convert fails the run."),
+    ),
+  );
+}
 export function columnMapper(draft: SyncDraft, changed: () => void): ColumnMapper {
   let mode: "all" | "pick" = draft.sync.columns ? "pick" : "all";
   let rows: MapRow[] = columnsToRows(draft.sync.columns);
   let modelCols: ColumnInfo[] = [];
   let rowError: { index: number; message: string } | null = null;
+  let samples: TemplateSample[] = [];
+  /** Each template row's sample box, by row index, filled in place on every inspection. */
+  let sampleBoxes = new Map<number, HTMLElement>();
 
   const name = uid("colmode");
   const allRadio = h("input", { type: "radio", name, value: "all", checked: mode === "all", "data-testid": "columns-mode-all" });
@@ -92,7 +150,16 @@ export function columnMapper(draft: SyncDraft, changed: () => void): ColumnMappe
         r.template = t.value;
         commit();
       });
-      input = t;
+      const ty = h(
+        "select",
+        { "data-testid": "column-output-type", "aria-label": `Row ${n}: output type`, title: "The type the rendered text is written as" },
+        OUTPUT_TYPES.map((k) => option(k, TYPE_LABEL[k], r.type === k)),
+      );
+      ty.addEventListener("change", () => {
+        r.type = ty.value as OutputType;
+        commit();
+      });
+      input = h("span", { class: "template-input" }, t, ty);
     }
     const to = h("input", {
       type: "text",
@@ -115,6 +182,12 @@ export function columnMapper(draft: SyncDraft, changed: () => void): ColumnMappe
       (left[Math.min(i, left.length - 1)]?.querySelector<HTMLElement>("[data-testid='column-remove']") ?? addFrom).focus();
     }, "icon", { "aria-label": `Remove row ${n}` });
     const invalid = rowError && rowError.index === i;
+    let sampleBox: HTMLElement | null = null;
+    if (r.kind === "template") {
+      sampleBox = h("div", { class: "template-samples small", "data-testid": "column-samples", "aria-live": "polite" });
+      sampleBoxes.set(i, sampleBox);
+      fillSamples(sampleBox, i);
+    }
     const li = h(
       "li",
       { class: `column-row${invalid ? " invalid" : ""}`, "data-testid": "column-row", "data-index": i },
@@ -127,6 +200,7 @@ export function columnMapper(draft: SyncDraft, changed: () => void): ColumnMappe
       down,
       remove,
       invalid ? h("div", { class: "field-error small row-error", role: "alert" }, rowError!.message) : null,
+      sampleBox,
     );
     li.addEventListener("keydown", (e) => {
       if (e.altKey && (e.key === "ArrowUp" || e.key === "ArrowDown")) {
@@ -150,7 +224,23 @@ export function columnMapper(draft: SyncDraft, changed: () => void): ColumnMappe
   const addConst = button("+ Constant", "column-add-constant", () => add("value"));
   const addTpl = button("+ Template", "column-add-template", () => add("template"));
 
+  /** Row `i`'s template values for the first preview rows, or why it fails. */
+  function fillSamples(box: HTMLElement, i: number) {
+    const s = samples.find((x) => x.index === i);
+    if (!s) {
+      clear(box);
+      return;
+    }
+    clear(
+      box,
+      h("span", { class: "muted" }, "First rows: "),
+      ...s.values.map((v) => h("code", { class: `chip${v === null ? " muted" : ""}`, "data-testid": "column-sample" }, v === null ? "NULL" : v)),
+      s.error ? h("span", { class: "field-error", "data-testid": "column-sample-error" }, s.error) : null,
+    );
+  }
+
   function renderRows() {
+    sampleBoxes = new Map();
     if (mode === "all") {
       clear(rowsBox);
       return;
@@ -162,6 +252,7 @@ export function columnMapper(draft: SyncDraft, changed: () => void): ColumnMappe
         : h("p", { class: "muted" }, "No columns chosen: add at least one."),
       h("div", { class: "actions" }, addFrom, addConst, addTpl),
       h("p", { class: "muted small" }, "A template fills {{ column }} from each row, e.g. {{ first_name }} {{ last_name }}. Alt+↑/↓ moves the focused row."),
+      rows.some((r) => r.kind === "template") ? templateHelp(modelCols) : null,
     );
   }
   renderRows();
@@ -190,6 +281,7 @@ export function columnMapper(draft: SyncDraft, changed: () => void): ColumnMappe
       const errorChanged = JSON.stringify(newError) !== JSON.stringify(rowError);
       if (i.model_columns) modelCols = i.model_columns;
       rowError = newError;
+      samples = i.template_samples ?? [];
       if (mode === "pick" && (names !== before || errorChanged)) {
         // Keep the focus where it was across the re-render.
         const active = document.activeElement as HTMLElement | null;
@@ -203,6 +295,7 @@ export function columnMapper(draft: SyncDraft, changed: () => void): ColumnMappe
           if (again instanceof HTMLInputElement && pos !== null) again.setSelectionRange(pos, pos);
         }
       }
+      for (const [idx, box] of sampleBoxes) if (box.isConnected) fillSamples(box, idx);
       if (i.header) {
         clear(header, h("p", { class: "chips" }, i.header.map((c) => h("code", { class: "chip" }, c))));
       } else {
