@@ -893,7 +893,9 @@ fn sync_settings(
         other => {
             return Err(bad(
                 "[sync] format",
-                format!("{other:?} is not a format; use \"csv\", \"json\", \"ndjson\" or \"parquet\""),
+                format!(
+                    "{other:?} is not a format; use \"csv\", \"json\", \"ndjson\" or \"parquet\""
+                ),
             ))
         }
     };
@@ -908,7 +910,11 @@ fn sync_settings(
         format!(
             "{{model.name}}-{{YYYY}}{{MM}}{{DD}}-{{HH}}{{mm}}{{ss}}.{}{}",
             format.extension(),
-            if compression == Compression::Gzip { ".gz" } else { "" }
+            if compression == Compression::Gzip {
+                ".gz"
+            } else {
+                ""
+            }
         )
     });
     let filename = FilenameTemplate::parse(&filename_src)
@@ -929,7 +935,8 @@ fn sync_settings(
     let manifest = match s.manifest {
         None => None,
         Some(m) => {
-            let t = FilenameTemplate::parse(&m).map_err(|e| bad("[sync] manifest", e.to_string()))?;
+            let t =
+                FilenameTemplate::parse(&m).map_err(|e| bad("[sync] manifest", e.to_string()))?;
             if t.uses("part") {
                 return Err(bad(
                     "[sync] manifest",

@@ -8,7 +8,7 @@ use crate::config::{DestinationSpec, Format, Mode, SyncDraft, SyncSpec};
 use crate::error::Error;
 use crate::filename::{FilenameTemplate, NameContext};
 use crate::mapping::{Mapping, MappingContext};
-use crate::run::planned_files;
+use crate::run::shown_files;
 use crate::schedule::Schedule;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -356,6 +356,7 @@ pub fn inspect(
     let format_ext = match draft.sync.format.as_deref() {
         Some("json") => "json",
         Some("ndjson") => "ndjson",
+        Some("parquet") => "parquet",
         _ => "csv",
     };
     let template = draft.sync.filename.clone().unwrap_or_else(|| {
@@ -380,14 +381,18 @@ pub fn inspect(
         None | Some("csv") => Some(Format::Csv),
         Some("json") => Some(Format::Json),
         Some("ndjson") => Some(Format::Ndjson),
+        Some("parquet") => Some(Format::Parquet),
         Some(_) => None,
     };
     match resolved {
         Ok(name) => {
-            out.files = planned_files(mode, &name)
-                .into_iter()
-                .map(|(_, p)| p)
-                .collect();
+            let gzip = match draft.sync.compression.as_deref() {
+                Some("gzip") => crate::config::Compression::Gzip,
+                _ => crate::config::Compression::None,
+            };
+            let parts =
+                draft.sync.max_rows_per_file.is_some() || draft.sync.max_bytes_per_file.is_some();
+            out.files = shown_files(mode, &name, gzip, parts);
             out.extension_warning = format.and_then(|f| extension_warning(&name, f));
             out.filename.resolved = Some(name);
         }

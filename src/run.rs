@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::filename::{with_suffix, NameContext};
 use crate::format::{self, FileFormat};
 use crate::history::{self, FileReport, RowCounts, RunReport, RunStatus};
-use crate::mapping::Mapping;
+use crate::mapping::{Mapping, MappingContext};
 use crate::recovery;
 use crate::run_files::{self, OutFile, Writing};
 use crate::snapshot::{self, DeltaReader, DeltaWriter, IndexEntry};
@@ -453,8 +453,20 @@ fn execute(
 ) -> Result<RunReport> {
     let source = source::open(&spec.source, &spec.model)?;
     let source_columns: Vec<Column> = source.columns().to_vec();
-    let mapping = Mapping::compile(&source_columns, spec.sync.columns.as_deref())?;
+    let mut mapping = Mapping::compile_with(
+        &source_columns,
+        spec.sync.columns.as_deref(),
+        &MappingContext {
+            model_id: spec.model.id.clone(),
+            model_name: spec.model.name.clone(),
+            sync_id: spec.sync.id.clone(),
+            run_id,
+            started_at: started,
+        },
+    )?;
     let key_idx = key_indices(&source_columns, &spec.model.primary_key)?;
+    // A value that does not convert names its row by key.
+    mapping.name_rows_by(&key_idx);
     let pending = purpose.commits().then(|| recovery::pending_list(staging));
     let dest = destination::open(&spec.destination, state_dir, pending)?;
     dest.check()?;
@@ -478,6 +490,7 @@ fn execute(
             columns: mapping.output().to_vec(),
             types: mapping.output_types().to_vec(),
             limits: spec.sync.parts,
+            key: output_key(mapping.output(), &spec.model.primary_key),
         },
         purpose,
     };
@@ -1235,6 +1248,20 @@ impl Drop for DetachPending<'_> {
     fn drop(&mut self) {
         let _ = snapshot::detach_pending(self.0);
     }
+}
+
+/// The key's positions among the output columns and its label, when the
+/// output holds every key column.
+fn output_key(output: &[String], key: &[String]) -> Option<(Vec<usize>, String)> {
+    let pos: Option<Vec<usize>> = key
+        .iter()
+        .map(|k| output.iter().position(|o| o == k))
+        .collect();
+    let label = match key {
+        [one] => one.clone(),
+        many => format!("({})", many.join(", ")),
+    };
+    pos.map(|p| (p, label))
 }
 
 fn key_label(key: &[String]) -> String {

@@ -22,6 +22,37 @@ pub(crate) struct Writing {
     pub columns: Vec<String>,
     pub types: Vec<Option<String>>,
     pub limits: PartLimits,
+    /// The primary key's columns among the output columns, with the key's
+    /// label (`id`, `(a, b)`), when the output holds them all: a value a
+    /// typed format cannot hold is then named by its row's key.
+    pub key: Option<(Vec<usize>, String)>,
+}
+
+impl Writing {
+    /// Names the row of a value error by its key (`row id=42`).
+    fn name_row(&self, e: Error, rec: &[ValueRef<'_>]) -> Error {
+        match (e, &self.key) {
+            (
+                Error::ColumnValue {
+                    row: None,
+                    column,
+                    message,
+                },
+                Some((pos, label)),
+            ) => {
+                let values: Vec<Value> = pos
+                    .iter()
+                    .map(|&i| rec.get(i).map_or(Value::Null, ValueRef::to_value))
+                    .collect();
+                Error::ColumnValue {
+                    row: Some(format!("{label}={}", crate::value::display_key(&values))),
+                    column,
+                    message,
+                }
+            }
+            (e, _) => e,
+        }
+    }
 }
 
 /// One finished part in staging.
@@ -147,7 +178,11 @@ impl OutFile {
             self.rows += 1;
             self.part_rows += 1;
             return match &mut self.writer {
-                Some(writer) => writer.write_encoded(rec),
+                Some(writer) => writer.write_encoded(rec).or_else(|e| {
+                    let mut refs = Vec::new();
+                    decode_refs(rec, &mut refs)?;
+                    Err(w.name_row(e, &refs))
+                }),
                 None => Ok(()),
             };
         }
@@ -192,7 +227,7 @@ impl OutFile {
         if w.limits.max_bytes.is_some() && !measured {
             writer.encoded_len(rec)?;
         }
-        writer.write_refs(rec)?;
+        writer.write_refs(rec).map_err(|e| w.name_row(e, rec))?;
         self.rows += 1;
         self.part_rows += 1;
         Ok(())

@@ -125,6 +125,20 @@ pub enum ValueRef<'a> {
 }
 
 impl ValueRef<'_> {
+    /// An owned copy (for error messages; the hot path stays borrowed).
+    pub fn to_value(&self) -> Value {
+        match *self {
+            ValueRef::Null => Value::Null,
+            ValueRef::Bool(b) => Value::Bool(b),
+            ValueRef::Int(i) => Value::Int(i),
+            ValueRef::Float(f) => Value::Float(f),
+            ValueRef::Decimal(s) => Value::Decimal(s.to_string()),
+            ValueRef::Text(s) => Value::Text(s.to_string()),
+            ValueRef::Bytes(b) => Value::Bytes(b.to_vec()),
+            ValueRef::Json(s) => Value::Json(s.to_string()),
+        }
+    }
+
     /// Appends the value as it appears in a CSV field (NULL is the empty field).
     pub fn write_text(&self, out: &mut String) {
         match *self {

@@ -242,8 +242,7 @@ impl CsvWriter {
             v.write_text(field);
             w.write_field(&*field).map_err(csv_err)?;
         }
-        w.write_record(std::iter::empty::<&[u8]>())
-            .map_err(csv_err)
+        w.write_record(std::iter::empty::<&[u8]>()).map_err(csv_err)
     }
 }
 

@@ -400,11 +400,17 @@ fn reset_mark_delivered_takes_the_current_rows_as_sent_without_a_file() {
     );
     // Never run: the current rows are taken as delivered, nothing written.
     let out = ws.exec_ok(["reset", sync.to_str().unwrap(), "--mark-delivered"]);
-    assert!(out.contains("took the current 5 row(s) as delivered"), "{out}");
+    assert!(
+        out.contains("took the current 5 row(s) as delivered"),
+        "{out}"
+    );
     assert!(ws.out_files().is_empty(), "{:?}", ws.out_files());
     // Nothing changed since: the next run sends nothing.
     let r = ws.run_ok(&sync, "2026-03-01T10:00:00Z");
-    assert_eq!((r["rows"]["added"].as_u64(), r["rows"]["changed"].as_u64()), (Some(0), Some(0)));
+    assert_eq!(
+        (r["rows"]["added"].as_u64(), r["rows"]["changed"].as_u64()),
+        (Some(0), Some(0))
+    );
     // Changes after the mark are sent as usual, and only they.
     ws.sql("UPDATE people SET name = 'x' WHERE id = 3; INSERT INTO people VALUES (6, 'new', 1, '2000-01-01');");
     ws.exec_ok(["reset", sync.to_str().unwrap(), "--mark-delivered"]);
@@ -414,8 +420,49 @@ fn reset_mark_delivered_takes_the_current_rows_as_sent_without_a_file() {
     assert_eq!(r["rows"]["changed"], 1);
     let changed = files_of(&r, "changed");
     let (_, rows) = csv_rows(&ws.out_text(changed[0]["path"].as_str().unwrap()));
-    assert_eq!(rows, [vec!["4".to_string(), "y".into(), "1.0".into(), "1904-01-05".into()]]);
+    assert_eq!(
+        rows,
+        [vec![
+            "4".to_string(),
+            "y".into(),
+            "1.0".into(),
+            "1904-01-05".into()
+        ]]
+    );
     // History records the marks as runs without files.
     let runs = ws.history(&sync);
-    assert!(runs.iter().filter(|r| r["files"].as_array().is_some_and(|f| f.is_empty())).count() >= 2);
+    assert!(
+        runs.iter()
+            .filter(|r| r["files"].as_array().is_some_and(|f| f.is_empty()))
+            .count()
+            >= 2
+    );
+}
+
+#[test]
+fn a_value_parquet_cannot_hold_fails_the_run_naming_its_row_and_column() {
+    let ws = Workspace::new();
+    seed(&ws, 3);
+    ws.sql("UPDATE people SET born = 'yesterday' WHERE id = 2;");
+    let sync = ws.write_sync(
+        "pq.toml",
+        &sync_toml(
+            "diff",
+            "format = \"parquet\"\nfilename = \"people.parquet\"\n",
+            FOLDER,
+        ),
+    );
+    let r = ws.run_failing(&sync, "2026-03-01T10:00:00Z");
+    let all = r.all_output();
+    assert!(all.contains("row id=2"), "{all}");
+    assert!(all.contains("born"), "{all}");
+    assert!(
+        all.contains("yesterday") && all.contains("is not a date"),
+        "{all}"
+    );
+    assert!(ws.out_files().is_empty(), "{:?}", ws.out_files());
+    // Nothing advanced: fixed, the next run delivers every row.
+    ws.sql("UPDATE people SET born = '1990-01-01' WHERE id = 2;");
+    let r = ws.run_ok(&sync, "2026-03-01T11:00:00Z");
+    assert_eq!(r["rows"]["added"], 3);
 }

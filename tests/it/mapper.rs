@@ -68,6 +68,10 @@ type = "json"
 template = "{{ price > 5 }}"
 to = "big"
 type = "boolean"
+
+[[sync.columns]]
+template = "{{ model.name }}/{{ model.id }}/{{ sync.id }}/run {{ run.id }}"
+to = "origin"
 "#
     .replace("FORMAT", format)
     .replace("FILENAME", filename)
@@ -90,12 +94,12 @@ fn typed_template_columns_write_nested_json_and_numbers() {
             {
                 "id": 1, "qty": 2, "total": 19.0,
                 "detail": {"customer": "Ada", "day": "2024-05-01", "note": "none", "tags": [2, true]},
-                "big": true
+                "big": true, "origin": "Orders/m-orders/orders-sync/run 1"
             },
             {
                 "id": 2, "qty": 10, "total": 12.5,
                 "detail": {"customer": "Grace", "day": "2024-12-31", "note": "gift \"wrapped\"", "tags": [10, false]},
-                "big": false
+                "big": false, "origin": "Orders/m-orders/orders-sync/run 1"
             }
         ])
     );
@@ -139,6 +143,8 @@ fn a_value_that_does_not_convert_fails_the_run_naming_column_and_value() {
             ),
         "{all}"
     );
+    // The row is named by its key.
+    assert!(all.contains("row id=1"), "{all}");
     assert!(
         ws.out_files().is_empty(),
         "nothing delivered: {:?}",
@@ -163,7 +169,11 @@ fn the_editor_shows_each_template_columns_first_values() {
         .iter()
         .map(|s| (s.index, s.values.clone(), s.error.clone()))
         .collect();
-    assert_eq!(samples.len(), 4, "{samples:?}");
+    assert_eq!(samples.len(), 5, "{samples:?}");
+    assert_eq!(
+        samples[4].1[0].as_deref(),
+        Some("Orders/m-orders/orders-sync/run 7")
+    );
     assert_eq!(
         samples[0],
         (1, vec![Some("2".into()), Some("10".into())], None)

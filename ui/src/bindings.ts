@@ -338,6 +338,13 @@ export type ErrorCode = "config" | "source" | "query" | "primary_key" | "mapping
 /**  Only in run history: the process stopped during the run. */
 "interrupted";
 
+export type FailedDelete = {
+	path: string,
+	error: string,
+	/**  Runs that have tried it so far, this one included. */
+	attempts: number,
+};
+
 export type FieldError = {
 	/**
 	 *  The key as the file names it, e.g. `[sync] filename`; empty when the
@@ -380,6 +387,8 @@ export type FileReport = {
 	 *  predates the recording of destinations.
 	 */
 	overwritten_by?: number | null,
+	/**  Deleted from the destination by retention (`[sync.retention]`). */
+	deleted_by_retention?: boolean,
 };
 
 /**  A filename template that fixes a warning, and what it adds. */
@@ -469,6 +478,22 @@ export type RetentionDraft = {
 	keep_runs?: number | null,
 };
 
+/**  What retention did after a run. */
+export type RetentionOutcome = {
+	/**
+	 *  Paths (relative to the destination folder) deleted now, or found
+	 *  already gone.
+	 */
+	deleted?: string[],
+	/**  Paths that could not be deleted: the next run tries them again. */
+	failed?: FailedDelete[],
+	/**
+	 *  Retention could not run at all (e.g. the destination could not be
+	 *  opened); the next run tries again.
+	 */
+	error?: string | null,
+};
+
 export type RowCounts = {
 	queried: number,
 	added: number,
@@ -502,6 +527,11 @@ export type RunReport = {
 	files: FileReport[],
 	error: string | null,
 	error_code: ErrorCode | null,
+	/**
+	 *  What retention deleted after this run (`[sync.retention]`); `None`
+	 *  when off. Not stored with the run: History marks each deleted file.
+	 */
+	retention?: RetentionOutcome | null,
 	/**  Alert messages sent because of this run. */
 	alerts?: AlertDelivery[],
 };
