@@ -38,7 +38,7 @@ const EVERY_TYPE: &str = r#"
 "#;
 
 #[test]
-fn every_type_round_trips_into_csv_and_json() {
+fn every_type_round_trips_into_csv_json_and_parquet() {
     let m = mariadb();
     let db = m.create_database();
     m.sql(&db, EVERY_TYPE);

@@ -46,7 +46,7 @@ const EVERY_TYPE: &str = r#"
 "#;
 
 #[test]
-fn every_type_round_trips_into_csv_and_json() {
+fn every_type_round_trips_into_csv_json_and_parquet() {
     let pg = postgres();
     let db = pg.create_database();
     pg.sql(&db, EVERY_TYPE);

@@ -165,6 +165,95 @@ pub fn assert_every_type_round_trips<S: Server>(
         nulls.iter().all(|(k, v)| k == "id" || v.is_null()),
         "{nulls:?}"
     );
+    assert_parquet_matches_csv(server, ws, db, sql, header, first_row);
+}
+
+/// The same table as Parquet: every column read back (with the parquet
+/// crate's record reader) holds row 1's value as CSV wrote it, compared by
+/// type (numbers by value, instants by instant, bytes by their base64),
+/// and row 2 is NULL but its id.
+fn assert_parquet_matches_csv<S: Server>(
+    server: &S,
+    ws: &Workspace,
+    db: &str,
+    sql: &str,
+    header: &[&str],
+    first_row: &[&str],
+) {
+    use base64::Engine as _;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::Field;
+    let sync = server
+        .admin_sync(ws, db, sql, "id")
+        .mode("all")
+        .filename("types.parquet")
+        .sync_line("format = \"parquet\"")
+        .write(ws, "parquet.toml");
+    ws.run_ok(&sync, "2026-01-01T00:00:00Z");
+    let file = std::fs::File::open(ws.path("out/types.parquet")).expect("the Parquet file");
+    let reader = SerializedFileReader::new(file).expect("a Parquet file");
+    let rows: Vec<parquet::record::Row> = reader
+        .get_row_iter(None)
+        .expect("rows")
+        .map(|r| r.expect("a row"))
+        .collect();
+    assert_eq!(rows.len(), 2);
+    let utc = |t: &str| -> Option<chrono::DateTime<chrono::Utc>> {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .map(|d| d.to_utc())
+            .ok()
+            .or_else(|| {
+                chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f")
+                    .ok()
+                    .map(|n| n.and_utc())
+            })
+    };
+    for (i, (name, field)) in rows[0].get_column_iter().enumerate() {
+        assert_eq!(name, header[i]);
+        let want = first_row[i];
+        let same = match field {
+            Field::Bool(b) => b.to_string() == want,
+            Field::Long(n) => n.to_string() == want,
+            Field::Double(f) => want.parse::<f64>().ok() == Some(*f),
+            Field::Str(s) => s == want,
+            Field::Bytes(b) => base64::engine::general_purpose::STANDARD.encode(b.data()) == want,
+            Field::Date(days) => {
+                let d = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()
+                    + chrono::Days::new(*days as u64);
+                d.format("%Y-%m-%d").to_string() == want
+            }
+            Field::TimestampMicros(us) => utc(want).map(|t| t.timestamp_micros()) == Some(*us),
+            Field::Decimal(d) => {
+                let mut bytes = [if d.data()[0] & 0x80 != 0 { 0xff } else { 0 }; 16];
+                bytes[16 - d.data().len()..].copy_from_slice(d.data());
+                let n = i128::from_be_bytes(bytes);
+                let text = format!("{}", n.unsigned_abs());
+                let scale = d.scale() as usize;
+                let text = format!("{:0>width$}", text, width = scale + 1);
+                let (int, frac) = text.split_at(text.len() - scale);
+                let sign = if n < 0 { "-" } else { "" };
+                let shown = if scale == 0 {
+                    format!("{sign}{int}")
+                } else {
+                    format!("{sign}{int}.{frac}")
+                };
+                shown == want
+            }
+            other => panic!("column {name}: unexpected Parquet field {other:?}"),
+        };
+        assert!(
+            same,
+            "column {name}: Parquet holds {field:?}, CSV wrote {want:?}"
+        );
+    }
+    for (name, field) in rows[1].get_column_iter() {
+        if name != "id" {
+            assert!(
+                matches!(field, Field::Null),
+                "column {name} of row 2: {field:?}"
+            );
+        }
+    }
 }
 
 /// The table `people` on `db` (ids 1 to 3: Ada 10, Bob 20, Cy 30) synced in
