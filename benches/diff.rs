@@ -7,6 +7,11 @@
 //! `dropsync` binary, apply 1% updates, 0.5% deletes and 0.5% inserts, and time
 //! the second Diff run end to end. Then the same with a CSV-file source of the
 //! same data. Wall time and peak RSS are measured per child process (wait4).
+//!
+//! Then the file formats: the same SQLite model delivered whole (All mode)
+//! as plain CSV, gzip CSV, NDJSON and Parquet (snappy and zstd): rows/s,
+//! peak RSS and the file's size, so the cost of each format shows next to
+//! plain CSV.
 
 mod support;
 
@@ -21,10 +26,71 @@ fn main() {
         "{:<10} {:<7} {:>14} {:>12} {:>14} {:>12}  changes(a/c/r)",
         "rows", "source", "first run s", "second s", "rows/s", "peak RSS MB"
     );
-    for rows in sizes {
+    for &rows in &sizes {
         for source in ["sqlite", "csv"] {
             bench(&bin, rows, source);
         }
+    }
+    println!(
+        "\n{:<10} {:<16} {:>8} {:>12} {:>12} {:>10}",
+        "rows", "format", "s", "rows/s", "peak RSS MB", "file MB"
+    );
+    for rows in sizes {
+        formats(&bin, rows);
+    }
+}
+
+/// All mode over the SQLite model in each format (the first run writes
+/// every row, so it measures the writers).
+fn formats(bin: &Path, rows: u64) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("bench/data")
+        .join(rows.to_string());
+    generate(&dir.join("bench.db"), rows);
+    for (label, format, extra) in [
+        ("csv", "csv", ""),
+        ("csv + gzip", "csv", "compression = \"gzip\"\n"),
+        ("ndjson", "ndjson", ""),
+        ("parquet snappy", "parquet", ""),
+        (
+            "parquet zstd",
+            "parquet",
+            "parquet_compression = \"zstd\"\n",
+        ),
+    ] {
+        let name = format!("all-{}", label.replace([' ', '+'], ""));
+        let out = dir.join(format!("out-{name}"));
+        let state = dir.join(format!("state-{name}"));
+        let _ = std::fs::remove_dir_all(&out);
+        let _ = std::fs::remove_dir_all(&state);
+        std::fs::create_dir_all(&out).expect("mkdir");
+        let sync = write_sync(&dir, &name, "sqlite", "all", format, &out.to_string_lossy());
+        let toml = std::fs::read_to_string(&sync).expect("read sync") + extra;
+        std::fs::write(&sync, toml).expect("write sync");
+        let _ = Command::new("sync").status();
+        let m = measure(
+            bin,
+            &[
+                "--state-dir",
+                &state.to_string_lossy(),
+                "run",
+                "--json",
+                &sync.to_string_lossy(),
+            ],
+        );
+        let report: serde_json::Value = serde_json::from_str(&m.stdout).expect("json");
+        let bytes = report["files"][0]["bytes"].as_f64().unwrap_or(0.0);
+        println!(
+            "{:<10} {:<16} {:>8.2} {:>12.0} {:>12.1} {:>10.1}",
+            rows,
+            label,
+            m.seconds,
+            rows as f64 / m.seconds,
+            m.max_rss_kb as f64 / 1024.0,
+            bytes / 1e6
+        );
+        let _ = std::fs::remove_dir_all(&out);
+        let _ = std::fs::remove_dir_all(&state);
     }
 }
 
