@@ -105,10 +105,10 @@ pub fn writer(
     };
     let sink = match ff.compression {
         Compression::None => Sink::Plain(out),
-        Compression::Gzip => Sink::Gzip(flate2::write::GzEncoder::new(
+        Compression::Gzip => Sink::Gzip(Box::new(flate2::write::GzEncoder::new(
             out,
             flate2::Compression::default(),
-        )),
+        ))),
     };
     Ok(match ff.format {
         Format::Csv => Box::new(CsvWriter::new(&ff.csv, columns, sink)?),
@@ -121,7 +121,8 @@ pub fn writer(
 /// `data` counts what went in before compression.
 enum Sink {
     Plain(Counting),
-    Gzip(flate2::write::GzEncoder<Counting>),
+    // Boxed: the encoder's state is large, and one sink lives per file.
+    Gzip(Box<flate2::write::GzEncoder<Counting>>),
 }
 
 impl Write for Sink {
