@@ -393,6 +393,12 @@ pub fn inspect(
             let parts =
                 draft.sync.max_rows_per_file.is_some() || draft.sync.max_bytes_per_file.is_some();
             out.files = shown_files(mode, &name, gzip, parts);
+            // Shown as the first part's name, as `files` is.
+            let name = if parts {
+                crate::filename::part_name(&crate::run::compressed_name(&name, gzip), 1)
+            } else {
+                crate::run::compressed_name(&name, gzip)
+            };
             out.extension_warning = format.and_then(|f| extension_warning(&name, f));
             out.filename.resolved = Some(name);
         }

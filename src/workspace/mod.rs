@@ -193,6 +193,12 @@ impl Workspace {
     /// fixed a problem by hand, or moved the sync to a new folder, does not
     /// resend everything.
     pub fn mark_delivered(&self, spec: &SyncSpec) -> Result<RunReport> {
+        if spec.sync.mode == crate::config::Mode::All {
+            return Err(crate::Error::config(
+                &spec.file,
+                "[sync] mode = \"all\" keeps no snapshot: every run sends every row, so there is nothing to mark as delivered (marking applies to \"insert\" and \"diff\")",
+            ));
+        }
         crate::run::run(
             spec,
             self.state_dir(),

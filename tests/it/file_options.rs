@@ -466,3 +466,18 @@ fn a_value_parquet_cannot_hold_fails_the_run_naming_its_row_and_column() {
     let r = ws.run_ok(&sync, "2026-03-01T11:00:00Z");
     assert_eq!(r["rows"]["added"], 3);
 }
+
+#[test]
+fn mark_delivered_is_refused_in_all_mode_which_keeps_no_snapshot() {
+    let ws = Workspace::new();
+    seed(&ws, 2);
+    let sync = ws.write_sync("all.toml", &sync_toml("all", "", FOLDER));
+    let r = ws.exec(["reset", sync.to_str().unwrap(), "--mark-delivered"]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("[sync] mode = \"all\" keeps no snapshot"),
+        "{}",
+        r.stderr
+    );
+    assert!(ws.history(&sync).is_empty(), "no run recorded");
+}

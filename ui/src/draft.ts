@@ -231,7 +231,7 @@ export function insertAt(text: string, start: number | null, end: number | null,
 
 export const TEMPLATE_VARS = [
   "{YYYY}", "{YY}", "{MM}", "{DD}", "{HH}", "{mm}", "{ss}", "{ms}", "{X}", "{x}",
-  "{model.id}", "{model.name}", "{sync.id}", "{sync.run.id}",
+  "{model.id}", "{model.name}", "{sync.id}", "{sync.run.id}", "{part}",
 ];
 
 export const TEMPLATE_VAR_HELP: Record<string, string> = {
@@ -249,6 +249,7 @@ export const TEMPLATE_VAR_HELP: Record<string, string> = {
   "{model.name}": "the model's name",
   "{sync.id}": "the sync's id",
   "{sync.run.id}": "the run's number",
+  "{part}": "the part's number (1, 2, ...), with Max rows or Max MB per file",
 };
 
 function structuredCloneSafe<T>(v: T): T {
