@@ -77,7 +77,7 @@ path = "shop.db"
 
 [model]
 name = "customers"
-sql = "SELECT * FROM customers"
+sql = "SELECT id, first_name, last_name, email, country, lifetime_value, created_at FROM customers ORDER BY id"
 primary_key = "id"
 
 [destination]

@@ -61,9 +61,18 @@ pub const CHOOSE_KEY: Hint = Hint {
     app: "Choose one of them as the primary key",
 };
 
+pub const TEMPLATE_TYPE_TEXT: Hint = Hint {
+    cli: "fix the template or set type = \"text\"",
+    app: "fix the template or choose the type text in the column mapper",
+};
+pub const MAP_AS_TEXT: Hint = Hint {
+    cli: "map the column with type = \"text\"",
+    app: "map the column as a template of type text in the column mapper",
+};
+
 /// Longest CLI wording first, so that a hint that extends another (e.g.
 /// "... again and use the new code") is replaced whole.
-const ALL: [Hint; 12] = [
+const ALL: [Hint; 14] = [
     CONNECT_ACCOUNT,
     CONNECT_AGAIN_NEW_CODE,
     RECONNECT_DROPBOX,
@@ -76,6 +85,8 @@ const ALL: [Hint; 12] = [
     CREATE_DROPBOX_FOLDER,
     FIX_SQL,
     CHOOSE_KEY,
+    TEMPLATE_TYPE_TEXT,
+    MAP_AS_TEXT,
 ];
 
 /// The sync file's keys as a person editing in the app knows them.

@@ -606,8 +606,9 @@ impl NotConvertible {
             self.rendered.clone()
         };
         format!(
-            "mapping #{index} rendered {shown:?}, which is not {}; fix the template or set type = \"text\"",
-            self.what
+            "mapping #{index} rendered {shown:?}, which is not {}; {}",
+            self.what,
+            crate::hints::TEMPLATE_TYPE_TEXT.cli
         )
     }
 }

@@ -696,7 +696,8 @@ fn value_error(c: &ColumnSpec, v: ValueRef<'_>, problem: Problem) -> Error {
         row: None,
         column: c.name.clone(),
         message: format!(
-            "{value} {what} (the Parquet column is {ty}{from}); {fix} or map the column with type = \"text\""
+            "{value} {what} (the Parquet column is {ty}{from}); {fix} or {}",
+            crate::hints::MAP_AS_TEXT.cli
         ),
     }
 }

@@ -187,6 +187,9 @@ fn in_app_words(mut i: DraftInspection) -> DraftInspection {
     app(&mut i.model_error);
     app(&mut i.header_error);
     app(&mut i.destination_error);
+    for sample in &mut i.template_samples {
+        app(&mut sample.error);
+    }
     i
 }
 
