@@ -12,6 +12,8 @@
 //! Wall time and peak RSS are measured per child process (wait4); the
 //! median of each is reported.
 
+#[path = "support/bench_table.rs"]
+mod bench_table;
 #[path = "../tests/it/support/servers.rs"]
 mod servers;
 mod support;
@@ -35,29 +37,6 @@ fn main() {
     }
 }
 
-fn fill(pg: &servers::Postgres, db: &str, rows: u64) {
-    pg.sql(
-        db,
-        &format!(
-            "CREATE TABLE bench AS SELECT
-                 g::bigint AS id,
-                 g * 7919 % 1000003 AS qty,
-                 (g % 1000)::int AS small,
-                 g * 1.5::float8 / 7 AS ratio,
-                 round((g / 3.0)::numeric, 2) AS amount,
-                 md5(g::text) AS code,
-                 'customer ' || g AS name,
-                 timestamptz '2024-01-01 00:00:00+00' + g::int * interval '1 second' AS created_at,
-                 (g % 2 = 0) AS flag,
-                 CASE WHEN g % 10 = 0 THEN NULL ELSE repeat('x', 40) END AS note
-             FROM generate_series(1::bigint, {rows}) g;
-             ALTER TABLE bench ADD PRIMARY KEY (id);"
-        ),
-    );
-    // Not in the transaction a batch of statements runs in.
-    pg.sql(db, "VACUUM ANALYZE bench");
-}
-
 fn median(mut v: Vec<Measured>) -> Measured {
     v.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
     v.swap_remove(v.len() / 2)
@@ -65,7 +44,7 @@ fn median(mut v: Vec<Measured>) -> Measured {
 
 fn bench(pg: &servers::Postgres, bin: &Path, rows: u64) {
     let db = pg.create_database();
-    fill(pg, &db, rows);
+    bench_table::fill(pg, &db, rows);
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("out");
     let state = dir.path().join("state");

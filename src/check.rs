@@ -41,6 +41,8 @@ pub struct CheckReport {
     pub next_runs: Vec<chrono::DateTime<chrono::Utc>>,
     /// One line per `[[alerts]]` channel.
     pub alerts: Vec<String>,
+    /// Where Insert and Diff compare rows (`[sync] diff_engine`), and why.
+    pub diff_engine: String,
     /// Problems that do not stop a run: a filename that repeats between
     /// runs in Insert/Diff mode, an extension that is not the format's.
     pub warnings: Vec<String>,
@@ -90,7 +92,10 @@ pub fn check(spec: &SyncSpec, state_dir: &Path) -> Result<CheckReport> {
     .map(|(message, _)| message)
     .into_iter()
     .chain(extension_warning(&resolved, spec.sync.format))
-    .collect();
+    .collect::<Vec<_>>();
+    let model_columns: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+    let (diff_engine, engine_warnings) = crate::pushdown::check(spec, &model_columns)?;
+    let warnings = warnings.into_iter().chain(engine_warnings).collect();
     Ok(CheckReport {
         sync_id: spec.sync.id.clone(),
         source: spec.source.describe(),
@@ -113,6 +118,7 @@ pub fn check(spec: &SyncSpec, state_dir: &Path) -> Result<CheckReport> {
             .enumerate()
             .map(|(i, a)| format!("#{} {}", i + 1, a.kind()))
             .collect(),
+        diff_engine,
         warnings,
     })
 }

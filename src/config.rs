@@ -11,6 +11,30 @@ use crate::value::Value;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// `[sync] diff_engine`: where Insert and Diff compare the model's rows with
+/// the snapshot of what was delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "lowercase")]
+pub enum DiffEngine {
+    /// Every row streams to this machine and is compared with the local
+    /// snapshot.
+    #[default]
+    Local,
+    /// The database compares the model with a snapshot in
+    /// `[source] state_schema`; only changed rows cross the network.
+    Source,
+}
+
+impl DiffEngine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiffEngine::Local => "local",
+            DiffEngine::Source => "source",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
@@ -200,6 +224,8 @@ pub struct SyncSettings {
     pub filename_offset: i64,
     /// Written after every data file of a run, listing them.
     pub manifest: Option<FilenameTemplate>,
+    /// Where Insert and Diff compare the model with what was delivered.
+    pub diff_engine: DiffEngine,
     pub retention: Retention,
     pub skip_empty_files: bool,
     pub csv: CsvOptions,
@@ -282,6 +308,10 @@ pub struct SourceDraft {
     /// this long while a query runs, e.g. "5m".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_timeout: Option<String>,
+    /// postgres: a schema Dropsync may write, where the in-database diff
+    /// keeps its snapshot (see `crate::pushdown`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_schema: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -343,6 +373,10 @@ pub struct SyncSettingsDraft {
     pub filename_offset: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifest: Option<String>,
+    /// Where Insert and Diff compare rows: "local" or "source".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(type = Option<DiffEngine>))]
+    pub diff_engine: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<RetentionDraft>,
     #[serde(default, skip_serializing_if = "is_false")]
@@ -548,6 +582,7 @@ impl SourceDraft {
             ("connect_timeout", self.connect_timeout.is_some()),
             ("statement_timeout", self.statement_timeout.is_some()),
             ("read_timeout", self.read_timeout.is_some()),
+            ("state_schema", self.state_schema.is_some()),
         ] {
             if set {
                 return Err(Error::Field {
@@ -627,6 +662,16 @@ impl SourceDraft {
         }
         if let Some(t) = &self.read_timeout {
             db.read_timeout = Some(duration("read_timeout", t)?);
+        }
+        if let Some(schema) = &self.state_schema {
+            if engine != Engine::Postgres {
+                return Err(bad(
+                    "state_schema",
+                    "only applies to type = \"postgres\" (the in-database diff); remove it".into(),
+                ));
+            }
+            check_state_schema(schema).map_err(|m| bad("state_schema", m))?;
+            db.state_schema = Some(schema.clone());
         }
         Ok(db)
     }
@@ -736,7 +781,7 @@ impl SyncSpec {
         let source = raw.source.resolve(file)?;
         let model = model_spec(raw.model, &source, &raw.source.kind, &stem, &bad)?;
         let destination = destination_spec(raw.destination, &resolve, &bad)?;
-        let sync = sync_settings(raw.sync, &model, stem, &bad)?;
+        let sync = sync_settings(raw.sync, &source, &model, stem, &bad)?;
         let alert_when = alert_when(raw.alert_when, &bad)?;
         // Alert channels are checked by `dropsync check`, not here: an
         // alert secret missing from the environment must not stop the sync.
@@ -868,6 +913,7 @@ fn destination_spec(
 /// `[sync]`: id, mode, format, filename, CSV options, columns, schedule.
 fn sync_settings(
     s: SyncSettingsDraft,
+    source: &SourceSpec,
     model: &ModelSpec,
     stem: String,
     bad: &Bad<'_>,
@@ -966,6 +1012,7 @@ fn sync_settings(
             ))
         }
     };
+    let diff_engine = diff_engine(s.diff_engine.as_deref(), source, bad)?;
     let csv = csv_options(s.csv, format, bad)?;
     let columns = column_specs(s.columns, bad)?;
     let schedule = Schedule::parse(
@@ -983,12 +1030,57 @@ fn sync_settings(
         filename,
         filename_offset: s.filename_offset,
         manifest,
+        diff_engine,
         retention,
         skip_empty_files: s.skip_empty_files,
         csv,
         columns,
         schedule,
     })
+}
+
+/// `[sync] diff_engine`: "source" when `[source] state_schema` is set,
+/// unless the sync asks for "local".
+fn diff_engine(value: Option<&str>, source: &SourceSpec, bad: &Bad<'_>) -> Result<DiffEngine> {
+    let schema = match source {
+        SourceSpec::Postgres(db) => db.state_schema.as_deref(),
+        _ => None,
+    };
+    match (value, schema) {
+        (None, None) | (Some("local"), _) => Ok(DiffEngine::Local),
+        (None, Some(_)) | (Some("source"), Some(_)) => Ok(DiffEngine::Source),
+        (Some("source"), None) => Err(bad(
+            "[sync] diff_engine",
+            match source {
+                SourceSpec::Postgres(_) => "\"source\" needs [source] state_schema = \"<schema>\", a schema Dropsync may create tables in (see docs/sources.md#in-database-diff); set it, or remove diff_engine".into(),
+                other => format!(
+                    "\"source\" needs a PostgreSQL source (this sync reads {}); remove it or set it to \"local\"",
+                    other.describe()
+                ),
+            },
+        )),
+        (Some(other), _) => Err(bad(
+            "[sync] diff_engine",
+            format!("{other:?} is not an engine; use \"local\" or \"source\""),
+        )),
+    }
+}
+
+/// A schema name for `[source] state_schema`: quoted as written in SQL, so
+/// any name works except the server's own and `public`, which holds data.
+fn check_state_schema(name: &str) -> std::result::Result<(), String> {
+    let lower = name.to_ascii_lowercase();
+    if name.trim().is_empty() || name.len() > 63 || name.contains('\0') {
+        return Err(format!(
+            "{name:?} is not a schema name; name a schema of its own of at most 63 bytes, e.g. \"dropsync\""
+        ));
+    }
+    if lower.starts_with("pg_") || lower == "public" || lower == "information_schema" {
+        return Err(format!(
+            "{name:?} cannot hold Dropsync's state; name a schema of its own, e.g. \"dropsync\" (public holds your data, and names starting with pg_ are the server's)"
+        ));
+    }
+    Ok(())
 }
 
 /// `[sync] compression` (text formats) and `parquet_compression` (Parquet).

@@ -22,6 +22,7 @@ pub mod inspect;
 pub mod mapping;
 pub mod ownership;
 pub mod probe;
+pub mod pushdown;
 pub mod recovery;
 pub mod retention;
 pub mod run;

@@ -188,6 +188,7 @@ pub fn check_key(
             filename: template,
             filename_offset: 0,
             manifest: None,
+            diff_engine: Default::default(),
             retention: Default::default(),
             skip_empty_files: false,
             csv: CsvOptions::default(),

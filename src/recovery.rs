@@ -35,9 +35,29 @@ const INTENT: &str = "intent.json";
 pub struct Commit {
     /// The run started from an empty snapshot (see `snapshot::apply_pending`).
     pub fresh: bool,
-    /// The snapshot's new metadata; `None` in All mode (no snapshot).
+    /// The snapshot's new metadata; `None` in All mode (no snapshot) and
+    /// on the source engine.
     pub snapshot: Option<SnapshotMeta>,
+    /// The source engine's generation that becomes current (see pushdown).
+    #[serde(default)]
+    pub source: Option<SourceCommit>,
     pub report: RunReport,
+}
+
+/// A run's state to commit, before its record is known.
+pub struct Sealed {
+    pub fresh: bool,
+    pub snapshot: Option<SnapshotMeta>,
+    pub source: Option<SourceCommit>,
+}
+
+/// The source engine's part of a commit: the generation written in the
+/// state schema, which the local state names as current once delivered.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SourceCommit {
+    pub generation: i64,
+    pub row_count: u64,
+    pub columns: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -102,7 +122,33 @@ pub fn commit(store: &SyncStore, commit: &Commit) -> Result<()> {
     let state_err = |e| store.err(e);
     let tx = rusqlite::Transaction::new_unchecked(&store.conn, TransactionBehavior::Immediate)
         .map_err(state_err)?;
+    if let Some(src) = &commit.source {
+        // A switch from the local engine (by marking as delivered) leaves
+        // its snapshot behind: nothing reads it any more.
+        snapshot::clear(&tx).map_err(state_err)?;
+        for (key, value) in [
+            (crate::pushdown::META_ENGINE, "source".to_string()),
+            (crate::pushdown::META_GENERATION, src.generation.to_string()),
+            ("row_count", src.row_count.to_string()),
+            (
+                "columns",
+                serde_json::to_string(&src.columns).unwrap_or_default(),
+            ),
+        ] {
+            store::write_meta(&tx, key, &value).map_err(state_err)?;
+        }
+    }
     if let Some(meta) = &commit.snapshot {
+        // The local engine holds the snapshot from here (a switch back by
+        // marking as delivered).
+        tx.execute(
+            "DELETE FROM meta WHERE key IN (?1, ?2)",
+            [
+                crate::pushdown::META_ENGINE,
+                crate::pushdown::META_GENERATION,
+            ],
+        )
+        .map_err(state_err)?;
         snapshot::apply_pending(&tx, commit.fresh).map_err(state_err)?;
         store::write_meta(&tx, "row_count", &meta.row_count.to_string()).map_err(state_err)?;
         store::write_meta(

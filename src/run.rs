@@ -64,7 +64,7 @@ impl Progress {
 
 impl Purpose {
     /// Whether the run's snapshot and record are committed.
-    fn commits(self) -> bool {
+    pub(crate) fn commits(self) -> bool {
         !matches!(self, Purpose::Preview(_))
     }
 }
@@ -109,7 +109,7 @@ impl RunControl {
     }
 
     /// Reports progress; a cancellation asked for by now stops the run.
-    fn report(&self, p: Progress) -> Result<()> {
+    pub(crate) fn report(&self, p: Progress) -> Result<()> {
         self.notify(p);
         if self.cancel.load(Ordering::SeqCst) {
             return Err(Error::Cancelled);
@@ -153,7 +153,7 @@ pub struct RunOptions {
 
 /// Which of the pipeline's side effects happen.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Purpose {
+pub(crate) enum Purpose {
     Run,
     /// A run that writes no file: the rows are counted and the snapshot
     /// committed as if delivered (`RunOptions::mark_delivered`).
@@ -390,13 +390,13 @@ fn staging_dir(state_dir: &Path, sync_id: &str, run_id: i64) -> Result<Staging> 
 
 use crate::source::decode_record as decode;
 
-struct Ctx<'a> {
+pub(crate) struct Ctx<'a> {
     spec: &'a SyncSpec,
-    columns: Vec<String>,
+    pub(crate) columns: Vec<String>,
     /// The output columns' declared types (for typed formats).
     types: Vec<Option<String>>,
-    writing: Writing,
-    purpose: Purpose,
+    pub(crate) writing: Writing,
+    pub(crate) purpose: Purpose,
 }
 
 impl Ctx<'_> {
@@ -417,18 +417,20 @@ impl Ctx<'_> {
 }
 
 /// What every pass of one run reads.
-struct Pass<'a> {
-    spec: &'a SyncSpec,
+pub(crate) struct Pass<'a> {
+    pub(crate) spec: &'a SyncSpec,
     writing: &'a Writing,
-    staging: &'a Path,
-    control: &'a RunControl,
-    mode: Mode,
+    pub(crate) staging: &'a Path,
+    pub(crate) control: &'a RunControl,
+    pub(crate) mode: Mode,
     first_run: bool,
     /// All mode and first runs write rows to their file as they stream.
     direct: bool,
     /// Record ids of this run: the run id in the top bits.
     rid_base: u64,
     store_path: PathBuf,
+    run_id: i64,
+    started: DateTime<Utc>,
 }
 
 impl Pass<'_> {
@@ -495,10 +497,19 @@ fn execute(
         purpose,
     };
     let mode = spec.sync.mode;
+    let names_of_model: Vec<String> = source_columns.iter().map(|c| c.name.clone()).collect();
+    let engine = crate::pushdown::choose(spec, &names_of_model);
+    crate::pushdown::check_switch(spec, store, &engine, purpose == Purpose::MarkDelivered)?;
+    if let crate::pushdown::Engine::Local(Some(why)) = &engine {
+        tracing::info!(sync = %spec.sync.id, "comparing on this machine: {why}");
+    }
     let state_err = |source| store.err(source);
+    let on_source = store.meta(crate::pushdown::META_ENGINE)?.as_deref() == Some("source");
 
     let old_count: u64 = match mode {
         Mode::All => 0,
+        // A snapshot kept by the source engine is none for this one.
+        _ if on_source => 0,
         _ => store
             .meta("row_count")?
             .and_then(|s| s.parse().ok())
@@ -508,6 +519,39 @@ fn execute(
         .meta("columns")?
         .and_then(|s| serde_json::from_str(&s).ok());
     let first_run = old_count == 0;
+    let p = Pass {
+        spec,
+        writing: &ctx.writing,
+        staging,
+        control,
+        mode,
+        first_run,
+        direct: mode == Mode::All || first_run,
+        rid_base: (run_id as u64) << 40,
+        store_path: store.path().to_path_buf(),
+        run_id,
+        started,
+    };
+    let open_files = || -> Result<Vec<OutFile>> {
+        planned_files(mode, &resolved)
+            .into_iter()
+            .enumerate()
+            .map(|(i, (kind, rel))| ctx.open_file(kind, rel, staging, i))
+            .collect()
+    };
+    if let crate::pushdown::Engine::Source(plan) = &engine {
+        // The database reads the model itself.
+        drop(source);
+        let local = crate::pushdown::run::Local {
+            store,
+            dest: dest.as_ref(),
+            names: &names,
+            mapping: &mapping,
+            columns: &source_columns,
+            old_columns: old_columns.as_deref(),
+        };
+        return crate::pushdown::run::execute(&p, &ctx, local, open_files()?, plan);
+    }
     // The row count is unknown until the stream ends, so start from enough
     // partitions for ~4M rows and scale with the snapshot beyond that.
     let partitions = (old_count / ROWS_PER_PARTITION)
@@ -521,25 +565,8 @@ fn execute(
     let _detach = DetachPending(&store.conn);
     let tx = store.conn.unchecked_transaction().map_err(state_err)?;
 
-    let mut files: Vec<OutFile> = planned_files(mode, &resolved)
-        .into_iter()
-        .enumerate()
-        .map(|(i, (kind, rel))| ctx.open_file(kind, rel, staging, i))
-        .collect::<Result<_>>()?;
     // All mode, and the first Insert/Diff run (every row is new), write rows as they stream.
-    let direct = mode == Mode::All || first_run;
-
-    let p = Pass {
-        spec,
-        writing: &ctx.writing,
-        staging,
-        control,
-        mode,
-        first_run,
-        direct,
-        rid_base: (run_id as u64) << 40,
-        store_path: store.path().to_path_buf(),
-    };
+    let mut files = open_files()?;
     let mut spill = PartitionSpill::new(staging, partitions)?;
     let queried = stream_rows(&p, source, &mapping, &key_idx, &mut files, &tx, &mut spill)?;
     let mut c = compare(&p, &tx, spill, old_count)?;
@@ -549,39 +576,93 @@ fn execute(
         n_changed = 0;
     }
     write_changes(&p, &ctx, &tx, &mut files, &mut c, old_columns.as_deref())?;
-    let (mut reports, mut staged) = match purpose {
-        Purpose::MarkDelivered => (Vec::new(), Vec::new()),
-        _ => finish_files(&ctx, files)?,
-    };
-    if purpose == Purpose::Run {
-        stage_manifest(spec, staging, &names, &mut reports, &mut staged)?;
-    }
+    let rows = row_counts(
+        mode,
+        queried,
+        n_added,
+        n_changed,
+        n_removed,
+        if first_run { 0 } else { c.source_changed },
+    );
+    let delta_count = c.new_delta_count;
+    finish_run(&p, &ctx, store, dest.as_ref(), &names, files, rows, || {
+        // The read ends here; `pending` keeps the snapshot's changes.
+        // Nothing else writes the snapshot until the commit (the run
+        // lock), so what was read stays current.
+        tx.commit().map_err(state_err)?;
+        Ok(recovery::Sealed {
+            fresh: first_run,
+            snapshot: (mode != Mode::All).then(|| recovery::SnapshotMeta {
+                row_count: if first_run {
+                    queried
+                } else {
+                    (old_count + n_added).saturating_sub(n_removed)
+                },
+                columns: ctx.columns.clone(),
+                delta_count,
+            }),
+            source: None,
+        })
+    })
+}
 
-    let rows = match mode {
+/// A mode's row counts: Insert delivers only new keys, so only those count.
+pub(crate) fn row_counts(
+    mode: Mode,
+    queried: u64,
+    added: u64,
+    changed: u64,
+    removed: u64,
+    source_changed: u64,
+) -> RowCounts {
+    match mode {
         Mode::All => RowCounts {
             queried,
             ..Default::default()
         },
-        // Insert mode delivers only new keys, so only those are counted.
         Mode::Insert => RowCounts {
             queried,
-            added: n_added,
+            added,
             ..Default::default()
         },
         Mode::Diff => RowCounts {
             queried,
-            added: n_added,
-            changed: n_changed,
-            removed: n_removed,
-            source_changed: if first_run { 0 } else { c.source_changed },
+            added,
+            changed,
+            removed,
+            source_changed,
         },
+    }
+}
+
+/// The end of every run, whichever engine compared: the files finished and
+/// reported, the manifest, then (unless a preview) `seal` readies the
+/// snapshot to commit and the files are delivered and committed.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn finish_run(
+    p: &Pass<'_>,
+    ctx: &Ctx<'_>,
+    store: &SyncStore,
+    dest: &dyn destination::Destination,
+    names: &NameContext<'_>,
+    files: Vec<OutFile>,
+    rows: RowCounts,
+    seal: impl FnOnce() -> Result<recovery::Sealed>,
+) -> Result<RunReport> {
+    let spec = p.spec;
+    let (mut reports, mut staged) = match ctx.purpose {
+        Purpose::MarkDelivered => (Vec::new(), Vec::new()),
+        _ => finish_files(ctx, files)?,
     };
+    if ctx.purpose == Purpose::Run {
+        stage_manifest(spec, p.staging, names, &mut reports, &mut staged)?;
+    }
     let report = RunReport {
-        run_id,
+        run_id: p.run_id,
         sync_id: spec.sync.id.clone(),
-        mode,
+        mode: p.mode,
         status: RunStatus::Success,
-        started_at: started,
+        started_at: p.started,
         finished_at: None,
         rows,
         files: reports,
@@ -590,29 +671,19 @@ fn execute(
         alerts: Vec::new(),
         retention: None,
     };
-    if !purpose.commits() {
-        // Preview: everything above is rolled back when `tx` drops.
+    if !ctx.purpose.commits() {
+        // Preview: nothing is kept (the local engine's read transaction
+        // rolls back when it drops).
         return Ok(report);
     }
-
-    // The read ends here; `pending` keeps the snapshot's changes. Nothing
-    // else writes the snapshot until the commit (the run lock), so what was
-    // read stays current.
-    tx.commit().map_err(state_err)?;
+    let sealed = seal()?;
     let commit = recovery::Commit {
-        fresh: first_run,
-        snapshot: (mode != Mode::All).then(|| recovery::SnapshotMeta {
-            row_count: if first_run {
-                queried
-            } else {
-                (old_count + n_added).saturating_sub(n_removed)
-            },
-            columns: ctx.columns.clone(),
-            delta_count: c.new_delta_count,
-        }),
+        fresh: sealed.fresh,
+        snapshot: sealed.snapshot,
+        source: sealed.source,
         report,
     };
-    deliver_and_commit(&p, store, dest.as_ref(), &staged, commit)
+    deliver_and_commit(p, store, dest, &staged, commit)
 }
 
 /// Pass 1: streams the source's rows, maps and hashes each, and spills them
@@ -1217,7 +1288,7 @@ fn deliver_and_commit(
 /// of a run (`DROPSYNC_TEST_KILL_AT=intent|delivered`), for instants too
 /// short to hit with a kill from outside.
 #[cfg(debug_assertions)]
-fn killed_here_in_tests(point: &str) {
+pub(crate) fn killed_here_in_tests(point: &str) {
     if std::env::var(crate::env_vars::TEST_KILL_AT).as_deref() == Ok(point) {
         // SAFETY: kill(2) on our own pid has no memory-safety preconditions.
         unsafe {
@@ -1227,7 +1298,7 @@ fn killed_here_in_tests(point: &str) {
 }
 
 #[cfg(not(debug_assertions))]
-fn killed_here_in_tests(_: &str) {}
+pub(crate) fn killed_here_in_tests(_: &str) {}
 
 /// A fault for tests only: the commit after delivery fails
 /// (`DROPSYNC_TEST_FAIL_COMMIT=1`), as a full disk would make it.
@@ -1264,7 +1335,7 @@ fn output_key(output: &[String], key: &[String]) -> Option<(Vec<usize>, String)>
     pos.map(|p| (p, label))
 }
 
-fn key_label(key: &[String]) -> String {
+pub(crate) fn key_label(key: &[String]) -> String {
     if key.len() == 1 {
         format!("column {:?}", key[0])
     } else {
@@ -1298,7 +1369,7 @@ fn key_indices(columns: &[Column], key: &[String]) -> Result<Vec<usize>> {
 
 /// When the synced columns changed since the snapshot was taken, removed rows
 /// are written under today's columns: matched by name, missing ones NULL.
-fn projection(old: Option<&[String]>, new: &[String]) -> Option<Vec<Option<usize>>> {
+pub(crate) fn projection(old: Option<&[String]>, new: &[String]) -> Option<Vec<Option<usize>>> {
     let old = old?;
     if old == new {
         return None;

@@ -382,7 +382,7 @@ fn clear_index(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 pub fn clear(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
         "DELETE FROM snapshot_buckets; DELETE FROM snapshot_delta; DELETE FROM snapshot_records;
-         DELETE FROM snapshot_garbage; DELETE FROM meta WHERE key IN ('row_count', 'columns', 'delta_count');",
+         DELETE FROM snapshot_garbage; DELETE FROM meta WHERE key IN ('row_count', 'columns', 'delta_count', 'engine', 'source_generation');",
     )
 }
 

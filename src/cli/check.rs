@@ -44,6 +44,9 @@ fn show(report: &CheckReport) {
     for f in &report.files {
         println!("  file         {f}");
     }
+    if report.diff_engine != "local" {
+        println!("  diff engine  {}", report.diff_engine);
+    }
     println!("  schedule     {}", report.schedule);
     for t in &report.next_runs {
         println!(

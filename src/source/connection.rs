@@ -92,6 +92,9 @@ pub struct DatabaseSpec {
     /// `[source] read_timeout`: the longest silence from the server while a
     /// query runs; `None` for the default (see [`DatabaseSpec::read_timeout`]).
     pub read_timeout: Option<Duration>,
+    /// `[source] state_schema`: the schema the in-database diff may write
+    /// (PostgreSQL only; see `crate::pushdown`).
+    pub state_schema: Option<String>,
 }
 
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -283,6 +286,7 @@ impl DatabaseSpec {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             statement_timeout: None,
             read_timeout: None,
+            state_schema: None,
         };
         spec.password = match password {
             Pw::None => None,

@@ -5,9 +5,9 @@ mod batch;
 pub mod connection;
 mod csv_file;
 mod mysql;
-mod postgres;
+pub(crate) mod postgres;
 mod postgres_tls;
-mod postgres_types;
+pub(crate) mod postgres_types;
 mod sqlite;
 
 use crate::config::{ModelSpec, SourceSpec};

@@ -27,7 +27,7 @@ pub struct PostgresSource {
 }
 
 /// A column's bytes as the server sent them; the decoders do the rest.
-struct Raw<'a>(Option<&'a [u8]>);
+pub(crate) struct Raw<'a>(pub Option<&'a [u8]>);
 
 impl<'a> FromSql<'a> for Raw<'a> {
     fn from_sql(
@@ -186,7 +186,7 @@ fn quote_ident(name: &str) -> String {
 
 /// A logged-in session, with the statement timeout set; the whole login
 /// (TCP, TLS, authentication, setup) within `connect_timeout`.
-fn connect(db: &DatabaseSpec) -> Result<Client> {
+pub(crate) fn connect(db: &DatabaseSpec) -> Result<Client> {
     let spec = db.clone();
     super::connection::within(db.connect_timeout, move || login(&spec)).unwrap_or_else(|| {
         Err(Error::Source {
@@ -312,7 +312,7 @@ fn connect_error(db: &DatabaseSpec, e: &postgres::Error, had_password: bool) -> 
     }
 }
 
-fn query_error(db: &DatabaseSpec, e: &postgres::Error) -> Error {
+pub(crate) fn query_error(db: &DatabaseSpec, e: &postgres::Error) -> Error {
     let Some(d) = e.as_db_error() else {
         let text = chain(e);
         let lower = text.to_ascii_lowercase();

@@ -76,6 +76,8 @@ struct Bench {
     /// The emulator's static tokens; a revoked one is never used again.
     token: usize,
     next_id: i64,
+    /// `diff_engine = "source"`: the snapshot lives in PostgreSQL.
+    source_engine: bool,
 }
 
 const TOKENS: usize = 32;
@@ -121,6 +123,7 @@ impl Bench {
             sync,
             token: 0,
             next_id: ROWS + 1,
+            source_engine: false,
         };
         if bench.emu.is_some() {
             let out = bench
@@ -401,7 +404,11 @@ const FAULTS: &[&str] = &[
 ];
 
 fn matrix(target: Target, mode: &'static str, rng: &mut fastrand::Rng, tally: &mut Tally) {
-    let mut b = Bench::new(target, mode);
+    matrix_on(Bench::new(target, mode), target, rng, tally);
+}
+
+fn matrix_on(mut b: Bench, target: Target, rng: &mut fastrand::Rng, tally: &mut Tally) {
+    let mode = b.mode;
     b.clean_run("first run");
     b.check(tally, "first run");
     let mut run_time = Duration::from_millis(300);
@@ -411,7 +418,12 @@ fn matrix(target: Target, mode: &'static str, rng: &mut fastrand::Rng, tally: &m
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(2);
-    for fault in FAULTS.iter().cycle().take(FAULTS.len() * passes) {
+    let faults: Vec<&str> = FAULTS
+        .iter()
+        .copied()
+        .chain(b.source_engine.then_some("kill-at-generation-written"))
+        .collect();
+    for fault in faults.iter().cycle().take(faults.len() * passes) {
         if target == Target::Folder && matches!(*fault, "stall" | "revoke") {
             continue;
         }
@@ -446,8 +458,11 @@ fn matrix(target: Target, mode: &'static str, rng: &mut fastrand::Rng, tally: &m
             // Before delivery a cancel stops the run; from the first byte
             // out it goes on and commits. All mode and first runs write
             // while reading, so they have no writing stage.
-            let cancels = matches!(stage, "reading" | "comparing" | "delivering")
-                || (stage == "writing" && mode != "all");
+            // The source engine writes as the database's changes stream:
+            // it has no comparing or writing stage either.
+            let cancels = matches!(stage, "reading" | "delivering")
+                || (!b.source_engine
+                    && (stage == "comparing" || (stage == "writing" && mode != "all")));
             if cancels {
                 tally.failed += 1;
                 assert_eq!(json["status"], "failed", "{when}: {json}");
@@ -497,6 +512,7 @@ fn matrix(target: Target, mode: &'static str, rng: &mut fastrand::Rng, tally: &m
         }
         run_time = b.clean_run(&when);
         b.check(tally, &when);
+        b.check_state_schema(&when);
         assert!(b.history().len() > runs_before, "{when}: no run recorded");
         tally.rounds += 1;
     }
@@ -575,7 +591,48 @@ impl Bench {
             sync,
             token: 0,
             next_id: ROWS + 1,
+            source_engine: false,
         }
+    }
+
+    /// Table `t` in PostgreSQL, compared in the database
+    /// (`state_schema`), to a folder.
+    fn postgres_source(mode: &'static str) -> Bench {
+        let mut b = Bench::postgres(mode);
+        b.exec("CREATE SCHEMA dropsync");
+        let text = std::fs::read_to_string(&b.sync).unwrap().replace(
+            "read_timeout = \"3s\"\n",
+            "read_timeout = \"3s\"\nstate_schema = \"dropsync\"\n",
+        );
+        assert!(text.contains("state_schema"));
+        std::fs::write(&b.sync, text).unwrap();
+        b.source_engine = true;
+        b
+    }
+
+    /// After a clean run on the source engine: the generation in force is
+    /// the one delivered, nothing is pending, and the snapshot holds the
+    /// table's keys.
+    fn check_state_schema(&self, when: &str) {
+        if !self.source_engine {
+            return;
+        }
+        let db = self.pg.as_ref().unwrap();
+        let mut c = servers::postgres_private().admin(db);
+        let row = c
+            .query_one(
+                "SELECT pending, (SELECT count(*) FROM dropsync.ds_t), (SELECT count(*) FROM dropsync.ds_t_next), (SELECT count(*) FROM t) FROM dropsync.dropsync_syncs WHERE sync_id = 't'",
+                &[],
+            )
+            .unwrap();
+        let (pending, base, next, table): (Option<i64>, i64, i64, i64) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        assert_eq!(
+            (pending, next),
+            (None, 0),
+            "{when}: a generation left pending"
+        );
+        assert_eq!(base, table, "{when}: the snapshot in the database");
     }
 
     /// The server process serving Dropsync's query, once the stream is a
@@ -621,6 +678,24 @@ fn wait_for_postgres(db: &str) {
         assert!(Instant::now() < deadline, "PostgreSQL did not come back");
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// The fault matrix on the in-database diff: the snapshot in PostgreSQL,
+/// generations written before delivery and made current by the local
+/// commit, through the same kills, cancels and failed commits.
+#[test]
+fn postgres_source_insert_diff_lose_no_row_and_send_none_twice_through_every_fault() {
+    let mut rng = fastrand::Rng::with_seed(seed());
+    let mut tally = Tally::default();
+    for mode in ["insert", "diff"] {
+        matrix_on(
+            Bench::postgres_source(mode),
+            Target::Folder,
+            &mut rng,
+            &mut tally,
+        );
+    }
+    tally.print("fault matrix, PostgreSQL in-database diff");
 }
 
 /// PostgreSQL stops answering mid-stream (its process frozen with SIGSTOP:

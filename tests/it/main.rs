@@ -23,6 +23,7 @@ mod modes;
 mod mysql;
 mod overwrite;
 mod postgres;
+mod pushdown;
 mod retention;
 mod schedules;
 mod source_changes;

@@ -1,0 +1,437 @@
+//! The statements of the in-database diff, built as text.
+//!
+//! Only SQL that PostgreSQL and its wire-compatible engines share: no
+//! `ON CONFLICT`, `MERGE`, `RETURNING`, row constructors, JSON functions or
+//! extensions (see docs/sources.md#in-database-diff). Identifiers are always
+//! double-quoted, so a schema or column name is used exactly as written.
+
+use crate::config::ColumnSpec;
+use crate::value::Value;
+
+/// The version of the canonical text hashed per row. A snapshot hashed
+/// under another version would make every row look changed, so a run that
+/// finds one refuses with advice instead.
+pub const CANON_VERSION: &str = "c1";
+
+/// `"name"`, with any `"` doubled.
+pub fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `'text'`, with any `'` doubled.
+pub fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// The tables of one sync in the state schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tables {
+    /// `"schema"`.
+    pub schema: String,
+    /// The snapshot: per key, the hash and the delivered record.
+    pub base: String,
+    /// A generation written but not yet known to be delivered.
+    pub next: String,
+    /// One row per sync: owner, generation in force, pending generation.
+    pub syncs: String,
+}
+
+impl Tables {
+    pub fn new(schema: &str, sync_id: &str) -> Tables {
+        let s = quote(schema);
+        let name = table_name(sync_id);
+        Tables {
+            base: format!("{s}.{}", quote(&name)),
+            next: format!("{s}.{}", quote(&format!("{name}_next"))),
+            syncs: format!("{s}.\"dropsync_syncs\""),
+            schema: s,
+        }
+    }
+}
+
+/// `ds_<sync id>`: ids are letters, digits, `-`, `_` and `.`; a name that
+/// had to change (or be cut to fit PostgreSQL's 63 bytes with `_next`)
+/// gets a hash of the id, so two ids never share a table.
+pub fn table_name(sync_id: &str) -> String {
+    let clean: String = sync_id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if clean == sync_id && clean.len() <= 40 {
+        return format!("ds_{clean}");
+    }
+    let cut: String = clean.chars().take(40).collect();
+    format!(
+        "ds_{cut}_{:08x}",
+        xxhash_rust::xxh3::xxh3_64(sync_id.as_bytes()) as u32
+    )
+}
+
+/// How one output column enters the row's canonical text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CanonPart {
+    /// A model column, by name.
+    Column(String),
+    /// A constant, as Dropsync writes it.
+    Constant(Value),
+}
+
+/// The canonical text of the synced values, hashed with `md5` per row.
+///
+/// A model column reads `<octet length>:<text>`, NULL reads `-`, and a
+/// constant reads a type tag and its text, so the parts join with `|`
+/// without ambiguity: `''` differs from NULL, `Text("5")` from `Int(5)`.
+/// The text of a value depends on the session settings the state session
+/// pins (time zone UTC, ISO dates, ISO 8601 intervals, exact floats, hex
+/// bytea), so the same value hashes the same on every run.
+pub fn canon_expr(parts: &[CanonPart]) -> String {
+    if parts.is_empty() {
+        return "''".into();
+    }
+    parts
+        .iter()
+        .map(|p| match p {
+            CanonPart::Column(name) => {
+                let text = format!("CAST(m.{} AS varchar)", quote(name));
+                format!("coalesce(CAST(octet_length({text}) AS varchar) || ':' || {text}, '-')")
+            }
+            CanonPart::Constant(v) => literal(&constant_canon(v)),
+        })
+        .collect::<Vec<_>>()
+        .join(" || '|' || ")
+}
+
+fn constant_canon(v: &Value) -> String {
+    let (tag, text) = match v {
+        Value::Null => return "-".into(),
+        Value::Bool(b) => ("b", b.to_string()),
+        Value::Int(i) => ("i", i.to_string()),
+        Value::Float(f) => ("f", format!("{f:?}")),
+        Value::Decimal(d) => ("d", d.clone()),
+        Value::Text(t) => ("t", t.clone()),
+        Value::Bytes(b) => ("x", b.iter().map(|b| format!("{b:02x}")).collect()),
+        Value::Json(j) => ("j", j.clone()),
+    };
+    format!("{tag}{}:{text}", text.len())
+}
+
+/// The canonical parts of a mapping, or the first output column the
+/// database cannot compute (a template: rendered by Dropsync, it can read
+/// the run's id and time, and its text of floats and dates is its own).
+pub fn translate(
+    spec: Option<&[ColumnSpec]>,
+    model_columns: &[String],
+) -> Result<Vec<CanonPart>, super::Untranslatable> {
+    let Some(spec) = spec else {
+        return Ok(model_columns
+            .iter()
+            .map(|c| CanonPart::Column(c.clone()))
+            .collect());
+    };
+    spec.iter()
+        .enumerate()
+        .map(|(i, c)| match c {
+            ColumnSpec::From { from, .. } => Ok(CanonPart::Column(from.clone())),
+            ColumnSpec::Constant { value, .. } => Ok(CanonPart::Constant(value.clone())),
+            ColumnSpec::Template { to, .. } => Err(super::Untranslatable {
+                index: i + 1,
+                column: to.clone(),
+            }),
+        })
+        .collect()
+}
+
+/// The model as a subquery: a trailing `;` would end the statement.
+pub fn model_subquery(sql: &str) -> String {
+    let trimmed = sql.trim().trim_end_matches(';').trim_end();
+    // A comment on the last line would swallow the closing parenthesis.
+    format!("({trimmed}\n)")
+}
+
+fn key_cols(n: usize, prefix: &str) -> Vec<String> {
+    (1..=n).map(|i| format!("{prefix}_k{i}")).collect()
+}
+
+/// Session settings the canonical text depends on, one statement each: an
+/// engine that lacks one (bytea_output, IntervalStyle) keeps its own, which
+/// is as stable from run to run.
+pub const SESSION_SETTINGS: [&str; 6] = [
+    "SET TimeZone = 'UTC'",
+    "SET DateStyle = 'ISO, YMD'",
+    "SET IntervalStyle = 'iso_8601'",
+    "SET extra_float_digits = 3",
+    "SET bytea_output = 'hex'",
+    "SET client_encoding = 'UTF8'",
+];
+
+/// `CREATE TABLE IF NOT EXISTS` for the sync's tables, one statement each.
+pub fn create_tables(t: &Tables, keys: usize) -> Vec<String> {
+    let k: Vec<String> = key_cols(keys, "")
+        .iter()
+        .map(|c| format!("{c} varchar NOT NULL"))
+        .collect();
+    let k_names = key_cols(keys, "").join(", ");
+    vec![
+        format!(
+            "CREATE TABLE IF NOT EXISTS {} (sync_id varchar NOT NULL PRIMARY KEY, owner varchar NOT NULL, \
+             generation bigint NOT NULL, pending bigint, row_count bigint NOT NULL, keys integer NOT NULL, \
+             canon varchar NOT NULL, updated_at timestamptz NOT NULL)",
+            t.syncs
+        ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {} ({}, _h varchar NOT NULL, _rec bytea NOT NULL, PRIMARY KEY ({k_names}))",
+            t.base,
+            k.join(", ")
+        ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {} (_gen bigint NOT NULL, _op char(1) NOT NULL, {}, _h varchar NOT NULL, \
+             _rec bytea NOT NULL, PRIMARY KEY (_gen, {k_names}))",
+            t.next,
+            k.join(", ")
+        ),
+    ]
+}
+
+/// The snapshot in force, as a relation with `_o`, the keys, `_h`, `_rec`:
+/// the base, or (for a preview, which writes nothing) the base with a
+/// delivered but not yet applied generation laid over it.
+pub fn current_snapshot(t: &Tables, keys: usize, pending: Option<i64>) -> String {
+    let k = key_cols(keys, "").join(", ");
+    match pending {
+        None => format!("SELECT 1 AS _o, {k}, _h, _rec FROM {}", t.base),
+        Some(g) => {
+            let same = key_cols(keys, "")
+                .iter()
+                .map(|c| format!("x.{c} = b.{c}"))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let bk = key_cols(keys, "")
+                .iter()
+                .map(|c| format!("b.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!(
+                "SELECT 1 AS _o, {bk}, b._h, b._rec FROM {base} AS b WHERE NOT EXISTS \
+                 (SELECT 1 FROM {next} AS x WHERE x._gen = {g} AND {same}) \
+                 UNION ALL SELECT 1 AS _o, {k}, _h, _rec FROM {next} WHERE _gen = {g} AND _op = 'u'",
+                base = t.base,
+                next = t.next,
+            )
+        }
+    }
+}
+
+/// No snapshot: the relation [`current_snapshot`] stands for, with no rows
+/// (a first run needs no table of the state schema to exist).
+pub fn empty_snapshot(keys: usize) -> String {
+    let k = key_cols(keys, "")
+        .iter()
+        .map(|c| format!("CAST(NULL AS varchar) AS {c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT 1 AS _o, {k}, CAST(NULL AS varchar) AS _h, CAST(NULL AS bytea) AS _rec WHERE 1 = 0"
+    )
+}
+
+/// The model's row count (the duplicate-key check).
+pub fn count_model(model_sql: &str) -> String {
+    format!("SELECT count(*) FROM {} AS m", model_subquery(model_sql))
+}
+
+/// Columns of the diff's result before the model's own.
+pub const DIFF_PREFIX: usize = 3;
+
+/// Only what changed: `_kind` ('a' added, 'c' changed, 'r' removed), the
+/// keys as text, the new hash (a, c), the last delivered record (r), then
+/// the model's columns (a, c). Streams churn-sized results.
+pub fn diff(
+    model_sql: &str,
+    key: &[String],
+    columns: &[String],
+    canon: &str,
+    snapshot: &str,
+) -> String {
+    let n = key.len();
+    let nk = key_cols(n, "_ds");
+    let ok = key_cols(n, "");
+    let keys_new = key
+        .iter()
+        .zip(&nk)
+        .map(|(k, a)| format!("CAST(m.{} AS varchar) AS {a}", quote(k)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let model_cols = columns
+        .iter()
+        .map(|c| format!("m.{}", quote(c)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let out_cols = columns
+        .iter()
+        .map(|c| format!("n.{}", quote(c)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let keys_out = nk
+        .iter()
+        .zip(&ok)
+        .map(|(a, b)| format!("coalesce(n.{a}, o.{b})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let on = nk
+        .iter()
+        .zip(&ok)
+        .map(|(a, b)| format!("n.{a} = o.{b}"))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    format!(
+        "SELECT CASE WHEN o._o IS NULL THEN 'a' WHEN n._ds_n IS NULL THEN 'r' ELSE 'c' END AS _ds_kind, \
+         n._ds_h, o._rec, {keys_out}, {out_cols} \
+         FROM (SELECT 1 AS _ds_n, {keys_new}, md5({canon}) AS _ds_h, {model_cols} FROM {model} AS m) AS n \
+         FULL JOIN ({snapshot}) AS o ON {on} \
+         WHERE o._o IS NULL OR n._ds_n IS NULL OR n._ds_h <> o._h",
+        model = model_subquery(model_sql),
+    )
+}
+
+/// Model keys that appear more than once, with their count (first 10).
+pub fn duplicate_keys(model_sql: &str, key: &[String]) -> String {
+    let cols = key
+        .iter()
+        .map(|k| format!("m.{}", quote(k)))
+        .collect::<Vec<_>>();
+    let shown = cols
+        .iter()
+        .map(|c| format!("CAST({c} AS varchar)"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {shown}, count(*) OVER () FROM {model} AS m GROUP BY {cols} HAVING count(*) > 1 LIMIT 10",
+        cols = cols.join(", "),
+        model = model_subquery(model_sql)
+    )
+}
+
+/// `INSERT` of `rows` rows into the next generation, bound parameters.
+pub fn insert_next(t: &Tables, keys: usize, rows: usize) -> String {
+    let per = keys + 4;
+    let values = (0..rows)
+        .map(|r| {
+            let ps = (1..=per)
+                .map(|i| format!("${}", r * per + i))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("({ps})")
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO {} (_gen, _op, {}, _h, _rec) VALUES {values}",
+        t.next,
+        key_cols(keys, "").join(", ")
+    )
+}
+
+/// Folds generation `g` of `next` into the base, one statement each; the
+/// caller runs them in one transaction with the generation's bookkeeping.
+pub fn roll_forward(t: &Tables, keys: usize, g: i64) -> Vec<String> {
+    let k = key_cols(keys, "");
+    let same = k
+        .iter()
+        .map(|c| format!("b.{c} = x.{c}"))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let names = k.join(", ");
+    vec![
+        format!(
+            "DELETE FROM {} AS b USING {} AS x WHERE x._gen = {g} AND {same}",
+            t.base, t.next
+        ),
+        format!(
+            "INSERT INTO {} ({names}, _h, _rec) SELECT {names}, _h, _rec FROM {} WHERE _gen = {g} AND _op = 'u'",
+            t.base, t.next
+        ),
+        format!("DELETE FROM {}", t.next),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_names_and_text() {
+        assert_eq!(quote("Order \"Lines\""), "\"Order \"\"Lines\"\"\"");
+        assert_eq!(literal("it's"), "'it''s'");
+    }
+
+    #[test]
+    fn table_names_are_unique_and_fit() {
+        assert_eq!(table_name("orders"), "ds_orders");
+        assert_ne!(table_name("a-b"), table_name("a_b"));
+        assert!(table_name("a-b").starts_with("ds_a_b_"));
+        let long = "x".repeat(128);
+        assert!(table_name(&long).len() + "_next".len() <= 63);
+        assert_ne!(table_name(&long), table_name(&"x".repeat(127)));
+    }
+
+    #[test]
+    fn constants_are_tagged_by_type() {
+        let c = |v| canon_expr(&[CanonPart::Constant(v)]);
+        assert_eq!(c(Value::Int(5)), "'i1:5'");
+        assert_eq!(c(Value::Text("5".into())), "'t1:5'");
+        assert_eq!(c(Value::Text("it's".into())), "'t4:it''s'");
+        assert_eq!(c(Value::Null), "'-'");
+    }
+
+    #[test]
+    fn columns_are_length_prefixed_and_null_marked() {
+        let e = canon_expr(&[
+            CanonPart::Column("a".into()),
+            CanonPart::Column("B c".into()),
+        ]);
+        assert_eq!(
+            e,
+            "coalesce(CAST(octet_length(CAST(m.\"a\" AS varchar)) AS varchar) || ':' || CAST(m.\"a\" AS varchar), '-') \
+             || '|' || coalesce(CAST(octet_length(CAST(m.\"B c\" AS varchar)) AS varchar) || ':' || CAST(m.\"B c\" AS varchar), '-')"
+        );
+    }
+
+    #[test]
+    fn the_diff_joins_on_every_key_column() {
+        let s = diff(
+            "SELECT * FROM t;",
+            &["region".into(), "id".into()],
+            &["region".into(), "id".into(), "v".into()],
+            "'x'",
+            "SELECT 1 AS _o, _k1, _k2, _h, _rec FROM \"s\".\"ds_t\"",
+        );
+        assert!(
+            s.contains("ON n._ds_k1 = o._k1 AND n._ds_k2 = o._k2"),
+            "{s}"
+        );
+        assert!(s.contains("FROM (SELECT * FROM t\n) AS m"), "{s}");
+        assert!(s.contains(
+            "coalesce(n._ds_k1, o._k1), coalesce(n._ds_k2, o._k2), n.\"region\", n.\"id\", n.\"v\""
+        ));
+    }
+
+    #[test]
+    fn inserts_number_their_parameters() {
+        let t = Tables::new("dropsync", "orders");
+        assert_eq!(
+            insert_next(&t, 1, 2),
+            "INSERT INTO \"dropsync\".\"ds_orders_next\" (_gen, _op, _k1, _h, _rec) VALUES ($1, $2, $3, $4, $5), ($6, $7, $8, $9, $10)"
+        );
+    }
+
+    #[test]
+    fn a_pending_generation_is_laid_over_the_base() {
+        let t = Tables::new("s", "x");
+        let s = current_snapshot(&t, 2, Some(4));
+        assert!(
+            s.contains("x._gen = 4 AND x._k1 = b._k1 AND x._k2 = b._k2"),
+            "{s}"
+        );
+        assert!(s.contains("WHERE _gen = 4 AND _op = 'u'"), "{s}");
+    }
+}
