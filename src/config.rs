@@ -576,13 +576,20 @@ impl SourceDraft {
 
     /// A file source takes no server keys.
     fn refuse_database_keys(&self, file: &Path) -> Result<()> {
+        if self.state_schema.is_some() {
+            return Err(Error::Field {
+                file: file.to_path_buf(),
+                field: "[source] state_schema".into(),
+                message: "only applies to type = \"postgres\" (the in-database diff); remove it"
+                    .into(),
+            });
+        }
         for (key, set) in [
             ("url", self.url.is_some()),
             ("password", self.password.is_some()),
             ("connect_timeout", self.connect_timeout.is_some()),
             ("statement_timeout", self.statement_timeout.is_some()),
             ("read_timeout", self.read_timeout.is_some()),
-            ("state_schema", self.state_schema.is_some()),
         ] {
             if set {
                 return Err(Error::Field {
@@ -1533,5 +1540,68 @@ to = "full_name"
             .unwrap_err()
             .to_string();
         assert!(e.contains("[sync] filename") && e.contains("{day}"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod diff_engine_tests {
+    use super::*;
+
+    fn parse(source: &str, sync: &str) -> Result<SyncSpec> {
+        SyncSpec::parse(
+            &format!(
+                "[source]\n{source}\n[model]\nname = \"m\"\nsql = \"SELECT 1 AS id\"\nprimary_key = \"id\"\n\
+                 [destination]\ntype = \"folder\"\npath = \"out\"\n[sync]\nmode = \"diff\"\n{sync}\n"
+            ),
+            Path::new("/x/orders.toml"),
+        )
+    }
+
+    const PG: &str = "type = \"postgres\"\nurl = \"postgres://u@h/db\"";
+
+    #[test]
+    fn a_state_schema_turns_the_source_engine_on_unless_the_sync_says_local() {
+        let with_schema = format!("{PG}\nstate_schema = \"dropsync\"");
+        assert_eq!(parse(PG, "").unwrap().sync.diff_engine, DiffEngine::Local);
+        assert_eq!(
+            parse(&with_schema, "").unwrap().sync.diff_engine,
+            DiffEngine::Source
+        );
+        assert_eq!(
+            parse(&with_schema, "diff_engine = \"local\"")
+                .unwrap()
+                .sync
+                .diff_engine,
+            DiffEngine::Local
+        );
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_fix() {
+        let err = |source: &str, sync: &str| parse(source, sync).unwrap_err().to_string();
+        assert!(err(PG, "diff_engine = \"source\"")
+            .contains("[sync] diff_engine: \"source\" needs [source] state_schema = \"<schema>\""));
+        assert!(err(PG, "diff_engine = \"remote\"")
+            .contains("\"remote\" is not an engine; use \"local\" or \"source\""));
+        assert!(err(
+            "type = \"sqlite\"\npath = \"a.db\"",
+            "diff_engine = \"source\""
+        )
+        .contains("\"source\" needs a PostgreSQL source"));
+        assert!(err(&format!("{PG}\nstate_schema = \"public\""), "")
+            .contains("[source] state_schema: \"public\" cannot hold Dropsync's state"));
+        assert!(err(&format!("{PG}\nstate_schema = \"pg_temp\""), "").contains("cannot hold"));
+        assert!(err(
+            "type = \"mysql\"\nurl = \"mysql://u@h/db\"\nstate_schema = \"x\"",
+            ""
+        )
+        .contains("[source] state_schema: only applies to type = \"postgres\""));
+        assert!(err(
+            "type = \"sqlite\"\npath = \"a.db\"\nstate_schema = \"x\"",
+            ""
+        )
+        .contains(
+            "[source] state_schema: only applies to type = \"postgres\" (the in-database diff)"
+        ));
     }
 }

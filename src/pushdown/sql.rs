@@ -243,8 +243,12 @@ pub fn count_model(model_sql: &str) -> String {
 pub const DIFF_PREFIX: usize = 3;
 
 /// Only what changed: `_kind` ('a' added, 'c' changed, 'r' removed), the
-/// keys as text, the new hash (a, c), the last delivered record (r), then
+/// new hash (a, c), the last delivered record (r), the keys as text, then
 /// the model's columns (a, c). Streams churn-sized results.
+///
+/// `OFFSET 0` keeps the model's side a subquery of its own: PostgreSQL
+/// then computes the keys' text and the hashes in its parallel workers,
+/// below the Gather, instead of in the join's filter on one core.
 pub fn diff(
     model_sql: &str,
     key: &[String],
@@ -286,7 +290,7 @@ pub fn diff(
     format!(
         "SELECT CASE WHEN o._o IS NULL THEN 'a' WHEN n._ds_n IS NULL THEN 'r' ELSE 'c' END AS _ds_kind, \
          n._ds_h, o._rec, {keys_out}, {out_cols} \
-         FROM (SELECT 1 AS _ds_n, {keys_new}, md5({canon}) AS _ds_h, {model_cols} FROM {model} AS m) AS n \
+         FROM (SELECT 1 AS _ds_n, {keys_new}, md5({canon}) AS _ds_h, {model_cols} FROM {model} AS m OFFSET 0) AS n \
          FULL JOIN ({snapshot}) AS o ON {on} \
          WHERE o._o IS NULL OR n._ds_n IS NULL OR n._ds_h <> o._h",
         model = model_subquery(model_sql),
