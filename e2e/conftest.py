@@ -38,6 +38,30 @@ def driver():
         yield d
     finally:
         d.quit()  # ends the app too
+        wait_until_gone(env("E2E_APP"))
+
+
+def wait_until_gone(app, timeout=30):
+    """Waits for the app's process to exit: the next module's app would
+    otherwise find it still registered (single instance) and hand over to it
+    as it goes, and fail to start."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = False
+        for proc in pathlib.Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                cmd = (proc / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+                state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if cmd == app and state != "Z":
+                alive = True
+                break
+        if not alive:
+            return
+        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")

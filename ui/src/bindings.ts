@@ -184,6 +184,8 @@ export type CheckReport = {
 	next_runs: string[],
 	/**  One line per `[[alerts]]` channel. */
 	alerts: string[],
+	/**  Where Insert and Diff compare rows (`[sync] diff_engine`), and why. */
+	diff_engine: string,
 	/**
 	 *  Problems that do not stop a run: a filename that repeats between
 	 *  runs in Insert/Diff mode, an extension that is not the format's.
@@ -237,6 +239,22 @@ export type DestinationDraft = {
 
 /**  `[destination] type`. */
 export type DestinationType = "folder" | "dropbox";
+
+/**
+ *  `[sync] diff_engine`: where Insert and Diff compare the model's rows with
+ *  the snapshot of what was delivered.
+ */
+export type DiffEngine = 
+/**
+ *  Every row streams to this machine and is compared with the local
+ *  snapshot.
+ */
+"local" | 
+/**
+ *  The database compares the model with a snapshot in
+ *  `[source] state_schema`; only changed rows cross the network.
+ */
+"source";
 
 export type DraftInspection = {
 	/**  The first problem that stops the file from loading. */
@@ -569,6 +587,11 @@ export type SourceDraft = {
 	 *  this long while a query runs, e.g. "5m".
 	 */
 	read_timeout?: string | null,
+	/**
+	 *  postgres: a schema Dropsync may write, where the in-database diff
+	 *  keeps its snapshot (see `crate::pushdown`).
+	 */
+	state_schema?: string | null,
 };
 
 export type SourceTest = {
@@ -607,6 +630,8 @@ export type SyncSettingsDraft = {
 	filename?: string | null,
 	filename_offset?: number,
 	manifest?: string | null,
+	/**  Where Insert and Diff compare rows: "local" or "source". */
+	diff_engine?: DiffEngine | null,
 	retention?: RetentionDraft | null,
 	skip_empty_files?: boolean,
 	csv?: CsvDraft | null,

@@ -414,6 +414,7 @@ describe("database sources", () => {
     type($<HTMLInputElement>("source-statement-timeout", form)!, "30m");
     expect($<HTMLInputElement>("source-read-timeout", form)!.placeholder).toBe("90s");
     type($<HTMLInputElement>("source-read-timeout", form)!, "5m");
+    type($<HTMLInputElement>("source-state-schema", form)!, " dropsync ");
 
     $("source-save", form)!.click();
     const item = await until(() => $$("source-item").find((e) => e.dataset.source?.startsWith("postgres:")), "the saved source");
@@ -425,6 +426,7 @@ describe("database sources", () => {
       password: "env:PGPASSWORD",
       statement_timeout: "30m",
       read_timeout: "5m",
+      state_schema: "dropsync",
     });
   });
 

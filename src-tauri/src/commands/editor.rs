@@ -122,6 +122,7 @@ pub fn new_draft(state: State<'_, AppState>) -> SyncDraft {
             filename: None,
             filename_offset: 0,
             manifest: None,
+            diff_engine: None,
             retention: None,
             skip_empty_files: false,
             csv: None,

@@ -427,6 +427,8 @@ function cleanSource(s: SourceDraft): SourceDraft {
       const v = s[k]?.trim();
       if (v) out[k] = v;
     }
+    const schema = s.state_schema?.trim();
+    if (schema && s.type === "postgres") out.state_schema = schema;
     return out;
   }
   const out: SourceDraft = { type: s.type, path: s.path ?? "" };
@@ -540,6 +542,7 @@ export function sourceForm(opts: {
     const connect = textInput("source-connect-timeout", src.connect_timeout, "10s", (v) => (src.connect_timeout = v));
     const statement = textInput("source-statement-timeout", src.statement_timeout, "30m", (v) => (src.statement_timeout = v));
     const read = textInput("source-read-timeout", src.read_timeout, "90s", (v) => (src.read_timeout = v));
+    const schema = textInput("source-state-schema", src.state_schema, "dropsync", (v) => (src.state_schema = v));
     return [
       field("URL", url, "The server, user and database; the URL also takes sslmode (disable, prefer, require, verify-ca, verify-full) and sslrootcert (a CA file).", urlNote),
       field(
@@ -559,6 +562,15 @@ export function sourceForm(opts: {
           "A run fails when the server sends nothing for this long while the query runs (default 90s, or the statement timeout + 30s).",
         ),
       ),
+      ...(src.type === "postgres"
+        ? [
+            field(
+              "State schema (in-database diff)",
+              schema,
+              "Optional: a schema Dropsync may write. Insert and Diff syncs then let PostgreSQL compare the rows with what was delivered, so only changed rows cross the network. Check tells you which GRANT is missing.",
+            ),
+          ]
+        : []),
     ];
   };
 

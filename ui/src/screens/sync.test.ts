@@ -59,12 +59,15 @@ describe("Check tab", () => {
       schedule: "every 15m",
       next_runs: runs,
       alerts: [],
-      warnings: [],
+      diff_engine: "source: PostgreSQL compares the rows, snapshot in \"dropsync\".\"ds_orders\"",
+      warnings: ["a filename that repeats"],
     } satisfies CheckReport;
     nav.navigate({ name: "sync", file: "orders.toml", tab: "check" });
     const list = await until(() => $("check-next-runs"), "the next runs");
     const shown = [...list.querySelectorAll("li")].map((li) => li.textContent ?? "");
     expect(shown).toHaveLength(3);
+    expect($("check-warnings")!.textContent).toContain("a filename that repeats");
+    expect(document.body.textContent).toContain("PostgreSQL compares the rows");
     runs.forEach((r, i) => expect(shown[i].startsWith(format.formatLocalTime(r))).toBe(true));
     // 15 minutes apart, as the schedule says.
     const minutes = shown.map((s) => Number(/ \d\d:(\d\d):/.exec(s)![1]));

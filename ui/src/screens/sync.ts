@@ -113,6 +113,7 @@ function showCheck(panel: HTMLElement, file: string) {
       "div",
       {},
       h("p", { class: "ok" }, "✓ The sync is valid: keys are present and unique, the mapping and the filename resolve."),
+      c.warnings.length ? h("ul", { class: "warn", "data-testid": "check-warnings" }, c.warnings.map((w) => h("li", {}, w))) : null,
       dl([
         ["Source", c.source],
         ["Destination", c.destination],
@@ -123,6 +124,7 @@ function showCheck(panel: HTMLElement, file: string) {
         // (each run through nextRunsLocal: `map(formatLocalTime)` would pass the index as a zone offset)
         ["Next runs", c.next_runs.length ? h("ul", { "data-testid": "check-next-runs" }, nextRunsLocal(c.next_runs).map((t) => h("li", {}, t))) : "manual"],
         ["Alerts", c.alerts.length ? c.alerts.join(", ") : "none"],
+        ...(c.diff_engine === "local" ? [] : [["Compared by", c.diff_engine] as [string, string]]),
       ]),
       h("h2", {}, "Columns in the files"),
       h("p", {}, c.output_columns.flatMap((name, i) => [i ? ", " : "", h("code", {}, name)])),
