@@ -93,8 +93,7 @@ pub fn check(spec: &SyncSpec, state_dir: &Path) -> Result<CheckReport> {
     .into_iter()
     .chain(extension_warning(&resolved, spec.sync.format))
     .collect::<Vec<_>>();
-    let model_columns: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
-    let (diff_engine, engine_warnings) = crate::pushdown::check(spec, &model_columns)?;
+    let (diff_engine, engine_warnings) = crate::pushdown::check(spec, &columns)?;
     let warnings = warnings.into_iter().chain(engine_warnings).collect();
     Ok(CheckReport {
         sync_id: spec.sync.id.clone(),

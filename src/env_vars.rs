@@ -111,6 +111,10 @@ vars! {
     DebugBuilds TEST_CANCEL_AT = "DROPSYNC_TEST_CANCEL_AT";
     /// Debug builds: the commit after delivery fails.
     DebugBuilds TEST_FAIL_COMMIT = "DROPSYNC_TEST_FAIL_COMMIT";
+    /// Debug builds: the in-database diff hashes with md5 of canonical
+    /// text, as on servers other than PostgreSQL 14+, to test that SQL on
+    /// the suite's PostgreSQL.
+    DebugBuilds TEST_PORTABLE_SQL = "DROPSYNC_TEST_PORTABLE_SQL";
 }
 
 /// A variable's value, `None` when unset or empty.

@@ -497,8 +497,7 @@ fn execute(
         purpose,
     };
     let mode = spec.sync.mode;
-    let names_of_model: Vec<String> = source_columns.iter().map(|c| c.name.clone()).collect();
-    let engine = crate::pushdown::choose(spec, &names_of_model);
+    let engine = crate::pushdown::choose(spec, &source_columns);
     crate::pushdown::check_switch(spec, store, &engine, purpose == Purpose::MarkDelivered)?;
     if let crate::pushdown::Engine::Local(Some(why)) = &engine {
         tracing::info!(sync = %spec.sync.id, "comparing on this machine: {why}");

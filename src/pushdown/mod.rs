@@ -3,8 +3,8 @@
 //! snapshot, so only changed rows cross the network.
 //!
 //! The snapshot lives in `[source] state_schema`: per sync, a base table
-//! (per key: the md5 of the synced values' canonical text, computed in SQL,
-//! and the delivered record for Diff's removed file) and a `_next` table
+//! (per key: a hash of the synced values computed in SQL, and the delivered
+//! record for Diff's removed file) and a `_next` table
 //! holding at most one generation written but not known to be delivered.
 //!
 //! One run, and why it is crash-safe:
@@ -55,8 +55,8 @@ impl std::fmt::Display for Untranslatable {
 pub struct Plan {
     pub db: DatabaseSpec,
     pub tables: sql::Tables,
-    /// The canonical text expression (see [`sql::canon_expr`]).
-    pub canon: String,
+    /// How each synced column enters the row's hash (see [`sql::hash_expr`]).
+    pub parts: Vec<sql::CanonPart>,
 }
 
 /// Which engine compares this sync's rows, and why.
@@ -69,7 +69,7 @@ pub enum Engine {
 
 /// The engine a run of `spec` uses, given the model's columns. All mode
 /// keeps no snapshot, so it always reads every row.
-pub fn choose(spec: &SyncSpec, model_columns: &[String]) -> Engine {
+pub fn choose(spec: &SyncSpec, model_columns: &[crate::source::Column]) -> Engine {
     let SourceSpec::Postgres(db) = &spec.source else {
         return Engine::Local(None);
     };
@@ -83,7 +83,7 @@ pub fn choose(spec: &SyncSpec, model_columns: &[String]) -> Engine {
         Ok(parts) => Engine::Source(Box::new(Plan {
             db: db.clone(),
             tables: sql::Tables::new(schema, &spec.sync.id),
-            canon: sql::canon_expr(&parts),
+            parts,
         })),
         Err(why) => Engine::Local(Some(why)),
     }
@@ -91,7 +91,10 @@ pub fn choose(spec: &SyncSpec, model_columns: &[String]) -> Engine {
 
 /// `check`'s words on the engine: a line naming it, and what stops the
 /// source engine (a template, a missing right), each naming its fix.
-pub fn check(spec: &SyncSpec, model_columns: &[String]) -> Result<(String, Vec<String>)> {
+pub fn check(
+    spec: &SyncSpec,
+    model_columns: &[crate::source::Column],
+) -> Result<(String, Vec<String>)> {
     let asked = spec.sync.diff_engine == DiffEngine::Source;
     match choose(spec, model_columns) {
         Engine::Source(plan) => {

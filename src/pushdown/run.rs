@@ -59,8 +59,9 @@ pub(crate) fn execute(
     let owner = owner(store, commits)?;
 
     let mut s = Session::open(&plan.db)?;
+    let hashing = s.hashing();
     if commits {
-        s.ensure_tables(t, keys)?;
+        s.ensure_tables(t, keys, hashing)?;
     }
     let row = s.sync_row(t, &spec.sync.id)?;
     let view = settle(
@@ -74,17 +75,19 @@ pub(crate) fn execute(
             writes: commits,
             keys,
             rows: old_rows,
+            hashing,
         },
     )?;
     p.control.report(Progress::Reading { rows: 0 })?;
     let snapshot = match view {
-        View::Empty => sql::empty_snapshot(keys),
+        View::Empty => sql::empty_snapshot(keys, hashing),
         View::Base => sql::current_snapshot(t, keys, None),
         View::Overlay(g) => sql::current_snapshot(t, keys, Some(g)),
     };
     let model_sql = spec.model.sql.as_deref().unwrap_or_default();
     let names: Vec<String> = local.columns.iter().map(|c| c.name.clone()).collect();
-    let diff_sql = sql::diff(model_sql, key, &names, &plan.canon, &snapshot);
+    let hash = sql::hash_expr(&plan.parts, hashing);
+    let diff_sql = sql::diff(model_sql, key, &names, &hash, &snapshot);
     tracing::debug!(sql = %diff_sql, "in-database diff");
 
     let find = |kind| files.iter().position(|f: &OutFile| f.kind == kind);
@@ -183,7 +186,7 @@ pub(crate) fn execute(
     let report =
         crate::run::finish_run(p, ctx, store, local.dest, local.names, files, rows, || {
             let path = written.ok_or_else(|| Error::Internal("no delta was kept".into()))?;
-            if !s.write_next(t, &spec.sync.id, next, &path, keys)? {
+            if !s.write_next(t, &spec.sync.id, next, &path, keys, hashing)? {
                 return Err(duplicates(&mut s, model_sql, key)?);
             }
             crate::run::killed_here_in_tests("generation-written");
@@ -250,6 +253,7 @@ struct Settle<'a> {
     keys: usize,
     /// Rows of that generation.
     rows: u64,
+    hashing: sql::Hashing,
 }
 
 /// Brings the state schema to the generation the local state names.
@@ -293,7 +297,7 @@ fn settle(
                             id(),
                             Param::Text(Some(w.owner.to_string())),
                             Param::Int4(w.keys as i32),
-                            Param::Text(Some(sql::CANON_VERSION.into())),
+                            Param::Text(Some(w.hashing.version().into())),
                         ],
                     ),
                 ],
@@ -318,11 +322,11 @@ fn settle(
         // run, or after `dropsync reset`): start from an empty snapshot.
         if w.writes {
             let mut statements = Vec::new();
-            if row.keys as usize != w.keys {
-                // The key has another number of columns: new tables.
+            if row.keys as usize != w.keys || row.canon != w.hashing.version() {
+                // Another number of key columns, or another hash: new tables.
                 statements.push((format!("DROP TABLE {}", t.base), vec![]));
                 statements.push((format!("DROP TABLE {}", t.next), vec![]));
-                for c in sql::create_tables(t, w.keys).into_iter().skip(1) {
+                for c in sql::create_tables(t, w.keys, w.hashing).into_iter().skip(1) {
                     statements.push((c, vec![]));
                 }
             } else {
@@ -337,21 +341,21 @@ fn settle(
                 vec![
                     id(),
                     Param::Int4(w.keys as i32),
-                    Param::Text(Some(sql::CANON_VERSION.into())),
+                    Param::Text(Some(w.hashing.version().into())),
                 ],
             ));
             s.write(t, statements)?;
         }
         return Ok(View::Empty);
     }
-    if row.keys as usize != w.keys || row.canon != sql::CANON_VERSION {
+    if row.keys as usize != w.keys || row.canon != w.hashing.version() {
         return Err(out_of_step(format!(
-            "the snapshot in {} was taken with {} key column(s) and canonical form {:?}, this run has {} and {:?}",
+            "the snapshot in {} was taken with {} key column(s) and hashing {:?}, this run has {} and {:?} (the key or the server changed)",
             t.base,
             row.keys,
             row.canon,
             w.keys,
-            sql::CANON_VERSION
+            w.hashing.version()
         )));
     }
     if row.generation == w.generation {
