@@ -1077,17 +1077,7 @@ fn write_changes(
                             "snapshot record {rid} is missing; run `dropsync reset`"
                         ))
                     })?;
-                let values = decode(&rec)?;
-                let values = match &projection {
-                    Some(proj) => proj
-                        .iter()
-                        .map(|i| {
-                            i.and_then(|i| values.get(i).cloned())
-                                .unwrap_or(Value::Null)
-                        })
-                        .collect(),
-                    None => values,
-                };
+                let values = project(decode(&rec)?, projection.as_deref());
                 files[i].write(&ctx.writing, &values)
             })?;
         }
@@ -1364,6 +1354,20 @@ fn key_indices(columns: &[Column], key: &[String]) -> Result<Vec<usize>> {
                 })
         })
         .collect()
+}
+
+/// A delivered record under today's columns (see [`projection`]).
+pub(crate) fn project(values: Vec<Value>, projection: Option<&[Option<usize>]>) -> Vec<Value> {
+    match projection {
+        Some(proj) => proj
+            .iter()
+            .map(|i| {
+                i.and_then(|i| values.get(i).cloned())
+                    .unwrap_or(Value::Null)
+            })
+            .collect(),
+        None => values,
+    }
 }
 
 /// When the synced columns changed since the snapshot was taken, removed rows

@@ -15,7 +15,6 @@ use crate::run::{Ctx, Pass, Progress};
 use crate::run_files::OutFile;
 use crate::source::{decode_record, encode_record, Column};
 use crate::store::SyncStore;
-use crate::value::Value;
 
 /// Which snapshot the diff compares with.
 enum View {
@@ -58,6 +57,7 @@ pub(crate) fn execute(
     };
     let owner = owner(store, commits)?;
 
+    let t_start = std::time::Instant::now();
     let mut s = Session::open(&plan.db)?;
     let hashing = s.hashing();
     if commits {
@@ -78,6 +78,7 @@ pub(crate) fn execute(
             hashing,
         },
     )?;
+    tracing::debug!(elapsed = ?t_start.elapsed(), ?hashing, "state schema settled");
     p.control.report(Progress::Reading { rows: 0 })?;
     let snapshot = match view {
         View::Empty => sql::empty_snapshot(keys, hashing),
@@ -139,17 +140,10 @@ pub(crate) fn execute(
                     Kind::Removed => {
                         c.removed += 1;
                         if let Some(i) = removed_file {
-                            let values = decode_record(r.rec.as_deref().unwrap_or_default())?;
-                            let values: Vec<Value> = match &projection {
-                                Some(proj) => proj
-                                    .iter()
-                                    .map(|i| {
-                                        i.and_then(|i| values.get(i).cloned())
-                                            .unwrap_or(Value::Null)
-                                    })
-                                    .collect(),
-                                None => values,
-                            };
+                            let values = crate::run::project(
+                                decode_record(r.rec.as_deref().unwrap_or_default())?,
+                                projection.as_deref(),
+                            );
                             files[i].write(&ctx.writing, &values)?;
                         }
                         if let Some(sp) = &mut spool {
@@ -189,6 +183,7 @@ pub(crate) fn execute(
             if !s.write_next(t, &spec.sync.id, next, &path, keys, hashing)? {
                 return Err(duplicates(&mut s, model_sql, key)?);
             }
+            tracing::debug!(elapsed = ?t_start.elapsed(), generation = next, "generation written");
             crate::run::killed_here_in_tests("generation-written");
             Ok(recovery::Sealed {
                 fresh: false,
@@ -203,8 +198,11 @@ pub(crate) fn execute(
     if commits {
         // Fold the delivered generation in now; the next run does it if
         // this fails.
-        if let Err(e) = roll_forward(&mut s, t, &spec.sync.id, keys, next, queried) {
-            tracing::info!(error = %e, "the delivered generation is folded in by the next run");
+        match roll_forward(&mut s, t, &spec.sync.id, keys, next, queried) {
+            Ok(()) => tracing::debug!(elapsed = ?t_start.elapsed(), "generation folded in"),
+            Err(e) => {
+                tracing::info!(error = %e, "the delivered generation is folded in by the next run")
+            }
         }
     }
     Ok(report)
