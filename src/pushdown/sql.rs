@@ -467,7 +467,10 @@ pub fn roll_forward(t: &Tables, keys: usize, g: i64) -> Vec<String> {
         .collect::<Vec<_>>()
         .join(" AND ");
     let names = k.join(", ");
-    vec![
+    let mut statements = vec![
+        // Statistics of the generation, so the planner looks its keys up
+        // in the base's index instead of scanning the whole base.
+        format!("ANALYZE {}", t.next),
         format!(
             "DELETE FROM {} AS b USING {} AS x WHERE x._gen = {g} AND {same}",
             t.base, t.next
@@ -477,7 +480,13 @@ pub fn roll_forward(t: &Tables, keys: usize, g: i64) -> Vec<String> {
             t.base, t.next
         ),
         format!("DELETE FROM {}", t.next),
-    ]
+    ];
+    if g == 1 {
+        // The first generation filled the base: its statistics now, not
+        // when autovacuum comes by.
+        statements.push(format!("ANALYZE {}", t.base));
+    }
+    statements
 }
 
 #[cfg(test)]
