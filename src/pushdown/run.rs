@@ -80,15 +80,21 @@ pub(crate) fn execute(
     )?;
     tracing::debug!(elapsed = ?t_start.elapsed(), ?hashing, "state schema settled");
     p.control.report(Progress::Reading { rows: 0 })?;
-    let snapshot = match view {
-        View::Empty => sql::empty_snapshot(keys, hashing),
-        View::Base => sql::current_snapshot(t, keys, None),
-        View::Overlay(g) => sql::current_snapshot(t, keys, Some(g)),
+    let (snapshot, record) = match view {
+        View::Empty => (sql::empty_snapshot(keys, hashing), "o._rec".to_string()),
+        View::Base => (
+            sql::current_snapshot(t, keys, None),
+            sql::removed_record(t, keys, None),
+        ),
+        View::Overlay(g) => (
+            sql::current_snapshot(t, keys, Some(g)),
+            sql::removed_record(t, keys, Some(g)),
+        ),
     };
     let model_sql = spec.model.sql.as_deref().unwrap_or_default();
     let names: Vec<String> = local.columns.iter().map(|c| c.name.clone()).collect();
     let hash = sql::hash_expr(&plan.parts, hashing);
-    let diff_sql = sql::diff(model_sql, key, &names, &hash, &snapshot);
+    let diff_sql = sql::diff(model_sql, key, &names, &hash, &snapshot, &record);
     tracing::debug!(sql = %diff_sql, "in-database diff");
 
     let find = |kind| files.iter().position(|f: &OutFile| f.kind == kind);

@@ -293,13 +293,18 @@ pub fn create_tables(t: &Tables, keys: usize, hashing: Hashing) -> Vec<String> {
     ]
 }
 
-/// The snapshot in force, as a relation with `_o`, the keys, `_h`, `_rec`:
-/// the base, or (for a preview, which writes nothing) the base with a
-/// delivered but not yet applied generation laid over it.
+/// The snapshot in force, as a relation with `_o`, the keys, `_h` (and
+/// `_rec` with a pending generation): the base, or (for a preview, which
+/// writes nothing) the base with a delivered but not yet applied
+/// generation laid over it.
+///
+/// The base goes into the join without its records: the join's hash table
+/// then holds keys and hashes only and stays in memory for tens of millions
+/// of rows; [`removed_record`] fetches a record for each removed row.
 pub fn current_snapshot(t: &Tables, keys: usize, pending: Option<i64>) -> String {
     let k = key_cols(keys, "").join(", ");
     match pending {
-        None => format!("SELECT 1 AS _o, {k}, _h, _rec FROM {}", t.base),
+        None => format!("SELECT 1 AS _o, {k}, _h FROM {}", t.base),
         Some(g) => {
             let same = key_cols(keys, "")
                 .iter()
@@ -317,6 +322,26 @@ pub fn current_snapshot(t: &Tables, keys: usize, pending: Option<i64>) -> String
                  UNION ALL SELECT 1 AS _o, {k}, _h, _rec FROM {next} WHERE _gen = {g} AND _op = 'u'",
                 base = t.base,
                 next = t.next,
+            )
+        }
+    }
+}
+
+/// The last delivered record of a removed row (`o` the snapshot's side of
+/// the diff), looked up in the base by its primary key: only for the rows
+/// the diff returns. `None` for relations that carry `_rec` themselves.
+pub fn removed_record(t: &Tables, keys: usize, pending: Option<i64>) -> String {
+    match pending {
+        Some(_) => "o._rec".into(),
+        None => {
+            let same = key_cols(keys, "")
+                .iter()
+                .map(|c| format!("b.{c} = o.{c}"))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            format!(
+                "CASE WHEN n._ds_n IS NULL THEN (SELECT b._rec FROM {} AS b WHERE {same}) END",
+                t.base
             )
         }
     }
@@ -357,6 +382,7 @@ pub fn diff(
     columns: &[String],
     hash: &str,
     snapshot: &str,
+    record: &str,
 ) -> String {
     let n = key.len();
     let nk = key_cols(n, "_ds");
@@ -391,7 +417,7 @@ pub fn diff(
         .join(" AND ");
     format!(
         "SELECT CASE WHEN o._o IS NULL THEN 'a' WHEN n._ds_n IS NULL THEN 'r' ELSE 'c' END AS _ds_kind, \
-         CAST(n._ds_h AS varchar), o._rec, {keys_out}, {out_cols} \
+         CAST(n._ds_h AS varchar), {record}, {keys_out}, {out_cols} \
          FROM (SELECT 1 AS _ds_n, {keys_new}, {hash} AS _ds_h, {model_cols} FROM {model} AS m OFFSET 0) AS n \
          FULL JOIN ({snapshot}) AS o ON {on} \
          WHERE o._o IS NULL OR n._ds_n IS NULL OR n._ds_h <> o._h",
@@ -540,6 +566,7 @@ mod tests {
             &["region".into(), "id".into(), "v".into()],
             "'x'",
             "SELECT 1 AS _o, _k1, _k2, _h, _rec FROM \"s\".\"ds_t\"",
+            "o._rec",
         );
         assert!(
             s.contains("ON n._ds_k1 = o._k1 AND n._ds_k2 = o._k2"),
