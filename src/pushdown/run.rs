@@ -289,8 +289,8 @@ fn settle(
             s.write(
                 t,
                 vec![
-                    (format!("DELETE FROM {}", t.base), vec![]),
-                    (format!("DELETE FROM {}", t.next), vec![]),
+                    (format!("TRUNCATE {}", t.base), vec![]),
+                    (format!("TRUNCATE {}", t.next), vec![]),
                     (
                         format!(
                             "INSERT INTO {} (sync_id, owner, generation, pending, row_count, keys, canon, updated_at) \
@@ -334,8 +334,8 @@ fn settle(
                     statements.push((c, vec![]));
                 }
             } else {
-                statements.push((format!("DELETE FROM {}", t.base), vec![]));
-                statements.push((format!("DELETE FROM {}", t.next), vec![]));
+                statements.push((format!("TRUNCATE {}", t.base), vec![]));
+                statements.push((format!("TRUNCATE {}", t.next), vec![]));
             }
             statements.push((
                 format!(
@@ -369,7 +369,7 @@ fn settle(
             s.write(
                 t,
                 vec![
-                    (format!("DELETE FROM {}", t.next), vec![]),
+                    (format!("TRUNCATE {}", t.next), vec![]),
                     (
                         format!("UPDATE {} SET pending = NULL WHERE sync_id = $1", t.syncs),
                         vec![id()],

@@ -392,7 +392,7 @@ impl Session {
         keys: usize,
         hashing: sql::Hashing,
     ) -> Result<bool> {
-        let begin = format!("BEGIN READ WRITE; DELETE FROM {};", t.next);
+        let begin = format!("BEGIN READ WRITE; TRUNCATE {};", t.next);
         self.call(move |c| c.batch_execute(&begin))
             .map_err(|e| self.state_error(e, t))?;
         let result = match hashing {
@@ -568,7 +568,7 @@ impl Session {
             let shown = table.clone();
             let ok = self.call(move |c| {
                 match c.query_one(
-                    "SELECT has_table_privilege(current_user, $1, 'SELECT,INSERT,UPDATE,DELETE')",
+                    "SELECT has_table_privilege(current_user, $1, 'SELECT,INSERT,UPDATE,DELETE,TRUNCATE')",
                     &[&table],
                 ) {
                     Ok(r) => Ok(r.get::<_, bool>(0)),
@@ -578,7 +578,7 @@ impl Session {
             })?;
             if !ok {
                 problems.push(format!(
-                    "user {user} may not read and write {shown}; as an administrator run: GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {q_schema} TO {user};"
+                    "user {user} may not read and write {shown}; as an administrator run: GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA {q_schema} TO {user};"
                 ));
                 break;
             }
