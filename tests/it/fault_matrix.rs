@@ -67,6 +67,7 @@ struct Bench {
     ws: Workspace,
     /// The PostgreSQL database holding `t`, when not the workspace's SQLite.
     pg: Option<String>,
+    pg_server: Option<&'static servers::Postgres>,
     emu: Option<dropbox_emulator::Running>,
     /// Where the destination's files are on disk (the emulator keeps its
     /// Dropbox in a folder).
@@ -117,6 +118,7 @@ impl Bench {
         let bench = Bench {
             ws,
             pg: None,
+            pg_server: None,
             emu,
             dest,
             mode,
@@ -183,7 +185,7 @@ impl Bench {
     /// a row sent twice).
     fn exec(&self, sql: &str) {
         match &self.pg {
-            Some(db) => servers::postgres_private().sql(db, sql),
+            Some(db) => self.server().sql(db, sql),
             None => self.ws.sql(sql),
         }
     }
@@ -231,7 +233,7 @@ impl Bench {
 
     fn table(&self) -> BTreeMap<String, String> {
         if let Some(db) = &self.pg {
-            let mut client = servers::postgres_private().admin(db);
+            let mut client = self.server().admin(db);
             return client
                 .query("SELECT id::text, name FROM t", &[])
                 .unwrap()
@@ -554,7 +556,11 @@ impl Bench {
     /// Table `t` in PostgreSQL, to a folder; `delay` slows the stream down
     /// (seconds per row) for a fault to hit it in the middle.
     fn postgres(mode: &'static str) -> Bench {
-        let pg = servers::postgres_private();
+        Bench::postgres_on(servers::postgres_private(), mode)
+    }
+
+    /// [`Bench::postgres`] on `pg`.
+    fn postgres_on(pg: &'static servers::Postgres, mode: &'static str) -> Bench {
         let db = pg.create_database();
         pg.sql(
             &db,
@@ -586,6 +592,7 @@ impl Bench {
             dest: ws.out.clone(),
             ws,
             pg: Some(db),
+            pg_server: Some(pg),
             emu: None,
             mode,
             sync,
@@ -595,10 +602,16 @@ impl Bench {
         }
     }
 
+    /// The PostgreSQL server holding `t`.
+    fn server(&self) -> &'static servers::Postgres {
+        self.pg_server.expect("a PostgreSQL bench")
+    }
+
     /// Table `t` in PostgreSQL, compared in the database
     /// (`state_schema`), to a folder.
     fn postgres_source(mode: &'static str) -> Bench {
-        let mut b = Bench::postgres(mode);
+        // The shared server: the private one is crashed by another test.
+        let mut b = Bench::postgres_on(servers::postgres(), mode);
         b.exec("CREATE SCHEMA dropsync");
         let text = std::fs::read_to_string(&b.sync).unwrap().replace(
             "read_timeout = \"3s\"\n",
@@ -618,7 +631,7 @@ impl Bench {
             return;
         }
         let db = self.pg.as_ref().unwrap();
-        let mut c = servers::postgres_private().admin(db);
+        let mut c = self.server().admin(db);
         let row = c
             .query_one(
                 "SELECT pending, (SELECT count(*) FROM dropsync.ds_t), (SELECT count(*) FROM dropsync.ds_t_next), (SELECT count(*) FROM t) FROM dropsync.dropsync_syncs WHERE sync_id = 't'",
@@ -644,7 +657,7 @@ impl Bench {
             let mut admin = servers::postgres_private().admin(db);
             let found = admin
                 .query(
-                    "SELECT pid FROM pg_stat_activity WHERE application_name = 'dropsync' AND query LIKE '%pg_sleep%' AND state <> 'idle'",
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = 'dropsync' AND datname = current_database() AND query LIKE '%pg_sleep%' AND state <> 'idle'",
                     &[],
                 )
                 .unwrap();
