@@ -2,7 +2,7 @@
 //! finds the changes, Dropsync writes and delivers them as the local engine
 //! would (same files, same mapping, same delivery and commit).
 
-use super::session::{DiffRow, Kind, Param, Session, SyncRow};
+use super::session::{DiffRow, Kind, NextGeneration, Param, Session, SyncRow};
 use super::spool;
 use super::sql::{self, Tables};
 use super::{Plan, META_GENERATION, META_OWNER};
@@ -186,7 +186,14 @@ pub(crate) fn execute(
     let report =
         crate::run::finish_run(p, ctx, store, local.dest, local.names, files, rows, || {
             let path = written.ok_or_else(|| Error::Internal("no delta was kept".into()))?;
-            if !s.write_next(t, &spec.sync.id, next, &path, keys, hashing)? {
+            let generation = NextGeneration {
+                tables: t,
+                sync_id: &spec.sync.id,
+                generation: next,
+                spool: &path,
+                keys,
+            };
+            if !s.write_next(&generation, hashing)? {
                 return Err(duplicates(&mut s, model_sql, key)?);
             }
             tracing::debug!(elapsed = ?t_start.elapsed(), generation = next, "generation written");

@@ -383,23 +383,16 @@ impl Session {
 
     /// Writes the spooled delta as generation `g` and marks it pending, in
     /// one transaction. `Ok(false)`: two rows of the delta share a key.
-    pub fn write_next(
-        &mut self,
-        t: &Tables,
-        sync_id: &str,
-        g: i64,
-        spool: &Path,
-        keys: usize,
-        hashing: sql::Hashing,
-    ) -> Result<bool> {
+    pub fn write_next(&mut self, n: &NextGeneration<'_>, hashing: sql::Hashing) -> Result<bool> {
+        let t = n.tables;
         let begin = format!("BEGIN READ WRITE; TRUNCATE {};", t.next);
         self.call(move |c| c.batch_execute(&begin))
             .map_err(|e| self.state_error(e, t))?;
         let result = match hashing {
             // PostgreSQL itself: COPY, an order of magnitude faster than
             // INSERTs for a first run's whole model.
-            sql::Hashing::Record => self.copy_delta(t, sync_id, g, spool, keys),
-            sql::Hashing::Md5 => self.insert_delta(t, sync_id, g, spool, keys, hashing),
+            sql::Hashing::Record => self.copy_delta(n),
+            sql::Hashing::Md5 => self.insert_delta(n, hashing),
         };
         let end = if matches!(result, Ok(true)) {
             "COMMIT"
@@ -418,18 +411,12 @@ impl Session {
 
     /// The delta through `COPY ... FROM STDIN (FORMAT binary)`, in one
     /// statement on the helper thread (which reads the spool itself).
-    fn copy_delta(
-        &mut self,
-        t: &Tables,
-        sync_id: &str,
-        g: i64,
-        spool: &Path,
-        keys: usize,
-    ) -> Result<bool> {
+    fn copy_delta(&mut self, n: &NextGeneration<'_>) -> Result<bool> {
+        let (t, g, keys) = (n.tables, n.generation, n.keys);
         use postgres::binary_copy::BinaryCopyInWriter;
         use postgres::types::Type;
         let copy = sql::copy_next(t, keys);
-        let path = spool.to_path_buf();
+        let path = n.spool.to_path_buf();
         let copied = self.call(move |c| {
             let mut types = vec![Type::INT8, Type::BPCHAR];
             types.extend(std::iter::repeat_n(Type::VARCHAR, keys));
@@ -469,30 +456,23 @@ impl Session {
         if !copied?? {
             return Ok(false);
         }
-        self.mark_pending(t, sync_id, g)?;
+        self.mark_pending(n)?;
         Ok(true)
     }
 
-    fn mark_pending(&mut self, t: &Tables, sync_id: &str, g: i64) -> Result<()> {
+    fn mark_pending(&mut self, n: &NextGeneration<'_>) -> Result<()> {
         let mark = format!(
             "UPDATE {} SET pending = $1, updated_at = now() WHERE sync_id = $2",
-            t.syncs
+            n.tables.syncs
         );
-        let id = sync_id.to_string();
+        let (id, g) = (n.sync_id.to_string(), n.generation);
         self.call(move |c| c.execute(mark.as_str(), &[&g, &id]))?;
         Ok(())
     }
 
-    fn insert_delta(
-        &mut self,
-        t: &Tables,
-        sync_id: &str,
-        g: i64,
-        spool: &Path,
-        keys: usize,
-        hashing: sql::Hashing,
-    ) -> Result<bool> {
-        let mut reader = super::spool::Reader::open(spool)?;
+    fn insert_delta(&mut self, n: &NextGeneration<'_>, hashing: sql::Hashing) -> Result<bool> {
+        let (t, g, keys) = (n.tables, n.generation, n.keys);
+        let mut reader = super::spool::Reader::open(n.spool)?;
         // PostgreSQL binds at most 65535 parameters per statement.
         let per_batch = (60_000 / (keys + 4)).min(1000);
         let full = sql::insert_next(t, keys, per_batch, hashing);
@@ -530,9 +510,18 @@ impl Session {
                 return Ok(false);
             }
         }
-        self.mark_pending(t, sync_id, g)?;
+        self.mark_pending(n)?;
         Ok(true)
     }
+}
+
+/// Generation `generation` of a sync, spooled, to be written to `_next`.
+pub struct NextGeneration<'a> {
+    pub tables: &'a Tables,
+    pub sync_id: &'a str,
+    pub generation: i64,
+    pub spool: &'a Path,
+    pub keys: usize,
 }
 
 impl Session {
