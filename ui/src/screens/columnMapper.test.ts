@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import type { DraftInspection, SyncDraft } from "../bindings";
 import { $, $$, choose, type } from "../testing/dom";
+import { inspection } from "../testing/inspection";
 import { columnMapper } from "./columnMapper";
 
 function draft(columns?: SyncDraft["sync"]["columns"]): SyncDraft {
@@ -17,29 +18,17 @@ function draft(columns?: SyncDraft["sync"]["columns"]): SyncDraft {
   };
 }
 
-function inspection(extra: Partial<DraftInspection> = {}): DraftInspection {
-  return {
-    error: null,
-    filename: { resolved: "orders.json", error: null },
-    files: ["orders.json"],
+/** The core's inspection of the mapper's model: three columns, the header it maps to. */
+function inspectionOf(extra: Partial<DraftInspection> = {}): DraftInspection {
+  return inspection({
     model_columns: [
       { name: "id", declared_type: "INTEGER", observed_type: "integer" },
       { name: "first name", declared_type: "TEXT", observed_type: "text" },
       { name: "qty", declared_type: "TEXT", observed_type: "text" },
     ],
-    model_error: null,
     header: ["id", "qty"],
-    header_error: null,
-    next_runs: [],
-    schedule_error: null,
-    destination_error: null,
-    missing_folder: null,
-    alert_problems: [],
-    overwrite_warning: null,
-    overwrite_fixes: [],
-    extension_warning: null,
     ...extra,
-  };
+  });
 }
 
 function mount(d: SyncDraft) {
@@ -75,16 +64,16 @@ describe("column mapper templates", () => {
   it("shows each template's value for the first rows, and lists what templates can use", () => {
     const d = draft([{ from: "id" }, { template: "{{ qty }}", to: "qty", type: "integer" }]);
     const { m } = mount(d);
-    m.onInspect(inspection()); // the model's columns arrive: the rows render with them
+    m.onInspect(inspectionOf()); // the model's columns arrive: the rows render with them
     const tpl = $<HTMLInputElement>("column-template")!;
     tpl.focus();
-    m.onInspect(inspection({ template_samples: [{ index: 1, values: ["2", "10", null], error: null }] }));
+    m.onInspect(inspectionOf({ template_samples: [{ index: 1, values: ["2", "10", null], error: null }] }));
     const row = $$("column-row")[1];
     expect($$("column-sample", row).map((e) => e.textContent)).toEqual(["2", "10", "NULL"]);
     expect($("column-sample-error", row)).toBeNull();
     // Filled in place: the template keeps the focus while typing.
     expect(document.activeElement).toBe(tpl);
-    m.onInspect(inspection({ template_samples: [{ index: 1, values: ["4", "20", null], error: null }] }));
+    m.onInspect(inspectionOf({ template_samples: [{ index: 1, values: ["4", "20", null], error: null }] }));
     expect($$("column-sample", row).map((e) => e.textContent)).toEqual(["4", "20", "NULL"]);
     expect(document.activeElement).toBe(tpl);
     // The help names the variables and filters.
@@ -98,14 +87,14 @@ describe("column mapper templates", () => {
     const d = draft([{ template: "{{ qty }} items", to: "qty", type: "integer" }]);
     const { m } = mount(d);
     m.onInspect(
-      inspection({
+      inspectionOf({
         template_samples: [{ index: 0, values: [], error: 'row 1: rendered "2 items", which is not an integer; fix the template or set type = "text"' }],
       }),
     );
     expect($("column-sample-error")!.textContent).toContain('rendered "2 items", which is not an integer');
     expect($$("column-sample")).toEqual([]);
     // Fixed: the error goes.
-    m.onInspect(inspection({ template_samples: [{ index: 0, values: ["2"], error: null }] }));
+    m.onInspect(inspectionOf({ template_samples: [{ index: 0, values: ["2"], error: null }] }));
     expect($("column-sample-error")).toBeNull();
     expect($$("column-sample").map((e) => e.textContent)).toEqual(["2"]);
   });

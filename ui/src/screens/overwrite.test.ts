@@ -6,6 +6,7 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { DraftInspection, RunReport, SyncDraft } from "../bindings";
 import { $, $$, until } from "../testing/dom";
+import { inspection } from "../testing/inspection";
 
 const inspected: SyncDraft[] = [];
 
@@ -13,19 +14,9 @@ const inspected: SyncDraft[] = [];
 function inspect(d: SyncDraft): DraftInspection {
   const f = d.sync.filename ?? "";
   const repeats = d.sync.mode !== "all" && !f.includes("{HH}{mm}") && !f.includes("{sync.run.id}");
-  return {
-    error: null,
+  return inspection({
     filename: { resolved: f.replace("{YYYY}-{MM}-{DD}", "2026-03-01"), error: null },
     files: [f],
-    model_columns: [{ name: "id", declared_type: "INTEGER", observed_type: "integer" }],
-    model_error: null,
-    header: ["id"],
-    header_error: null,
-    next_runs: [],
-    schedule_error: null,
-    destination_error: null,
-    missing_folder: null,
-    alert_problems: [],
     overwrite_warning: repeats
       ? "the filename can repeat between runs: the scheduled runs at 2026-03-01 10:15 and 2026-03-01 10:30 UTC both write `2026-03-01.csv`"
       : null,
@@ -36,7 +27,7 @@ function inspect(d: SyncDraft): DraftInspection {
         ]
       : [],
     extension_warning: f.endsWith(".xlsx") ? "the filename ends in `.xlsx` but the format is CSV" : null,
-  };
+  });
 }
 
 const run = (id: number, files: RunReport["files"]): RunReport => ({
