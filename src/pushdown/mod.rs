@@ -21,6 +21,7 @@
 //!    commit, completed by the next run if the process dies after delivery
 //!    (recovery.rs).
 
+mod join_plan;
 pub(crate) mod run;
 mod session;
 mod spool;

@@ -49,7 +49,14 @@ pub(crate) fn execute(
     let t = &plan.tables;
     let key = &spec.model.primary_key;
     let keys = key.len();
-    let generation: i64 = meta_number(store, META_GENERATION)?;
+    // Marking as delivered makes the model's result the snapshot, whatever
+    // the database held: it starts from none, which also makes it the way
+    // out of a snapshot out of step (dropped, or kept another way).
+    let generation: i64 = if ctx.purpose == crate::run::Purpose::MarkDelivered {
+        0
+    } else {
+        meta_number(store, META_GENERATION)?
+    };
     let old_rows: u64 = if generation == 0 {
         0
     } else {
@@ -60,8 +67,19 @@ pub(crate) fn execute(
     let t_start = std::time::Instant::now();
     let mut s = Session::open(&plan.db)?;
     let hashing = s.hashing();
+    let declared: Vec<Option<&str>> = key
+        .iter()
+        .map(|k| {
+            local
+                .columns
+                .iter()
+                .find(|c| &c.name == k)
+                .and_then(|c| c.declared_type.as_deref())
+        })
+        .collect();
+    let layout = sql::Layout::new(hashing, &declared);
     if commits {
-        s.ensure_tables(t, keys, hashing)?;
+        s.ensure_tables(t, &layout)?;
     }
     let row = s.sync_row(t, &spec.sync.id)?;
     let view = settle(
@@ -73,28 +91,38 @@ pub(crate) fn execute(
             generation,
             owner: &owner,
             writes: commits,
-            keys,
             rows: old_rows,
-            hashing,
+            layout: &layout,
         },
     )?;
-    tracing::debug!(elapsed = ?t_start.elapsed(), ?hashing, "state schema settled");
+    tracing::debug!(elapsed = ?t_start.elapsed(), canon = layout.canon(), "state schema settled");
     p.control.report(Progress::Reading { rows: 0 })?;
     let (snapshot, record) = match view {
-        View::Empty => (sql::empty_snapshot(keys, hashing), "o._rec".to_string()),
+        View::Empty => (sql::empty_snapshot(&layout), "o._rec".to_string()),
         View::Base => (
-            sql::current_snapshot(t, keys, None),
+            sql::current_snapshot(t, &layout, None),
             sql::removed_record(t, keys, None),
         ),
         View::Overlay(g) => (
-            sql::current_snapshot(t, keys, Some(g)),
+            sql::current_snapshot(t, &layout, Some(g)),
             sql::removed_record(t, keys, Some(g)),
         ),
     };
     let model_sql = spec.model.sql.as_deref().unwrap_or_default();
     let names: Vec<String> = local.columns.iter().map(|c| c.name.clone()).collect();
     let hash = sql::hash_expr(&plan.parts, hashing);
-    let diff_sql = sql::diff(model_sql, key, &names, &hash, &snapshot, &record);
+    let diff = sql::Diff {
+        model_sql,
+        key,
+        layout: &layout,
+        columns: &names,
+        hash: &hash,
+        snapshot: &snapshot,
+        record: &record,
+    };
+    let diff_sql = diff.sql(false);
+    // Only a base can be walked in key order: its primary key is an index.
+    let walk_sql = (layout.typed() && matches!(view, View::Base)).then(|| diff.sql(true));
     tracing::debug!(sql = %diff_sql, "in-database diff");
 
     let find = |kind| files.iter().position(|f: &OutFile| f.kind == kind);
@@ -114,6 +142,7 @@ pub(crate) fn execute(
     let queried = s.diff(
         sql::count_model(model_sql),
         diff_sql,
+        walk_sql,
         keys,
         &mut |rows: Vec<DiffRow>| {
             for r in rows {
@@ -211,7 +240,7 @@ pub(crate) fn execute(
     if commits {
         // Fold the delivered generation in now; the next run does it if
         // this fails.
-        match roll_forward(&mut s, t, &spec.sync.id, keys, next, queried) {
+        match roll_forward(&mut s, t, &spec.sync.id, &layout, next, queried) {
             Ok(()) => tracing::debug!(elapsed = ?t_start.elapsed(), "generation folded in"),
             Err(e) => {
                 tracing::info!(error = %e, "the delivered generation is folded in by the next run")
@@ -261,10 +290,9 @@ struct Settle<'a> {
     generation: i64,
     owner: &'a str,
     writes: bool,
-    keys: usize,
     /// Rows of that generation.
     rows: u64,
-    hashing: sql::Hashing,
+    layout: &'a sql::Layout,
 }
 
 /// Brings the state schema to the generation the local state names.
@@ -276,6 +304,8 @@ fn settle(
     w: Settle<'_>,
 ) -> Result<View> {
     let id = || Param::Text(Some(sync_id.to_string()));
+    let keys = w.layout.keys.len();
+    let canon = w.layout.canon();
     let source_name = s.db().describe();
     let out_of_step = |what: String| {
         Error::Source {
@@ -307,8 +337,8 @@ fn settle(
                         vec![
                             id(),
                             Param::Text(Some(w.owner.to_string())),
-                            Param::Int4(w.keys as i32),
-                            Param::Text(Some(w.hashing.version().into())),
+                            Param::Int4(keys as i32),
+                            Param::Text(Some(canon.clone())),
                         ],
                     ),
                 ],
@@ -333,11 +363,11 @@ fn settle(
         // run, or after `dropsync reset`): start from an empty snapshot.
         if w.writes {
             let mut statements = Vec::new();
-            if row.keys as usize != w.keys || row.canon != w.hashing.version() {
-                // Another number of key columns, or another hash: new tables.
+            if row.keys as usize != keys || row.canon != canon {
+                // Other key columns, or another hash: new tables.
                 statements.push((format!("DROP TABLE {}", t.base), vec![]));
                 statements.push((format!("DROP TABLE {}", t.next), vec![]));
-                for c in sql::create_tables(t, w.keys, w.hashing).into_iter().skip(1) {
+                for c in sql::create_tables(t, w.layout).into_iter().skip(1) {
                     statements.push((c, vec![]));
                 }
             } else {
@@ -351,22 +381,24 @@ fn settle(
                 ),
                 vec![
                     id(),
-                    Param::Int4(w.keys as i32),
-                    Param::Text(Some(w.hashing.version().into())),
+                    Param::Int4(keys as i32),
+                    Param::Text(Some(canon.clone())),
                 ],
             ));
             s.write(t, statements)?;
         }
         return Ok(View::Empty);
     }
-    if row.keys as usize != w.keys || row.canon != w.hashing.version() {
+    if row.keys as usize != keys || row.canon != canon {
+        let describe = |canon: &str| match canon.split_once(':') {
+            Some((hashing, keys)) => format!("key type(s) {keys} and hashing {hashing}"),
+            None => format!("hashing {canon}"),
+        };
         return Err(out_of_step(format!(
-            "the snapshot in {} was taken with {} key column(s) and hashing {:?}, this run has {} and {:?} (the key or the server changed)",
+            "the snapshot in {} was kept with {}, this run needs {}: the key's columns or their types, or the server, changed since",
             t.base,
-            row.keys,
-            row.canon,
-            w.keys,
-            w.hashing.version()
+            describe(&row.canon),
+            describe(&canon)
         )));
     }
     if row.generation == w.generation {
@@ -391,7 +423,7 @@ fn settle(
         if !w.writes {
             return Ok(View::Overlay(w.generation));
         }
-        roll_forward(s, t, sync_id, w.keys, w.generation, w.rows)?;
+        roll_forward(s, t, sync_id, w.layout, w.generation, w.rows)?;
         return Ok(View::Base);
     }
     Err(out_of_step(format!(
@@ -406,11 +438,11 @@ fn roll_forward(
     s: &mut Session,
     t: &Tables,
     sync_id: &str,
-    keys: usize,
+    layout: &sql::Layout,
     g: i64,
     rows: u64,
 ) -> Result<()> {
-    let mut statements: Vec<(String, Vec<Param>)> = sql::roll_forward(t, keys, g)
+    let mut statements: Vec<(String, Vec<Param>)> = sql::roll_forward(t, layout, g)
         .into_iter()
         .map(|s| (s, vec![]))
         .collect();

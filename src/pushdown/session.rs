@@ -136,8 +136,8 @@ impl Session {
 
     /// The sync's tables (created when missing) and its row, in one
     /// writable transaction.
-    pub fn ensure_tables(&mut self, t: &Tables, keys: usize, hashing: sql::Hashing) -> Result<()> {
-        let statements = sql::create_tables(t, keys, hashing);
+    pub fn ensure_tables(&mut self, t: &Tables, layout: &sql::Layout) -> Result<()> {
+        let statements = sql::create_tables(t, layout);
         self.call(move |c| {
             let mut tx = c.build_transaction().read_only(false).start()?;
             for s in &statements {
@@ -207,10 +207,13 @@ impl Session {
 
     /// The model's row count and the changed rows, from one consistent
     /// read of the database. `on_rows` gets them in batches as they arrive.
+    /// `walk_sql`: the diff written to walk both sides in key order, which
+    /// runs instead when the planner can (see [`super::join_plan`]).
     pub fn diff(
         &mut self,
         count_sql: String,
         diff_sql: String,
+        walk_sql: Option<String>,
         keys: usize,
         on_rows: &mut dyn FnMut(Vec<DiffRow>) -> Result<()>,
     ) -> Result<u64> {
@@ -228,7 +231,14 @@ impl Session {
             .name("dropsync-pushdown".into())
             .spawn(move || {
                 let mut client = client;
-                let r = read_diff(&mut client, &db, &count_sql, &diff_sql, keys, hashing, &tx);
+                let q = Query {
+                    count: &count_sql,
+                    diff: &diff_sql,
+                    walk: walk_sql.as_deref(),
+                    keys,
+                    hashing,
+                };
+                let r = read_diff(&mut client, &db, &q, &tx);
                 let _ = tx.send(Msg::Done(Box::new(client), r));
             })
             .map_err(|e| Error::io("cannot start the database's thread", e))?;
@@ -248,15 +258,27 @@ impl Session {
             }
         }
 
+        struct Query<'a> {
+            count: &'a str,
+            diff: &'a str,
+            walk: Option<&'a str>,
+            keys: usize,
+            hashing: sql::Hashing,
+        }
+
         fn read_diff(
             client: &mut Client,
             db: &DatabaseSpec,
-            count_sql: &str,
-            diff_sql: &str,
-            keys: usize,
-            hashing: sql::Hashing,
+            q: &Query<'_>,
             out: &crossbeam_channel::Sender<Msg>,
         ) -> Result<u64> {
+            let Query {
+                count: count_sql,
+                mut diff,
+                walk,
+                keys,
+                hashing,
+            } = *q;
             let qe = |e: postgres::Error| query_error(db, &e);
             let mut tx = client
                 .build_transaction()
@@ -269,11 +291,35 @@ impl Session {
                 // than in batches on disk, for this transaction only.
                 tx.batch_execute(sql::DIFF_WORK_MEM).map_err(qe)?;
             }
+            if let Some(walk_sql) = walk {
+                tx.batch_execute(sql::NO_HASH_JOINS).map_err(qe)?;
+                let plan = tx
+                    .simple_query(&format!("EXPLAIN (FORMAT JSON) {walk_sql}"))
+                    .map_err(qe)?
+                    .into_iter()
+                    .find_map(|m| match m {
+                        postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                let walk = super::join_plan::walks_in_key_order(&plan);
+                let join = if walk {
+                    "merge join in key order"
+                } else {
+                    "the planner's own"
+                };
+                tracing::debug!(join, "in-database diff join");
+                if walk {
+                    diff = walk_sql;
+                } else {
+                    tx.batch_execute(sql::HASH_JOINS_BACK).map_err(qe)?;
+                }
+            }
             let n: i64 = tx
                 .query_one(count_sql, &[])
                 .and_then(|r| r.try_get(0))
                 .map_err(qe)?;
-            let stmt = tx.prepare(diff_sql).map_err(qe)?;
+            let stmt = tx.prepare(diff).map_err(qe)?;
             let first_value = sql::DIFF_PREFIX + keys;
             let decoders: Vec<Decoder> = stmt.columns()[first_value..]
                 .iter()

@@ -61,6 +61,98 @@ impl Hashing {
     }
 }
 
+/// The type a key column has in the snapshot's base table.
+///
+/// Keys whose equality is exactly their text's keep their own type there,
+/// so the database can walk the model's index and the base's primary key
+/// side by side (a merge join) instead of hashing both; any other key is
+/// kept as its text. `_next` holds every key as text, cast on the way in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyType {
+    /// Any of PostgreSQL's integers (they compare across widths).
+    Bigint,
+    Uuid,
+    Date,
+    Timestamp,
+    /// An instant: its text is pinned to UTC by the session.
+    Timestamptz,
+    Text,
+}
+
+impl KeyType {
+    fn of(declared: Option<&str>) -> KeyType {
+        match declared {
+            Some("int2" | "int4" | "int8") => KeyType::Bigint,
+            Some("uuid") => KeyType::Uuid,
+            Some("date") => KeyType::Date,
+            Some("timestamp") => KeyType::Timestamp,
+            Some("timestamptz") => KeyType::Timestamptz,
+            _ => KeyType::Text,
+        }
+    }
+
+    pub fn sql(self) -> &'static str {
+        match self {
+            KeyType::Bigint => "bigint",
+            KeyType::Uuid => "uuid",
+            KeyType::Date => "date",
+            KeyType::Timestamp => "timestamp",
+            KeyType::Timestamptz => "timestamptz",
+            KeyType::Text => "varchar",
+        }
+    }
+
+    /// `expr` (a key of the model, or text from `_next`) in this type.
+    fn cast(self, expr: &str) -> String {
+        format!("CAST({expr} AS {})", self.sql())
+    }
+}
+
+/// How a sync's snapshot is kept: the hashing and each key column's type.
+/// Recorded in `dropsync_syncs.canon`; a snapshot kept another way is not
+/// comparable with this run's rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub hashing: Hashing,
+    pub keys: Vec<KeyType>,
+}
+
+impl Layout {
+    /// From the server's hashing and the model's key columns' types. Typed
+    /// keys only on PostgreSQL 14+: the portable SQL keeps keys as text.
+    pub fn new(hashing: Hashing, declared: &[Option<&str>]) -> Layout {
+        let keys = declared
+            .iter()
+            .map(|d| match hashing {
+                Hashing::Record => KeyType::of(*d),
+                Hashing::Md5 => KeyType::Text,
+            })
+            .collect();
+        Layout { hashing, keys }
+    }
+
+    /// `h1:bigint,varchar`: what `dropsync_syncs.canon` holds.
+    pub fn canon(&self) -> String {
+        let keys: Vec<&str> = self.keys.iter().map(|k| k.sql()).collect();
+        format!("{}:{}", self.hashing.version(), keys.join(","))
+    }
+
+    /// Whether some key keeps its own type, so the diff may walk the
+    /// model and the base in key order.
+    pub fn typed(&self) -> bool {
+        self.keys.iter().any(|k| *k != KeyType::Text)
+    }
+
+    /// `_k1`, `_k2`, ... of `_next` (text) cast to the base's types.
+    fn next_keys(&self, alias: &str) -> Vec<String> {
+        self.keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| k.cast(&format!("{alias}_k{}", i + 1)))
+            .collect()
+    }
+}
+
 /// `"name"`, with any `"` doubled.
 pub fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -265,13 +357,19 @@ pub const SESSION_SETTINGS: [&str; 6] = [
 ];
 
 /// `CREATE TABLE IF NOT EXISTS` for the sync's tables, one statement each.
-pub fn create_tables(t: &Tables, keys: usize, hashing: Hashing) -> Vec<String> {
-    let h = hashing.column_type();
-    let k: Vec<String> = key_cols(keys, "")
+pub fn create_tables(t: &Tables, layout: &Layout) -> Vec<String> {
+    let h = layout.hashing.column_type();
+    let names = key_cols(layout.keys.len(), "");
+    let typed: Vec<String> = names
+        .iter()
+        .zip(&layout.keys)
+        .map(|(c, k)| format!("{c} {} NOT NULL", k.sql()))
+        .collect();
+    let text: Vec<String> = names
         .iter()
         .map(|c| format!("{c} varchar NOT NULL"))
         .collect();
-    let k_names = key_cols(keys, "").join(", ");
+    let k_names = names.join(", ");
     vec![
         format!(
             "CREATE TABLE IF NOT EXISTS {} (sync_id varchar NOT NULL PRIMARY KEY, owner varchar NOT NULL, \
@@ -282,13 +380,13 @@ pub fn create_tables(t: &Tables, keys: usize, hashing: Hashing) -> Vec<String> {
         format!(
             "CREATE TABLE IF NOT EXISTS {} ({}, _h {h} NOT NULL, _rec bytea NOT NULL, PRIMARY KEY ({k_names}))",
             t.base,
-            k.join(", ")
+            typed.join(", ")
         ),
         format!(
             "CREATE TABLE IF NOT EXISTS {} (_gen bigint NOT NULL, _op char(1) NOT NULL, {}, _h {h}, \
              _rec bytea NOT NULL, PRIMARY KEY (_gen, {k_names}))",
             t.next,
-            k.join(", ")
+            text.join(", ")
         ),
     ]
 }
@@ -301,25 +399,35 @@ pub fn create_tables(t: &Tables, keys: usize, hashing: Hashing) -> Vec<String> {
 /// The base goes into the join without its records: the join's hash table
 /// then holds keys and hashes only and stays in memory for tens of millions
 /// of rows; [`removed_record`] fetches a record for each removed row.
-pub fn current_snapshot(t: &Tables, keys: usize, pending: Option<i64>) -> String {
-    let k = key_cols(keys, "").join(", ");
+pub fn current_snapshot(t: &Tables, layout: &Layout, pending: Option<i64>) -> String {
+    let names = key_cols(layout.keys.len(), "");
+    let k = names.join(", ");
     match pending {
         None => format!("SELECT 1 AS _o, {k}, _h FROM {}", t.base),
         Some(g) => {
-            let same = key_cols(keys, "")
+            let same = layout
+                .next_keys("x.")
                 .iter()
-                .map(|c| format!("x.{c} = b.{c}"))
+                .zip(&names)
+                .map(|(x, c)| format!("{x} = b.{c}"))
                 .collect::<Vec<_>>()
                 .join(" AND ");
-            let bk = key_cols(keys, "")
+            let bk = names
                 .iter()
                 .map(|c| format!("b.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let nk = layout
+                .next_keys("")
+                .iter()
+                .zip(&names)
+                .map(|(x, c)| format!("{x} AS {c}"))
                 .collect::<Vec<_>>()
                 .join(", ");
             format!(
                 "SELECT 1 AS _o, {bk}, b._h, b._rec FROM {base} AS b WHERE NOT EXISTS \
                  (SELECT 1 FROM {next} AS x WHERE x._gen = {g} AND {same}) \
-                 UNION ALL SELECT 1 AS _o, {k}, _h, _rec FROM {next} WHERE _gen = {g} AND _op = 'u'",
+                 UNION ALL SELECT 1 AS _o, {nk}, _h, _rec FROM {next} WHERE _gen = {g} AND _op = 'u'",
                 base = t.base,
                 next = t.next,
             )
@@ -349,15 +457,17 @@ pub fn removed_record(t: &Tables, keys: usize, pending: Option<i64>) -> String {
 
 /// No snapshot: the relation [`current_snapshot`] stands for, with no rows
 /// (a first run needs no table of the state schema to exist).
-pub fn empty_snapshot(keys: usize, hashing: Hashing) -> String {
-    let k = key_cols(keys, "")
+pub fn empty_snapshot(layout: &Layout) -> String {
+    let k = layout
+        .keys
         .iter()
-        .map(|c| format!("CAST(NULL AS varchar) AS {c}"))
+        .zip(key_cols(layout.keys.len(), ""))
+        .map(|(t, c)| format!("{} AS {c}", t.cast("NULL")))
         .collect::<Vec<_>>()
         .join(", ");
     format!(
         "SELECT 1 AS _o, {k}, CAST(NULL AS {}) AS _h, CAST(NULL AS bytea) AS _rec WHERE 1 = 0",
-        hashing.column_type()
+        layout.hashing.column_type()
     )
 }
 
@@ -369,60 +479,80 @@ pub fn count_model(model_sql: &str) -> String {
 /// Columns of the diff's result before the model's own.
 pub const DIFF_PREFIX: usize = 3;
 
-/// Only what changed: `_kind` ('a' added, 'c' changed, 'r' removed), the
-/// new hash (a, c), the last delivered record (r), the keys as text, then
-/// the model's columns (a, c). Streams churn-sized results.
-///
-/// `OFFSET 0` keeps the model's side a subquery of its own: PostgreSQL
-/// then computes the keys' text and the hashes in its parallel workers,
-/// below the Gather, instead of in the join's filter on one core.
-pub fn diff(
-    model_sql: &str,
-    key: &[String],
-    columns: &[String],
-    hash: &str,
-    snapshot: &str,
-    record: &str,
-) -> String {
-    let n = key.len();
-    let nk = key_cols(n, "_ds");
-    let ok = key_cols(n, "");
-    let keys_new = key
-        .iter()
-        .zip(&nk)
-        .map(|(k, a)| format!("CAST(m.{} AS varchar) AS {a}", quote(k)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let model_cols = columns
-        .iter()
-        .map(|c| format!("m.{}", quote(c)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let out_cols = columns
-        .iter()
-        .map(|c| format!("n.{}", quote(c)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let keys_out = nk
-        .iter()
-        .zip(&ok)
-        .map(|(a, b)| format!("coalesce(n.{a}, o.{b})"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let on = nk
-        .iter()
-        .zip(&ok)
-        .map(|(a, b)| format!("n.{a} = o.{b}"))
-        .collect::<Vec<_>>()
-        .join(" AND ");
-    format!(
-        "SELECT CASE WHEN o._o IS NULL THEN 'a' WHEN n._ds_n IS NULL THEN 'r' ELSE 'c' END AS _ds_kind, \
-         CAST(n._ds_h AS varchar), {record}, {keys_out}, {out_cols} \
-         FROM (SELECT 1 AS _ds_n, {keys_new}, {hash} AS _ds_h, {model_cols} FROM {model} AS m OFFSET 0) AS n \
-         FULL JOIN ({snapshot}) AS o ON {on} \
-         WHERE o._o IS NULL OR n._ds_n IS NULL OR n._ds_h <> o._h",
-        model = model_subquery(model_sql),
-    )
+/// The diff of a model with a snapshot: only what changed.
+pub struct Diff<'a> {
+    pub model_sql: &'a str,
+    pub key: &'a [String],
+    pub layout: &'a Layout,
+    /// The model's columns, as the result carries them.
+    pub columns: &'a [String],
+    /// [`hash_expr`] of the mapping.
+    pub hash: &'a str,
+    /// [`current_snapshot`] or [`empty_snapshot`].
+    pub snapshot: &'a str,
+    /// [`removed_record`].
+    pub record: &'a str,
+}
+
+impl Diff<'_> {
+    /// `_kind` ('a' added, 'c' changed, 'r' removed), the new hash (a, c),
+    /// the last delivered record (r), the keys as text, then the model's
+    /// columns (a, c). Streams churn-sized results.
+    ///
+    /// Hashing the snapshot (`in_key_order` false), `OFFSET 0` keeps the
+    /// model's side a subquery of its own: PostgreSQL then computes the
+    /// keys' text and the hashes in its parallel workers, below the
+    /// Gather, instead of in the join's filter on one core. Walking both
+    /// sides in key order, the model must stay open to the planner, which
+    /// can only then read it through its index.
+    pub fn sql(&self, in_key_order: bool) -> String {
+        let n = self.key.len();
+        let nk = key_cols(n, "_ds");
+        let ok = key_cols(n, "");
+        // A typed key stays as the model has it, so an index on it can give
+        // the join its order (an integer of another width compares as is).
+        let keys_new = self
+            .key
+            .iter()
+            .zip(&nk)
+            .zip(&self.layout.keys)
+            .map(|((k, a), t)| match t {
+                KeyType::Text => format!("{} AS {a}", t.cast(&format!("m.{}", quote(k)))),
+                _ => format!("m.{} AS {a}", quote(k)),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let list = |prefix: &str| {
+            self.columns
+                .iter()
+                .map(|c| format!("{prefix}.{}", quote(c)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let (model_cols, out_cols) = (list("m"), list("n"));
+        let keys_out = nk
+            .iter()
+            .zip(&ok)
+            .map(|(a, b)| format!("CAST(coalesce(n.{a}, o.{b}) AS varchar)"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let on = nk
+            .iter()
+            .zip(&ok)
+            .map(|(a, b)| format!("n.{a} = o.{b}"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let (hash, record, snapshot) = (self.hash, self.record, self.snapshot);
+        let fence = if in_key_order { "" } else { " OFFSET 0" };
+        format!(
+            "SELECT CASE WHEN o._o IS NULL THEN 'a' WHEN n._ds_n IS NULL THEN 'r' ELSE 'c' END AS _ds_kind, \
+             CAST(n._ds_h AS varchar), {record}, {keys_out}, {out_cols} \
+             FROM (SELECT 1 AS _ds_n, {keys_new}, {hash} AS _ds_h, {model_cols} FROM {model} AS m{fence}) AS n \
+             FULL JOIN ({snapshot}) AS o ON {on} \
+             WHERE o._o IS NULL OR n._ds_n IS NULL OR n._ds_h <> o._h",
+            model = model_subquery(self.model_sql),
+        )
+    }
 }
 
 /// Model keys that appear more than once, with their count (first 10).
@@ -483,16 +613,25 @@ pub fn copy_next(t: &Tables, keys: usize) -> String {
 /// Memory for the diff's hash join, set for its transaction only.
 pub const DIFF_WORK_MEM: &str = "SET LOCAL work_mem = '512MB'";
 
+/// Asks the planner for a diff without hash joins, to see whether it can
+/// walk both sides in key order (see [`super::join_plan`]); undone by
+/// [`HASH_JOINS_BACK`] when it cannot.
+pub const NO_HASH_JOINS: &str = "SET LOCAL enable_hashjoin = off";
+pub const HASH_JOINS_BACK: &str = "SET LOCAL enable_hashjoin = on";
+
 /// Folds generation `g` of `next` into the base, one statement each; the
 /// caller runs them in one transaction with the generation's bookkeeping.
-pub fn roll_forward(t: &Tables, keys: usize, g: i64) -> Vec<String> {
-    let k = key_cols(keys, "");
-    let same = k
+pub fn roll_forward(t: &Tables, layout: &Layout, g: i64) -> Vec<String> {
+    let k = key_cols(layout.keys.len(), "");
+    let same = layout
+        .next_keys("x.")
         .iter()
-        .map(|c| format!("b.{c} = x.{c}"))
+        .zip(&k)
+        .map(|(x, c)| format!("b.{c} = {x}"))
         .collect::<Vec<_>>()
         .join(" AND ");
     let names = k.join(", ");
+    let typed = layout.next_keys("").join(", ");
     let mut statements = vec![
         // Statistics of the generation, so the planner looks its keys up
         // in the base's index instead of scanning the whole base.
@@ -502,7 +641,7 @@ pub fn roll_forward(t: &Tables, keys: usize, g: i64) -> Vec<String> {
             t.base, t.next
         ),
         format!(
-            "INSERT INTO {} ({names}, _h, _rec) SELECT {names}, _h, _rec FROM {} WHERE _gen = {g} AND _op = 'u'",
+            "INSERT INTO {} ({names}, _h, _rec) SELECT {typed}, _h, _rec FROM {} WHERE _gen = {g} AND _op = 'u'",
             t.base, t.next
         ),
         // TRUNCATE, not DELETE: a first generation of millions of rows
@@ -562,22 +701,35 @@ mod tests {
 
     #[test]
     fn the_diff_joins_on_every_key_column() {
-        let s = diff(
-            "SELECT * FROM t;",
-            &["region".into(), "id".into()],
-            &["region".into(), "id".into(), "v".into()],
-            "'x'",
-            "SELECT 1 AS _o, _k1, _k2, _h, _rec FROM \"s\".\"ds_t\"",
-            "o._rec",
+        let layout = Layout::new(Hashing::Record, &[Some("text"), Some("int4")]);
+        let d = Diff {
+            model_sql: "SELECT * FROM t;",
+            key: &["region".into(), "id".into()],
+            layout: &layout,
+            columns: &["region".into(), "id".into(), "v".into()],
+            hash: "'x'",
+            snapshot: "SELECT 1 AS _o, _k1, _k2, _h, _rec FROM \"s\".\"ds_t\"",
+            record: "o._rec",
+        };
+        let s = d.sql(false);
+        assert!(
+            s.contains("FROM (SELECT * FROM t\n) AS m OFFSET 0) AS n"),
+            "{s}"
         );
+        assert!(d.sql(true).contains("FROM (SELECT * FROM t\n) AS m) AS n"));
         assert!(
             s.contains("ON n._ds_k1 = o._k1 AND n._ds_k2 = o._k2"),
             "{s}"
         );
         assert!(s.contains("FROM (SELECT * FROM t\n) AS m"), "{s}");
         assert!(s.contains(
-            "coalesce(n._ds_k1, o._k1), coalesce(n._ds_k2, o._k2), n.\"region\", n.\"id\", n.\"v\""
+            "CAST(coalesce(n._ds_k1, o._k1) AS varchar), CAST(coalesce(n._ds_k2, o._k2) AS varchar), n.\"region\", n.\"id\", n.\"v\""
         ));
+        // The text key is compared as text, the integer as the model has it.
+        assert!(
+            s.contains("CAST(m.\"region\" AS varchar) AS _ds_k1, m.\"id\" AS _ds_k2"),
+            "{s}"
+        );
     }
 
     #[test]
@@ -621,11 +773,56 @@ mod tests {
     #[test]
     fn a_pending_generation_is_laid_over_the_base() {
         let t = Tables::new("s", "x");
-        let s = current_snapshot(&t, 2, Some(4));
+        let layout = Layout::new(Hashing::Record, &[Some("int8"), Some("varchar")]);
+        let s = current_snapshot(&t, &layout, Some(4));
         assert!(
-            s.contains("x._gen = 4 AND x._k1 = b._k1 AND x._k2 = b._k2"),
+            s.contains(
+                "x._gen = 4 AND CAST(x._k1 AS bigint) = b._k1 AND CAST(x._k2 AS varchar) = b._k2"
+            ),
             "{s}"
         );
-        assert!(s.contains("WHERE _gen = 4 AND _op = 'u'"), "{s}");
+        assert!(
+            s.contains("SELECT 1 AS _o, CAST(_k1 AS bigint) AS _k1, CAST(_k2 AS varchar) AS _k2, _h, _rec FROM \"s\".\"ds_x_next\" WHERE _gen = 4 AND _op = 'u'"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn keys_keep_their_type_when_equality_is_their_text() {
+        let layout = Layout::new(
+            Hashing::Record,
+            &[
+                Some("int4"),
+                Some("uuid"),
+                Some("timestamptz"),
+                Some("numeric"),
+                None,
+            ],
+        );
+        assert_eq!(layout.canon(), "h1:bigint,uuid,timestamptz,varchar,varchar");
+        assert!(layout.typed());
+        // The portable SQL keeps every key as text.
+        let portable = Layout::new(Hashing::Md5, &[Some("int4")]);
+        assert_eq!(portable.canon(), "c1:varchar");
+        assert!(!portable.typed());
+        let t = Tables::new("s", "x");
+        let tables = create_tables(&t, &layout);
+        assert!(tables[1].contains("(_k1 bigint NOT NULL, _k2 uuid NOT NULL, _k3 timestamptz NOT NULL, _k4 varchar NOT NULL"), "{}", tables[1]);
+        assert!(
+            tables[2].contains("_k1 varchar NOT NULL, _k2 varchar NOT NULL"),
+            "{}",
+            tables[2]
+        );
+        let roll = roll_forward(&t, &Layout::new(Hashing::Record, &[Some("int8")]), 3);
+        assert!(
+            roll[1].ends_with("x._gen = 3 AND b._k1 = CAST(x._k1 AS bigint)"),
+            "{}",
+            roll[1]
+        );
+        assert!(
+            roll[2].contains("SELECT CAST(_k1 AS bigint), _h, _rec"),
+            "{}",
+            roll[2]
+        );
     }
 }
