@@ -293,22 +293,16 @@ impl Session {
             }
             if let Some(walk_sql) = walk {
                 tx.batch_execute(sql::NO_HASH_JOINS).map_err(qe)?;
-                let plan = tx
-                    .simple_query(&format!("EXPLAIN (FORMAT JSON) {walk_sql}"))
-                    .map_err(qe)?
-                    .into_iter()
-                    .find_map(|m| match m {
-                        postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
-                        _ => None,
-                    })
-                    .unwrap_or_default();
-                let walk = super::join_plan::walks_in_key_order(&plan);
-                let join = if walk {
-                    "merge join in key order"
-                } else {
-                    "the planner's own"
-                };
-                tracing::debug!(join, "in-database diff join");
+                let walk = Session::walks_in_key_order(&mut tx, walk_sql).map_err(qe)?;
+                match &walk {
+                    Ok(()) => {
+                        tracing::debug!(join = "merge join in key order", "in-database diff join")
+                    }
+                    Err(why) => {
+                        tracing::debug!(join = "the planner's own", why = %why, "in-database diff join")
+                    }
+                }
+                let walk = walk.is_ok();
                 if walk {
                     diff = walk_sql;
                 } else {
@@ -389,6 +383,42 @@ impl Session {
             tx.commit().map_err(qe)?;
             Ok(n as u64)
         }
+    }
+
+    /// Whether the diff planned without hash joins walks both sides in key
+    /// order (see [`super::join_plan`]); if not, why not.
+    fn walks_in_key_order(
+        tx: &mut postgres::Transaction<'_>,
+        walk_sql: &str,
+    ) -> PgResult<std::result::Result<(), String>> {
+        use super::join_plan::{walked_indexes, IN_ORDER};
+        let plan = tx
+            .simple_query(&format!("EXPLAIN (FORMAT JSON, VERBOSE) {walk_sql}"))?
+            .into_iter()
+            .find_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let Some(indexes) = walked_indexes(&plan) else {
+            return Ok(Err(
+                "the model is not one table read through its key's index".into(),
+            ));
+        };
+        for index in indexes {
+            let order: Option<f32> = tx.query_one(sql::INDEX_ORDER, &[&index.0])?.try_get(0)?;
+            match order {
+                Some(o) if o >= IN_ORDER => {}
+                Some(o) => {
+                    return Ok(Err(format!(
+                        "the rows of {} are not stored in its order (correlation {o:.2})",
+                        index.0
+                    )))
+                }
+                None => return Ok(Err(format!("{} has no statistics yet (ANALYZE)", index.0))),
+            }
+        }
+        Ok(Ok(()))
     }
 
     /// The first keys that appear more than once in the model, and how

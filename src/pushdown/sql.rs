@@ -619,6 +619,16 @@ pub const DIFF_WORK_MEM: &str = "SET LOCAL work_mem = '512MB'";
 pub const NO_HASH_JOINS: &str = "SET LOCAL enable_hashjoin = off";
 pub const HASH_JOINS_BACK: &str = "SET LOCAL enable_hashjoin = on";
 
+/// How closely the rows of the table of index `$1` (`"schema"."name"`)
+/// follow its first column: the absolute `pg_stats.correlation` (NULL
+/// without statistics).
+pub const INDEX_ORDER: &str = "SELECT CAST(min(abs(s.correlation)) AS real) FROM pg_index i \
+     JOIN pg_class t ON t.oid = i.indrelid \
+     JOIN pg_namespace n ON n.oid = t.relnamespace \
+     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
+     JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = t.relname AND s.attname = a.attname \
+     WHERE i.indexrelid = to_regclass($1)";
+
 /// Folds generation `g` of `next` into the base, one statement each; the
 /// caller runs them in one transaction with the generation's bookkeeping.
 pub fn roll_forward(t: &Tables, layout: &Layout, g: i64) -> Vec<String> {
