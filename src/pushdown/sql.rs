@@ -153,6 +153,17 @@ impl Layout {
     }
 }
 
+/// SQL lists: the items with `sep` between them.
+trait Joined {
+    fn joined(self, sep: &str) -> String;
+}
+
+impl<I: Iterator<Item = String>> Joined for I {
+    fn joined(self, sep: &str) -> String {
+        self.collect::<Vec<_>>().join(sep)
+    }
+}
+
 /// `"name"`, with any `"` doubled.
 pub fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -257,8 +268,7 @@ pub fn hash_expr(parts: &[CanonPart], hashing: Hashing) -> String {
                         format!("CAST({} AS varchar)", literal(&constant_canon(v)))
                     }
                 })
-                .collect::<Vec<_>>()
-                .join(", ");
+                .joined(", ");
             format!("hash_record_extended(ROW({items}), 0)")
         }
     }
@@ -285,8 +295,7 @@ pub fn canon_expr(parts: &[CanonPart]) -> String {
             }
             CanonPart::Constant(v) => literal(&constant_canon(v)),
         })
-        .collect::<Vec<_>>()
-        .join(" || '|' || ")
+        .joined(" || '|' || ")
 }
 
 fn constant_canon(v: &Value) -> String {
@@ -410,20 +419,14 @@ pub fn current_snapshot(t: &Tables, layout: &Layout, pending: Option<i64>) -> St
                 .iter()
                 .zip(&names)
                 .map(|(x, c)| format!("{x} = b.{c}"))
-                .collect::<Vec<_>>()
-                .join(" AND ");
-            let bk = names
-                .iter()
-                .map(|c| format!("b.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ");
+                .joined(" AND ");
+            let bk = names.iter().map(|c| format!("b.{c}")).joined(", ");
             let nk = layout
                 .next_keys("")
                 .iter()
                 .zip(&names)
                 .map(|(x, c)| format!("{x} AS {c}"))
-                .collect::<Vec<_>>()
-                .join(", ");
+                .joined(", ");
             format!(
                 "SELECT 1 AS _o, {bk}, b._h, b._rec FROM {base} AS b WHERE NOT EXISTS \
                  (SELECT 1 FROM {next} AS x WHERE x._gen = {g} AND {same}) \
@@ -445,8 +448,7 @@ pub fn removed_record(t: &Tables, keys: usize, pending: Option<i64>) -> String {
             let same = key_cols(keys, "")
                 .iter()
                 .map(|c| format!("b.{c} = o.{c}"))
-                .collect::<Vec<_>>()
-                .join(" AND ");
+                .joined(" AND ");
             format!(
                 "CASE WHEN n._ds_n IS NULL THEN (SELECT b._rec FROM {} AS b WHERE {same}) END",
                 t.base
@@ -463,8 +465,7 @@ pub fn empty_snapshot(layout: &Layout) -> String {
         .iter()
         .zip(key_cols(layout.keys.len(), ""))
         .map(|(t, c)| format!("{} AS {c}", t.cast("NULL")))
-        .collect::<Vec<_>>()
-        .join(", ");
+        .joined(", ");
     format!(
         "SELECT 1 AS _o, {k}, CAST(NULL AS {}) AS _h, CAST(NULL AS bytea) AS _rec WHERE 1 = 0",
         layout.hashing.column_type()
@@ -520,28 +521,24 @@ impl Diff<'_> {
                 KeyType::Text => format!("{} AS {a}", t.cast(&format!("m.{}", quote(k)))),
                 _ => format!("m.{} AS {a}", quote(k)),
             })
-            .collect::<Vec<_>>()
-            .join(", ");
+            .joined(", ");
         let list = |prefix: &str| {
             self.columns
                 .iter()
                 .map(|c| format!("{prefix}.{}", quote(c)))
-                .collect::<Vec<_>>()
-                .join(", ")
+                .joined(", ")
         };
         let (model_cols, out_cols) = (list("m"), list("n"));
         let keys_out = nk
             .iter()
             .zip(&ok)
             .map(|(a, b)| format!("CAST(coalesce(n.{a}, o.{b}) AS varchar)"))
-            .collect::<Vec<_>>()
-            .join(", ");
+            .joined(", ");
         let on = nk
             .iter()
             .zip(&ok)
             .map(|(a, b)| format!("n.{a} = o.{b}"))
-            .collect::<Vec<_>>()
-            .join(" AND ");
+            .joined(" AND ");
         let (hash, record, snapshot) = (self.hash, self.record, self.snapshot);
         let fence = if in_key_order { "" } else { " OFFSET 0" };
         format!(
@@ -564,8 +561,7 @@ pub fn duplicate_keys(model_sql: &str, key: &[String]) -> String {
     let shown = cols
         .iter()
         .map(|c| format!("CAST({c} AS varchar)"))
-        .collect::<Vec<_>>()
-        .join(", ");
+        .joined(", ");
     format!(
         "SELECT {shown}, count(*) OVER () FROM {model} AS m GROUP BY {cols} HAVING count(*) > 1 LIMIT 10",
         cols = cols.join(", "),
@@ -588,12 +584,10 @@ pub fn insert_next(t: &Tables, keys: usize, rows: usize, hashing: Hashing) -> St
                     ),
                     _ => format!("${}", r * per + i),
                 })
-                .collect::<Vec<_>>()
-                .join(", ");
+                .joined(", ");
             format!("({ps})")
         })
-        .collect::<Vec<_>>()
-        .join(", ");
+        .joined(", ");
     format!(
         "INSERT INTO {} (_gen, _op, {}, _h, _rec) VALUES {values}",
         t.next,
@@ -638,8 +632,7 @@ pub fn roll_forward(t: &Tables, layout: &Layout, g: i64) -> Vec<String> {
         .iter()
         .zip(&k)
         .map(|(x, c)| format!("b.{c} = {x}"))
-        .collect::<Vec<_>>()
-        .join(" AND ");
+        .joined(" AND ");
     let names = k.join(", ");
     let typed = layout.next_keys("").join(", ");
     let mut statements = vec![

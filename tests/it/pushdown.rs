@@ -75,8 +75,22 @@ impl<'a> Pair<'a> {
         }
     }
 
+    /// A Diff sync of `sql` over [`PEOPLE`], keyed by `id`.
+    fn people(sql: &str) -> Pair<'a> {
+        Pair::new(PEOPLE, sql, &["id"], "diff", |f| f)
+    }
+
     fn sql(&self, sql: &str) {
         self.pg.sql(&self.db, sql);
+    }
+
+    /// `dropsync reset --mark-delivered` on the source engine's sync.
+    fn mark_delivered(&self) {
+        self.ws.exec_ok([
+            "reset".as_ref(),
+            "--mark-delivered".as_ref(),
+            self.source.as_os_str(),
+        ]);
     }
 
     /// Runs both syncs; their files and counts agree. Returns the source
@@ -386,13 +400,7 @@ fn rows_stored_out_of_key_order_are_hashed_not_walked() {
 /// as delivered starts a snapshot afresh, whatever the database held.
 #[test]
 fn a_snapshot_out_of_step_names_the_way_out_and_mark_as_delivered_takes_it() {
-    let mut p = Pair::new(
-        PEOPLE,
-        "SELECT id, name FROM people",
-        &["id"],
-        "diff",
-        |f| f,
-    );
+    let mut p = Pair::people("SELECT id, name FROM people");
     p.run();
     p.sql("ALTER TABLE people ALTER COLUMN id TYPE text");
     let r = p.ws.run_failing(&p.source, &common::at(5));
@@ -405,11 +413,7 @@ fn a_snapshot_out_of_step_names_the_way_out_and_mark_as_delivered_takes_it() {
     );
     assert!(out.contains("dropsync reset --mark-delivered"), "{out}");
     assert_eq!(p.state(), (1, None, 3, 0));
-    p.ws.exec_ok([
-        "reset".as_ref(),
-        "--mark-delivered".as_ref(),
-        p.source.as_os_str(),
-    ]);
+    p.mark_delivered();
     p.sql("UPDATE people SET name = 'Cyrus' WHERE id = '3'");
     let r = p.ws.run_ok(&p.source, &common::at(6));
     assert_eq!(counts(&r), (3, 0, 1, 0));
@@ -419,11 +423,7 @@ fn a_snapshot_out_of_step_names_the_way_out_and_mark_as_delivered_takes_it() {
     let out = r.all_output();
     assert!(out.contains("is missing from"), "{out}");
     assert!(out.contains("dropsync reset --mark-delivered"), "{out}");
-    p.ws.exec_ok([
-        "reset".as_ref(),
-        "--mark-delivered".as_ref(),
-        p.source.as_os_str(),
-    ]);
+    p.mark_delivered();
     p.sql("DELETE FROM people WHERE id = '1'");
     let r = p.ws.run_ok(&p.source, &common::at(8));
     assert_eq!(counts(&r), (2, 0, 0, 1));
@@ -510,13 +510,7 @@ fn a_template_keeps_the_sync_on_the_local_engine_and_check_names_the_column() {
 
 #[test]
 fn null_and_duplicate_keys_fail_before_anything_is_delivered_or_written() {
-    let mut p = Pair::new(
-        PEOPLE,
-        "SELECT id, name, score FROM people",
-        &["id"],
-        "diff",
-        |f| f,
-    );
+    let mut p = Pair::people("SELECT id, name, score FROM people");
     p.run();
     let before = p.state();
     let files_before = common::list_files(&p.ws.out);
@@ -614,13 +608,7 @@ fn check_names_the_grant_a_role_is_missing() {
 
 #[test]
 fn switching_engines_needs_a_mark_as_delivered_and_then_sends_only_changes() {
-    let mut p = Pair::new(
-        PEOPLE,
-        "SELECT id, name, score FROM people",
-        &["id"],
-        "diff",
-        |f| f,
-    );
+    let mut p = Pair::people("SELECT id, name, score FROM people");
     // The source sync first runs on the local engine.
     let f = p.ws.path("source.toml");
     let text = std::fs::read_to_string(&f).unwrap();
@@ -640,11 +628,7 @@ fn switching_engines_needs_a_mark_as_delivered_and_then_sends_only_changes() {
     );
     assert!(out.contains("dropsync reset --mark-delivered"), "{out}");
     // Mark as delivered moves the snapshot into the database...
-    p.ws.exec_ok([
-        "reset".as_ref(),
-        "--mark-delivered".as_ref(),
-        p.source.as_os_str(),
-    ]);
+    p.mark_delivered();
     assert_eq!(p.state().0, 1);
     // ...so the next run sends only what changes from here.
     p.sql("UPDATE people SET name = 'Cyrus' WHERE id = 3");
@@ -654,13 +638,7 @@ fn switching_engines_needs_a_mark_as_delivered_and_then_sends_only_changes() {
 
 #[test]
 fn two_state_folders_may_not_share_one_snapshot() {
-    let mut p = Pair::new(
-        PEOPLE,
-        "SELECT id, name FROM people",
-        &["id"],
-        "diff",
-        |f| f,
-    );
+    let mut p = Pair::people("SELECT id, name FROM people");
     p.run();
     let other = Workspace::new();
     let f = other.write_sync("source.toml", &std::fs::read_to_string(&p.source).unwrap());
@@ -676,13 +654,7 @@ fn two_state_folders_may_not_share_one_snapshot() {
 /// A preview of a source-engine sync writes nothing in the database.
 #[test]
 fn a_preview_reads_the_database_snapshot_without_writing() {
-    let mut p = Pair::new(
-        PEOPLE,
-        "SELECT id, name FROM people",
-        &["id"],
-        "diff",
-        |f| f,
-    );
+    let mut p = Pair::people("SELECT id, name FROM people");
     p.run();
     p.sql("UPDATE people SET name = 'Ann' WHERE id = 1");
     let before = p.state();
