@@ -24,6 +24,12 @@ pub enum Error {
         message: String,
     },
 
+    /// The snapshot a run would compare with is not the one this sync
+    /// delivered: kept by the other diff engine, dropped from the
+    /// database, or kept another way (another key type or hashing).
+    #[error("{what}; {}", crate::hints::MARK_DELIVERED.cli)]
+    OutOfStep { what: String },
+
     #[error("the model's query failed: {message}. {}", crate::hints::FIX_SQL.cli)]
     Query { message: String },
 
@@ -170,6 +176,7 @@ impl Error {
             Error::Destination { .. } => ErrorCode::Destination,
             Error::Io { .. } => ErrorCode::Io,
             Error::State { .. } => ErrorCode::State,
+            Error::OutOfStep { .. } => ErrorCode::OutOfStep,
             Error::Busy { .. } | Error::AlreadyRunning { .. } => ErrorCode::Busy,
             Error::Cancelled => ErrorCode::Cancelled,
             Error::Dropbox(e)
@@ -204,6 +211,8 @@ pub enum ErrorCode {
     Destination,
     Io,
     State,
+    /// See [`Error::OutOfStep`].
+    OutOfStep,
     Busy,
     Cancelled,
     ReconnectNeeded,
@@ -214,7 +223,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::Config,
         ErrorCode::Source,
         ErrorCode::Query,
@@ -224,6 +233,7 @@ impl ErrorCode {
         ErrorCode::Destination,
         ErrorCode::Io,
         ErrorCode::State,
+        ErrorCode::OutOfStep,
         ErrorCode::Busy,
         ErrorCode::Cancelled,
         ErrorCode::ReconnectNeeded,
@@ -243,6 +253,7 @@ impl ErrorCode {
             ErrorCode::Destination => "destination",
             ErrorCode::Io => "io",
             ErrorCode::State => "state",
+            ErrorCode::OutOfStep => "out_of_step",
             ErrorCode::Busy => "busy",
             ErrorCode::Cancelled => "cancelled",
             ErrorCode::ReconnectNeeded => "reconnect_needed",

@@ -44,6 +44,10 @@ pub const NAME_ACCOUNT: Hint = Hint {
     cli: "name one with [destination] account = \"email\"",
     app: "choose one in the sync's Dropbox section",
 };
+pub const MARK_DELIVERED: Hint = Hint {
+    cli: "run `dropsync reset --mark-delivered` on the sync file to take the model's current result as delivered, or `dropsync reset` to send every row again",
+    app: "use Mark as delivered on the sync's History tab to take the model's current rows as delivered, or Reset snapshot there to send every row again",
+};
 pub const RESET: Hint = Hint {
     cli: "run `dropsync reset`",
     app: "reset the snapshot (the sync's History tab)",
@@ -72,7 +76,7 @@ pub const MAP_AS_TEXT: Hint = Hint {
 
 /// Longest CLI wording first, so that a hint that extends another (e.g.
 /// "... again and use the new code") is replaced whole.
-const ALL: [Hint; 14] = [
+const ALL: [Hint; 15] = [
     CONNECT_ACCOUNT,
     CONNECT_AGAIN_NEW_CODE,
     RECONNECT_DROPBOX,
@@ -81,6 +85,7 @@ const ALL: [Hint; 14] = [
     ENV_TOKENS,
     DISCONNECT_AND_CONNECT,
     NAME_ACCOUNT,
+    MARK_DELIVERED,
     RESET,
     CREATE_DROPBOX_FOLDER,
     FIX_SQL,

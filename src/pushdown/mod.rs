@@ -159,28 +159,22 @@ pub(crate) fn check_switch(
     if rows == 0 {
         return Ok(());
     }
-    let file = spec.file.display();
-    let advice = format!(
-        "to move it without sending anything again run `dropsync reset --mark-delivered {file}` (it takes the model's current result as delivered), or `dropsync reset {file}` to send every row again"
-    );
     match engine {
-        Engine::Source(plan) if !on_source => Err(Error::config(
-            &spec.file,
-            format!(
-                "the snapshot of what this sync delivered is kept on this machine (the local engine), and [sync] diff_engine = \"source\" compares in {}; {advice}",
+        Engine::Source(plan) if !on_source => Err(Error::OutOfStep {
+            what: format!(
+                "the snapshot of what this sync delivered is kept on this machine (the local engine), and [sync] diff_engine = \"source\" compares in {}",
                 plan.tables.schema
             ),
-        )),
-        Engine::Local(why) if on_source => Err(Error::config(
-            &spec.file,
-            format!(
-                "the snapshot of what this sync delivered is kept in the database ([source] state_schema), and this run would compare on this machine{}; {advice}",
+        }),
+        Engine::Local(why) if on_source => Err(Error::OutOfStep {
+            what: format!(
+                "the snapshot of what this sync delivered is kept in the database ([source] state_schema), and this run would compare on this machine{}",
                 match why {
                     Some(u) => format!(" because {u}"),
                     None => " ([sync] diff_engine = \"local\")".into(),
                 }
             ),
-        )),
+        }),
         _ => Ok(()),
     }
 }

@@ -307,13 +307,8 @@ fn settle(
     let keys = w.layout.keys.len();
     let canon = w.layout.canon();
     let source_name = s.db().describe();
-    let out_of_step = |what: String| {
-        Error::Source {
-        source_name: source_name.clone(),
-        message: format!(
-            "{what}; run `dropsync reset --mark-delivered` on the sync file to take the model's current result as delivered, or `dropsync reset` to send every row again"
-        ),
-    }
+    let out_of_step = |what: String| Error::OutOfStep {
+        what: format!("source {source_name}: {what}"),
     };
     let Some(row) = row else {
         if w.generation > 0 {

@@ -411,6 +411,7 @@ fn a_snapshot_out_of_step_names_the_way_out_and_mark_as_delivered_takes_it() {
         ),
         "{out}"
     );
+    assert!(out.contains("\"error_code\": \"out_of_step\""), "{out}");
     assert!(out.contains("dropsync reset --mark-delivered"), "{out}");
     assert_eq!(p.state(), (1, None, 3, 0));
     p.mark_delivered();

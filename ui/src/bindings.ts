@@ -352,7 +352,9 @@ export type EntryKind = "file" | "folder" |
  *  UI, `--json` output and scripts switch on. Serialized in snake_case
  *  (`primary_key`), as stored in run history.
  */
-export type ErrorCode = "config" | "source" | "query" | "primary_key" | "mapping" | "filename" | "destination" | "io" | "state" | "busy" | "cancelled" | "reconnect_needed" | "dropbox" | "internal" | 
+export type ErrorCode = "config" | "source" | "query" | "primary_key" | "mapping" | "filename" | "destination" | "io" | "state" | 
+/**  See [`Error::OutOfStep`]. */
+"out_of_step" | "busy" | "cancelled" | "reconnect_needed" | "dropbox" | "internal" | 
 /**  Only in run history: the process stopped during the run. */
 "interrupted";
 

@@ -108,6 +108,7 @@ const CODE_TITLE: Record<Code, string> = {
   destination: "The destination cannot be written",
   io: "A file or folder cannot be used",
   state: "Dropsync's state store has a problem",
+  out_of_step: "The snapshot this sync compares with is not the one it delivered",
   busy: "This sync is already running",
   cancelled: "The run was cancelled",
   interrupted: "The run was interrupted (Dropsync or the computer stopped)",
