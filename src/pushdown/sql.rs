@@ -746,23 +746,21 @@ mod tests {
 
     #[test]
     fn record_hashing_is_for_postgresql_14_and_later_and_hashes_loose_types_as_text() {
-        assert_eq!(
-            Hashing::for_server("PostgreSQL 15.18 (Debian 15.18-0+deb12u1) on x86_64"),
-            Hashing::Record
-        );
-        assert_eq!(
-            Hashing::for_server("PostgreSQL 13.4 on x86_64"),
-            Hashing::Md5
-        );
-        assert_eq!(
-            Hashing::for_server("PostgreSQL 11.2-YB-2.18.0.0-b0 on x86_64"),
-            Hashing::Md5
-        );
-        assert_eq!(
-            Hashing::for_server("PostgreSQL 8.0.2 on i686-pc-linux-gnu, Redshift 1.0.4"),
-            Hashing::Md5
-        );
-        assert_eq!(Hashing::for_server("CockroachDB CCL v23.1.0"), Hashing::Md5);
+        for (version, hashing) in [
+            (
+                "PostgreSQL 15.18 (Debian 15.18-0+deb12u1) on x86_64",
+                Hashing::Record,
+            ),
+            ("PostgreSQL 13.4 on x86_64", Hashing::Md5),
+            ("PostgreSQL 11.2-YB-2.18.0.0-b0 on x86_64", Hashing::Md5),
+            (
+                "PostgreSQL 8.0.2 on i686-pc-linux-gnu, Redshift 1.0.4",
+                Hashing::Md5,
+            ),
+            ("CockroachDB CCL v23.1.0", Hashing::Md5),
+        ] {
+            assert_eq!(Hashing::for_server(version), hashing, "{version}");
+        }
         let col = |n: &str, t: &str| CanonPart::Column {
             name: n.into(),
             ty: Some(t.into()),

@@ -4,6 +4,7 @@
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import type { DraftInspection, SyncDraft } from "../src/bindings";
+import { inspection } from "../src/testing/inspection";
 
 const callbacks = new Map<number, (x: unknown) => void>();
 const listeners = new Map<string, number[]>();
@@ -69,23 +70,16 @@ function inspect(d: SyncDraft): DraftInspection {
         : !d.destination.path
           ? { field: "[destination] path", message: "missing; choose a folder" }
           : null;
-  return {
+  return inspection({
     error,
     filename: { resolved, error: fnErr },
     files,
     model_columns: COLS,
-    model_error: null,
     header: dup ? null : names,
     header_error: dup ? `output name "${dup}" is used twice` : null,
     next_runs: nextRuns,
     schedule_error: schedErr,
-    destination_error: null,
-    missing_folder: null,
-    alert_problems: [],
-    overwrite_warning: null,
-    overwrite_fixes: [],
-    extension_warning: null,
-  };
+  });
 }
 
 const DBX: Record<string, { name: string; kind: "folder" | "file"; size: number | null }[]> = {

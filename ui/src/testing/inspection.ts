@@ -1,6 +1,6 @@
-// The core's answer to an editor's draft (`inspect_draft`), for tests: a
-// clean inspection of a one-file sync, with the fields a test cares about
-// given in `extra`.
+// The core's answer to an editor's draft (`inspect_draft`), for tests and
+// the dev server's mock (dev/mockTauri.ts): a clean inspection of a
+// one-file sync, with the fields a caller cares about given in `extra`.
 
 import type { DraftInspection } from "../bindings";
 
